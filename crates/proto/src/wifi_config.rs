@@ -116,7 +116,10 @@ pub struct WiFiConfigPayload {
     #[prost(enumeration = "WiFiConfigMsgType", tag = "1")]
     pub msg: i32,
     /// The message matching `msg`.
-    #[prost(oneof = "wi_fi_config_payload::Payload", tags = "10, 11, 12, 13, 14, 15")]
+    #[prost(
+        oneof = "wi_fi_config_payload::Payload",
+        tags = "10, 11, 12, 13, 14, 15"
+    )]
     pub payload: Option<wi_fi_config_payload::Payload>,
 }
 

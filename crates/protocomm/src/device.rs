@@ -1,0 +1,456 @@
+//! The device role: endpoint router, session table, security dispatch and brute-force guard.
+//!
+//! [`Device::handle_request`] is the single entry point. It takes the transport's session id,
+//! the endpoint name and the request bytes, and returns the response bytes or an error (in
+//! which case the transport sends no response, as ESP-IDF devices do).
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::cipher::SessionCipher;
+use crate::error::{Error, Result};
+use crate::proto_ver::{AppInfo, VersionInfo};
+use crate::security::sec1::Sec1Device;
+use crate::security::sec2::Sec2Device;
+use crate::security::{Security, sec0};
+use crate::session::{Progress, SessionId, SessionLimits, SessionTable};
+use crate::throttle::{AuthThrottle, ThrottleConfig};
+use crate::time::Instant;
+
+/// Name of the version endpoint.
+pub const EP_PROTO_VER: &str = "proto-ver";
+/// Name of the handshake endpoint.
+pub const EP_SESSION: &str = "prov-session";
+/// Name of the Wi-Fi configuration endpoint.
+pub const EP_CONFIG: &str = "prov-config";
+/// Name of the Wi-Fi scan endpoint.
+pub const EP_SCAN: &str = "prov-scan";
+/// Name of the control (reset / reprovision) endpoint.
+pub const EP_CTRL: &str = "prov-ctrl";
+/// The 16-bit id given to the first custom endpoint; later ones count up.
+pub const FIRST_CUSTOM_UUID16: u16 = 0xff54;
+/// Longest endpoint name accepted.
+pub const MAX_ENDPOINT_NAME_LEN: usize = 32;
+
+/// What an endpoint does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointKind {
+    /// `proto-ver`: the unencrypted version document.
+    Version,
+    /// `prov-session`: unencrypted handshake messages.
+    Session,
+    /// Every other endpoint: payloads protected by the session cipher.
+    Request,
+}
+
+/// A registered endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Its name (the HTTP path without `/`, the BLE user description, the console command).
+    pub name: String,
+    /// What it does.
+    pub kind: EndpointKind,
+    /// Its 16-bit id, used to derive the BLE characteristic UUID.
+    pub uuid16: u16,
+}
+
+/// An application endpoint failed; the transport sends no response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerError(pub String);
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl HandlerError {
+    /// A handler error with an explanation.
+    pub fn new(reason: impl Into<String>) -> Self {
+        HandlerError(reason.into())
+    }
+}
+
+/// Serves the plaintext of request endpoints (`prov-config`, `prov-scan`, `prov-ctrl`, custom).
+pub trait EndpointHandler {
+    /// Answers `request` on `endpoint` for `session`. The bytes are already decrypted and the
+    /// answer will be encrypted by the caller.
+    fn handle(
+        &mut self,
+        session: SessionId,
+        endpoint: &str,
+        request: &[u8],
+    ) -> Result<Vec<u8>, HandlerError>;
+}
+
+impl<F> EndpointHandler for F
+where
+    F: FnMut(SessionId, &str, &[u8]) -> Result<Vec<u8>, HandlerError>,
+{
+    fn handle(
+        &mut self,
+        session: SessionId,
+        endpoint: &str,
+        request: &[u8],
+    ) -> Result<Vec<u8>, HandlerError> {
+        self(session, endpoint, request)
+    }
+}
+
+/// Settings of a [`Device`].
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+    /// Security scheme and credentials.
+    pub security: Security,
+    /// Session table size and idle expiry.
+    pub limits: SessionLimits,
+    /// Brute-force protection.
+    pub throttle: ThrottleConfig,
+    /// Largest request accepted on any endpoint (default 4096, as ESP-IDF's HTTP transport).
+    pub max_request_len: usize,
+    /// Application entries of the `proto-ver` document.
+    pub app_info: Vec<AppInfo>,
+    /// Whether `wifi_scan` is advertised (default true).
+    pub wifi_scan: bool,
+}
+
+impl DeviceConfig {
+    /// Defaults for `security`.
+    pub fn new(security: Security) -> Self {
+        DeviceConfig {
+            security,
+            limits: SessionLimits::default(),
+            throttle: ThrottleConfig::default(),
+            max_request_len: 4096,
+            app_info: Vec::new(),
+            wifi_scan: true,
+        }
+    }
+}
+
+/// Per-session device state.
+#[derive(Debug, Default)]
+enum SessionState {
+    #[default]
+    Fresh,
+    Sec1(Sec1Device),
+    Sec2(Sec2Device),
+    Established(SessionCipher),
+}
+
+impl Progress for SessionState {
+    fn is_established(&self) -> bool {
+        matches!(self, SessionState::Established(_))
+    }
+}
+
+/// The device side of protocomm (see the [crate docs](crate)).
+pub struct Device {
+    security: Security,
+    version: VersionInfo,
+    version_json: Vec<u8>,
+    endpoints: Vec<Endpoint>,
+    next_uuid16: u16,
+    sessions: SessionTable<SessionState>,
+    throttle: AuthThrottle,
+    max_request_len: usize,
+}
+
+impl fmt::Debug for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Device")
+            .field("security", &self.security.version())
+            .field("endpoints", &self.endpoints)
+            .field("sessions", &self.sessions.len())
+            .field("throttle", &self.throttle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Device {
+    /// A device with the built-in endpoints registered.
+    pub fn new(config: DeviceConfig) -> Result<Self> {
+        if config.limits.max_sessions == 0 {
+            return Err(Error::InvalidConfig("max_sessions must be at least 1"));
+        }
+        let no_pop = matches!(config.security, Security::Sec1 { pop: None });
+        let mut version = VersionInfo::for_security(
+            config.security.version(),
+            config.security.patch_version(),
+            no_pop,
+        );
+        if !config.wifi_scan {
+            version
+                .capabilities
+                .retain(|c| c != crate::proto_ver::CAP_WIFI_SCAN);
+        }
+        version.app_info = config.app_info;
+        let version_json = version.to_json().into_bytes();
+        let builtin = [
+            (EP_CTRL, EndpointKind::Request, 0xff4f),
+            (EP_SCAN, EndpointKind::Request, 0xff50),
+            (EP_SESSION, EndpointKind::Session, 0xff51),
+            (EP_CONFIG, EndpointKind::Request, 0xff52),
+            (EP_PROTO_VER, EndpointKind::Version, 0xff53),
+        ];
+        Ok(Device {
+            security: config.security,
+            version,
+            version_json,
+            endpoints: builtin
+                .iter()
+                .map(|(name, kind, uuid16)| Endpoint {
+                    name: (*name).to_string(),
+                    kind: *kind,
+                    uuid16: *uuid16,
+                })
+                .collect(),
+            next_uuid16: FIRST_CUSTOM_UUID16,
+            sessions: SessionTable::new(config.limits),
+            throttle: AuthThrottle::new(config.throttle),
+            max_request_len: config.max_request_len,
+        })
+    }
+
+    /// The security scheme number.
+    pub fn security_version(&self) -> u8 {
+        self.security.version()
+    }
+
+    /// The exact bytes answered on `proto-ver`.
+    pub fn version_json(&self) -> &[u8] {
+        &self.version_json
+    }
+
+    /// The version document.
+    pub fn version(&self) -> &VersionInfo {
+        &self.version
+    }
+
+    /// Adds an application entry to `proto-ver` (after the existing ones, before `"prov"`).
+    pub fn add_app_info(&mut self, info: AppInfo) {
+        self.version.app_info.push(info);
+        self.version_json = self.version.to_json().into_bytes();
+    }
+
+    /// Registers a custom request endpoint and gives it the next 16-bit id.
+    ///
+    /// Names are 1–32 characters of `A–Z a–z 0–9 - _ .`, and must not be taken.
+    pub fn register_endpoint(&mut self, name: &str) -> Result<&Endpoint> {
+        let bad = |reason| {
+            Err(Error::BadEndpointName {
+                name: name.to_string(),
+                reason,
+            })
+        };
+        if name.is_empty() || name.len() > MAX_ENDPOINT_NAME_LEN {
+            return bad("names are 1 to 32 characters long");
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return bad("names may only contain letters, digits, '-', '_' and '.'");
+        }
+        if self.endpoint(name).is_some() {
+            return bad("an endpoint with this name exists");
+        }
+        if self.next_uuid16 == u16::MAX {
+            return bad("no 16-bit ids left");
+        }
+        let uuid16 = self.next_uuid16;
+        self.next_uuid16 += 1;
+        self.endpoints.push(Endpoint {
+            name: name.to_string(),
+            kind: EndpointKind::Request,
+            uuid16,
+        });
+        self.endpoints
+            .last()
+            .ok_or(Error::InvalidConfig("endpoint list is empty"))
+    }
+
+    /// Removes a custom endpoint. Built-in endpoints cannot be removed.
+    pub fn unregister_endpoint(&mut self, name: &str) -> bool {
+        let before = self.endpoints.len();
+        self.endpoints
+            .retain(|e| e.name != name || e.uuid16 < FIRST_CUSTOM_UUID16);
+        self.endpoints.len() != before
+    }
+
+    /// All endpoints in registration order (built-ins first).
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// Looks up an endpoint by name.
+    pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// Handles one request and returns the response bytes.
+    ///
+    /// * `proto-ver` → the version document (request ignored).
+    /// * `prov-session` → the next handshake message (security 1/2 sessions are created on
+    ///   first use of `session`).
+    /// * any other endpoint → decrypt, `handler`, encrypt.
+    ///
+    /// On error the transport must send no response. Errors never disturb other sessions; a
+    /// GCM authentication failure closes this session.
+    pub fn handle_request(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        endpoint: &str,
+        request: &[u8],
+        rng: &mut (impl CryptoRng + ?Sized),
+        handler: &mut (impl EndpointHandler + ?Sized),
+    ) -> Result<Vec<u8>> {
+        if request.len() > self.max_request_len {
+            return Err(Error::RequestTooLarge {
+                len: request.len(),
+                limit: self.max_request_len,
+            });
+        }
+        let kind = self
+            .endpoint(endpoint)
+            .map(|e| e.kind)
+            .ok_or_else(|| Error::UnknownEndpoint(endpoint.to_string()))?;
+        match kind {
+            EndpointKind::Version => Ok(self.version_json.clone()),
+            EndpointKind::Session => self.handle_handshake(now, session, request, rng),
+            EndpointKind::Request => {
+                self.handle_application(now, session, endpoint, request, handler)
+            }
+        }
+    }
+
+    fn handle_handshake(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        request: &[u8],
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<Vec<u8>> {
+        let Device {
+            security,
+            sessions,
+            throttle,
+            ..
+        } = self;
+        if let Security::Sec0 = security {
+            return sec0::device_handle(request);
+        }
+        throttle.check(now)?;
+        let state = sessions.get_or_open(now, session)?;
+        let result = match (&*security, state) {
+            (Security::Sec1 { pop }, state) => {
+                let mut sec1 = match core::mem::take(state) {
+                    SessionState::Sec1(s) => s,
+                    _ => Sec1Device::default(),
+                };
+                let result = sec1.handle(request, pop.as_ref(), rng);
+                *state = match sec1 {
+                    Sec1Device::Established(stream) => {
+                        SessionState::Established(SessionCipher::Ctr(stream))
+                    }
+                    other => SessionState::Sec1(other),
+                };
+                result
+            }
+            (Security::Sec2 { credentials, patch }, state) => {
+                let mut sec2 = match core::mem::take(state) {
+                    SessionState::Sec2(s) => s,
+                    _ => Sec2Device::default(),
+                };
+                let result = sec2.handle(request, credentials, *patch, rng);
+                *state = match sec2 {
+                    Sec2Device::Established(gcm) => {
+                        SessionState::Established(SessionCipher::Gcm(gcm))
+                    }
+                    other => SessionState::Sec2(other),
+                };
+                result
+            }
+            (Security::Sec0, _) => {
+                return Err(Error::InvalidConfig("security 0 has no session state"));
+            }
+        };
+        match &result {
+            Err(Error::AuthenticationFailed) => throttle.record_failure(now),
+            Ok(_) if sessions.is_established(session) => throttle.record_success(),
+            _ => {}
+        }
+        result
+    }
+
+    fn handle_application(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        endpoint: &str,
+        request: &[u8],
+        handler: &mut (impl EndpointHandler + ?Sized),
+    ) -> Result<Vec<u8>> {
+        let handler_error = |e: HandlerError| Error::Handler {
+            endpoint: endpoint.to_string(),
+            reason: e.0,
+        };
+        if let Security::Sec0 = self.security {
+            return handler
+                .handle(session, endpoint, request)
+                .map_err(handler_error);
+        }
+        let SessionState::Established(cipher) = self.sessions.get(now, session)? else {
+            return Err(Error::SessionNotEstablished(session));
+        };
+        let plaintext = match cipher.open(request) {
+            Ok(p) => Zeroizing::new(p),
+            Err(e) => {
+                if matches!(e, Error::DecryptFailed) {
+                    self.sessions.close(session);
+                }
+                return Err(e);
+            }
+        };
+        let response = Zeroizing::new(
+            handler
+                .handle(session, endpoint, &plaintext)
+                .map_err(handler_error)?,
+        );
+        cipher.seal(&response)
+    }
+
+    /// Forgets `session` (its transport connection closed). Returns whether it existed.
+    pub fn close_session(&mut self, session: SessionId) -> bool {
+        self.sessions.close(session)
+    }
+
+    /// Whether `session` has completed its handshake (always false for security 0).
+    pub fn is_established(&self, session: SessionId) -> bool {
+        self.sessions.is_established(session)
+    }
+
+    /// Number of sessions held.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Drops idle sessions. Calling it early is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.sessions.handle_timeout(now);
+    }
+
+    /// When [`Device::handle_timeout`] next has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sessions.poll_timeout()
+    }
+
+    /// The brute-force guard's state.
+    pub fn throttle(&self) -> &AuthThrottle {
+        &self.throttle
+    }
+}
