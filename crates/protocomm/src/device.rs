@@ -147,6 +147,47 @@ impl Progress for SessionState {
     }
 }
 
+/// Runs one handshake step of the configured scheme on `state`.
+fn step(
+    security: &Security,
+    state: SessionState,
+    request: &[u8],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> (Result<Vec<u8>>, SessionState) {
+    match security {
+        Security::Sec0 => (
+            Err(Error::InvalidConfig("security 0 has no session state")),
+            state,
+        ),
+        Security::Sec1 { pop } => {
+            let mut sec1 = match state {
+                SessionState::Sec1(s) => s,
+                _ => Sec1Device::default(),
+            };
+            let result = sec1.handle(request, pop.as_ref(), rng);
+            let next = match sec1 {
+                Sec1Device::Established(stream) => {
+                    SessionState::Established(SessionCipher::Ctr(stream))
+                }
+                other => SessionState::Sec1(other),
+            };
+            (result, next)
+        }
+        Security::Sec2 { credentials, patch } => {
+            let mut sec2 = match state {
+                SessionState::Sec2(s) => s,
+                _ => Sec2Device::default(),
+            };
+            let result = sec2.handle(request, credentials, *patch, rng);
+            let next = match sec2 {
+                Sec2Device::Established(gcm) => SessionState::Established(SessionCipher::Gcm(gcm)),
+                other => SessionState::Sec2(other),
+            };
+            (result, next)
+        }
+    }
+}
+
 /// The device side of protocomm (see the [crate docs](crate)).
 pub struct Device {
     security: Security,
@@ -346,39 +387,20 @@ impl Device {
         }
         throttle.check(now)?;
         let state = sessions.get_or_open(now, session)?;
-        let result = match (&*security, state) {
-            (Security::Sec1 { pop }, state) => {
-                let mut sec1 = match core::mem::take(state) {
-                    SessionState::Sec1(s) => s,
-                    _ => Sec1Device::default(),
-                };
-                let result = sec1.handle(request, pop.as_ref(), rng);
-                *state = match sec1 {
-                    Sec1Device::Established(stream) => {
-                        SessionState::Established(SessionCipher::Ctr(stream))
-                    }
-                    other => SessionState::Sec1(other),
-                };
-                result
+        // An established session survives handshake messages that fail: only a valid Cmd0
+        // replaces its keys.
+        let previous = core::mem::take(state);
+        let (result, next) = match (&*security, previous) {
+            (_, SessionState::Established(cipher)) => {
+                let (result, next) = step(security, SessionState::Fresh, request, rng);
+                match result {
+                    Ok(_) => (result, next),
+                    Err(_) => (result, SessionState::Established(cipher)),
+                }
             }
-            (Security::Sec2 { credentials, patch }, state) => {
-                let mut sec2 = match core::mem::take(state) {
-                    SessionState::Sec2(s) => s,
-                    _ => Sec2Device::default(),
-                };
-                let result = sec2.handle(request, credentials, *patch, rng);
-                *state = match sec2 {
-                    Sec2Device::Established(gcm) => {
-                        SessionState::Established(SessionCipher::Gcm(gcm))
-                    }
-                    other => SessionState::Sec2(other),
-                };
-                result
-            }
-            (Security::Sec0, _) => {
-                return Err(Error::InvalidConfig("security 0 has no session state"));
-            }
+            (_, previous) => step(security, previous, request, rng),
         };
+        *state = next;
         match &result {
             Err(Error::AuthenticationFailed) => throttle.record_failure(now),
             Ok(_) if sessions.is_established(session) => throttle.record_success(),

@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::path::PathBuf;
 
+pub mod pair;
+
 use rand_core::{TryCryptoRng, TryRng};
 use serde_json::Value;
 
