@@ -57,6 +57,21 @@ pub struct Endpoint {
     pub uuid16: u16,
 }
 
+/// The outcome of [`Device::open_request`].
+#[derive(Debug)]
+pub enum Incoming {
+    /// The complete response (for `proto-ver` and `prov-session`): send it as it is.
+    Reply(Vec<u8>),
+    /// A decrypted request for an application endpoint, to be answered with
+    /// [`Device::seal_response`] or dropped with [`Device::abandon_request`].
+    Request {
+        /// The endpoint it was sent to.
+        endpoint: String,
+        /// The decrypted request (wiped on drop).
+        plaintext: Zeroizing<Vec<u8>>,
+    },
+}
+
 /// An application endpoint failed; the transport sends no response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HandlerError(pub String);
@@ -138,12 +153,16 @@ enum SessionState {
     Fresh,
     Sec1(Sec1Device),
     Sec2(Sec2Device),
-    Established(SessionCipher),
+    /// Handshake done; `awaiting_response` while a decrypted request is being answered.
+    Established {
+        cipher: SessionCipher,
+        awaiting_response: bool,
+    },
 }
 
 impl Progress for SessionState {
     fn is_established(&self) -> bool {
-        matches!(self, SessionState::Established(_))
+        matches!(self, SessionState::Established { .. })
     }
 }
 
@@ -166,9 +185,10 @@ fn step(
             };
             let result = sec1.handle(request, pop.as_ref(), rng);
             let next = match sec1 {
-                Sec1Device::Established(stream) => {
-                    SessionState::Established(SessionCipher::Ctr(stream))
-                }
+                Sec1Device::Established(stream) => SessionState::Established {
+                    cipher: SessionCipher::Ctr(stream),
+                    awaiting_response: false,
+                },
                 other => SessionState::Sec1(other),
             };
             (result, next)
@@ -180,7 +200,10 @@ fn step(
             };
             let result = sec2.handle(request, credentials, *patch, rng);
             let next = match sec2 {
-                Sec2Device::Established(gcm) => SessionState::Established(SessionCipher::Gcm(gcm)),
+                Sec2Device::Established(gcm) => SessionState::Established {
+                    cipher: SessionCipher::Gcm(gcm),
+                    awaiting_response: false,
+                },
                 other => SessionState::Sec2(other),
             };
             (result, next)
@@ -350,6 +373,40 @@ impl Device {
         rng: &mut (impl CryptoRng + ?Sized),
         handler: &mut (impl EndpointHandler + ?Sized),
     ) -> Result<Vec<u8>> {
+        match self.open_request(now, session, endpoint, request, rng)? {
+            Incoming::Reply(reply) => Ok(reply),
+            Incoming::Request {
+                endpoint,
+                plaintext,
+            } => match handler.handle(session, &endpoint, &plaintext) {
+                Ok(response) => self.seal_response(now, session, &Zeroizing::new(response)),
+                Err(e) => {
+                    self.abandon_request(session);
+                    Err(Error::Handler {
+                        endpoint,
+                        reason: e.0,
+                    })
+                }
+            },
+        }
+    }
+
+    /// First half of [`Device::handle_request`] for callers whose handlers are asynchronous.
+    ///
+    /// Version and handshake requests are answered at once ([`Incoming::Reply`]). A request
+    /// for an application endpoint is decrypted and returned as [`Incoming::Request`]; answer
+    /// it with [`Device::seal_response`], or call [`Device::abandon_request`] if there is no
+    /// answer. Until then further requests on the same session fail with
+    /// [`Error::SessionBusy`], which keeps the security 1 keystream and the security 2 nonce
+    /// counter in protocol order.
+    pub fn open_request(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        endpoint: &str,
+        request: &[u8],
+        rng: &mut (impl CryptoRng + ?Sized),
+    ) -> Result<Incoming> {
         if request.len() > self.max_request_len {
             return Err(Error::RequestTooLarge {
                 len: request.len(),
@@ -361,12 +418,54 @@ impl Device {
             .map(|e| e.kind)
             .ok_or_else(|| Error::UnknownEndpoint(endpoint.to_string()))?;
         match kind {
-            EndpointKind::Version => Ok(self.version_json.clone()),
-            EndpointKind::Session => self.handle_handshake(now, session, request, rng),
+            EndpointKind::Version => Ok(Incoming::Reply(self.version_json.clone())),
+            EndpointKind::Session => self
+                .handle_handshake(now, session, request, rng)
+                .map(Incoming::Reply),
             EndpointKind::Request => {
-                self.handle_application(now, session, endpoint, request, handler)
+                let plaintext = self.decrypt_request(now, session, request)?;
+                Ok(Incoming::Request {
+                    endpoint: endpoint.to_string(),
+                    plaintext,
+                })
             }
         }
+    }
+
+    /// Second half of [`Device::handle_request`]: encrypts the answer to the request that
+    /// [`Device::open_request`] returned for `session`.
+    pub fn seal_response(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        response: &[u8],
+    ) -> Result<Vec<u8>> {
+        if let Security::Sec0 = self.security {
+            return Ok(response.to_vec());
+        }
+        match self.sessions.get(now, session)? {
+            SessionState::Established {
+                cipher,
+                awaiting_response,
+            } if *awaiting_response => {
+                *awaiting_response = false;
+                cipher.seal(response)
+            }
+            _ => Err(Error::NoPendingRequest(session)),
+        }
+    }
+
+    /// Gives up on answering the open request of `session` (the handler failed; the transport
+    /// sends no response). Both sides stay in step: each consumed exactly the request.
+    pub fn abandon_request(&mut self, session: SessionId) {
+        self.sessions.with(session, |state| {
+            if let SessionState::Established {
+                awaiting_response, ..
+            } = state
+            {
+                *awaiting_response = false;
+            }
+        });
     }
 
     fn handle_handshake(
@@ -391,11 +490,11 @@ impl Device {
         // replaces its keys.
         let previous = core::mem::take(state);
         let (result, next) = match (&*security, previous) {
-            (_, SessionState::Established(cipher)) => {
+            (_, established @ SessionState::Established { .. }) => {
                 let (result, next) = step(security, SessionState::Fresh, request, rng);
                 match result {
                     Ok(_) => (result, next),
-                    Err(_) => (result, SessionState::Established(cipher)),
+                    Err(_) => (result, established),
                 }
             }
             (_, previous) => step(security, previous, request, rng),
@@ -409,41 +508,37 @@ impl Device {
         result
     }
 
-    fn handle_application(
+    fn decrypt_request(
         &mut self,
         now: Instant,
         session: SessionId,
-        endpoint: &str,
         request: &[u8],
-        handler: &mut (impl EndpointHandler + ?Sized),
-    ) -> Result<Vec<u8>> {
-        let handler_error = |e: HandlerError| Error::Handler {
-            endpoint: endpoint.to_string(),
-            reason: e.0,
-        };
+    ) -> Result<Zeroizing<Vec<u8>>> {
         if let Security::Sec0 = self.security {
-            return handler
-                .handle(session, endpoint, request)
-                .map_err(handler_error);
+            return Ok(Zeroizing::new(request.to_vec()));
         }
-        let SessionState::Established(cipher) = self.sessions.get(now, session)? else {
+        let SessionState::Established {
+            cipher,
+            awaiting_response,
+        } = self.sessions.get(now, session)?
+        else {
             return Err(Error::SessionNotEstablished(session));
         };
-        let plaintext = match cipher.open(request) {
-            Ok(p) => Zeroizing::new(p),
+        if *awaiting_response {
+            return Err(Error::SessionBusy(session));
+        }
+        match cipher.open(request) {
+            Ok(plaintext) => {
+                *awaiting_response = true;
+                Ok(Zeroizing::new(plaintext))
+            }
             Err(e) => {
                 if matches!(e, Error::DecryptFailed) {
                     self.sessions.close(session);
                 }
-                return Err(e);
+                Err(e)
             }
-        };
-        let response = Zeroizing::new(
-            handler
-                .handle(session, endpoint, &plaintext)
-                .map_err(handler_error)?,
-        );
-        cipher.seal(&response)
+        }
     }
 
     /// Forgets `session` (its transport connection closed). Returns whether it existed.

@@ -87,6 +87,12 @@ pub enum Error {
     /// An application request arrived before the handshake completed.
     #[error("session {0} has not completed its handshake")]
     SessionNotEstablished(SessionId),
+    /// A request on this session is still being answered.
+    #[error("session {0} is still answering an earlier request")]
+    SessionBusy(SessionId),
+    /// [`crate::Device::seal_response`] was called without an open request.
+    #[error("session {0} has no request awaiting a response")]
+    NoPendingRequest(SessionId),
     /// No session with this id exists (never opened, closed, or evicted).
     #[error("no session {0}")]
     UnknownSession(SessionId),
@@ -151,6 +157,7 @@ impl Error {
             | Error::BadLength { .. }
             | Error::IllegalPublicValue(_)
             | Error::SessionNotEstablished(_)
+            | Error::SessionBusy(_)
             | Error::UnknownSession(_)
             | Error::UnknownEndpoint(_)
             | Error::BadVersionReply(_) => Fault::Peer,
@@ -162,9 +169,10 @@ impl Error {
             | Error::TooManySessions { .. }
             | Error::Throttled { .. }
             | Error::RequestTooLarge { .. } => Fault::Policy,
-            Error::BadEndpointName { .. } | Error::Handler { .. } | Error::InvalidConfig(_) => {
-                Fault::Caller
-            }
+            Error::BadEndpointName { .. }
+            | Error::Handler { .. }
+            | Error::InvalidConfig(_)
+            | Error::NoPendingRequest(_) => Fault::Caller,
         }
     }
 

@@ -89,7 +89,9 @@ pub mod throttle;
 pub mod time;
 
 pub use client::{ClientHandshake, ClientSession, HandshakeStep};
-pub use device::{Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError};
+pub use device::{
+    Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError, Incoming,
+};
 pub use error::{Error, Fault, Result};
 pub use proto_ver::{AppInfo, PeerVersion, VersionInfo};
 pub use rand_core;

@@ -125,6 +125,13 @@ impl<S: Progress + Default> SessionTable<S> {
         }
     }
 
+    /// Runs `f` on the state of `id` if it exists, without refreshing or expiring it.
+    pub(crate) fn with(&mut self, id: SessionId, f: impl FnOnce(&mut S)) {
+        if let Some(entry) = self.entries.get_mut(&id) {
+            f(&mut entry.state);
+        }
+    }
+
     /// Drops the session `id` (a transport connection closed). Returns whether it existed.
     pub(crate) fn close(&mut self, id: SessionId) -> bool {
         self.entries.remove(&id).is_some()

@@ -613,3 +613,52 @@ fn security0_needs_no_session() {
         Err(Error::SchemeMismatch { .. })
     ));
 }
+
+#[test]
+fn split_request_api_keeps_sessions_in_order() {
+    for (name, mut d, mut c, _) in setups() {
+        let mut rng = os_rng();
+        let first = c.encrypt(b"first").unwrap();
+        let Incoming::Request {
+            endpoint,
+            plaintext,
+        } = d
+            .open_request(Instant::ZERO, BYSTANDER, "prov-scan", &first, &mut rng)
+            .unwrap()
+        else {
+            panic!("{name}: expected a request")
+        };
+        assert_eq!(
+            (endpoint.as_str(), plaintext.as_slice()),
+            ("prov-scan", &b"first"[..])
+        );
+        // A second request before the first is answered is refused without consuming anything.
+        let early = vec![0u8; 40];
+        assert!(
+            matches!(
+                d.open_request(Instant::ZERO, BYSTANDER, "prov-scan", &early, &mut rng),
+                Err(Error::SessionBusy(_))
+            ),
+            "{name}"
+        );
+        let answer = d
+            .seal_response(Instant::ZERO, BYSTANDER, b"answer")
+            .unwrap();
+        assert_eq!(c.decrypt(&answer).unwrap(), b"answer");
+        assert!(matches!(
+            d.seal_response(Instant::ZERO, BYSTANDER, b"again"),
+            Err(Error::NoPendingRequest(_))
+        ));
+        // Abandoning keeps both sides in step.
+        let wire = c.encrypt(b"dropped").unwrap();
+        d.open_request(Instant::ZERO, BYSTANDER, "prov-scan", &wire, &mut rng)
+            .unwrap();
+        d.abandon_request(BYSTANDER);
+        bystander_still_works(name, &mut d, &mut c, Instant::ZERO);
+        // proto-ver and prov-session are answered directly.
+        assert!(matches!(
+            d.open_request(Instant::ZERO, SessionId(3), "proto-ver", b"x", &mut rng),
+            Ok(Incoming::Reply(_))
+        ));
+    }
+}
