@@ -1,0 +1,353 @@
+//! Data exchanged with a [`crate::WifiBackend`].
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use protocomm::Secret;
+
+/// Scan parameters, as carried by `CmdScanStart`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanParams {
+    /// Passive instead of active scanning.
+    pub passive: bool,
+    /// 0: all channels in one sweep; N: one channel at a time, pausing 120 ms after every N.
+    pub group_channels: u8,
+    /// Dwell time per channel in milliseconds (0 = the backend's default, 120 ms).
+    pub period_ms: u32,
+}
+
+/// Authentication mode of a network, numbered as ESP-IDF numbers them on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthMode {
+    /// No security.
+    Open,
+    /// WEP.
+    Wep,
+    /// WPA-PSK.
+    WpaPsk,
+    /// WPA2-PSK.
+    Wpa2Psk,
+    /// WPA/WPA2 mixed.
+    WpaWpa2Psk,
+    /// WPA2-Enterprise.
+    Wpa2Enterprise,
+    /// WPA3-SAE.
+    Wpa3Psk,
+    /// WPA2/WPA3 transition.
+    Wpa2Wpa3Psk,
+    /// Another ESP-IDF auth mode number (8 WAPI, 9 OWE, …).
+    Other(u8),
+}
+
+impl AuthMode {
+    /// The ESP-IDF `wifi_auth_mode_t` number.
+    pub fn esp_number(self) -> u8 {
+        match self {
+            AuthMode::Open => 0,
+            AuthMode::Wep => 1,
+            AuthMode::WpaPsk => 2,
+            AuthMode::Wpa2Psk => 3,
+            AuthMode::WpaWpa2Psk => 4,
+            AuthMode::Wpa2Enterprise => 5,
+            AuthMode::Wpa3Psk => 6,
+            AuthMode::Wpa2Wpa3Psk => 7,
+            AuthMode::Other(n) => n,
+        }
+    }
+
+    /// From an ESP-IDF auth mode number.
+    pub fn from_esp_number(n: u8) -> Self {
+        match n {
+            0 => AuthMode::Open,
+            1 => AuthMode::Wep,
+            2 => AuthMode::WpaPsk,
+            3 => AuthMode::Wpa2Psk,
+            4 => AuthMode::WpaWpa2Psk,
+            5 => AuthMode::Wpa2Enterprise,
+            6 => AuthMode::Wpa3Psk,
+            7 => AuthMode::Wpa2Wpa3Psk,
+            n => AuthMode::Other(n),
+        }
+    }
+
+    /// Whether joining needs a passphrase.
+    pub fn needs_passphrase(self) -> bool {
+        !matches!(self, AuthMode::Open | AuthMode::Other(9))
+    }
+
+    /// A short human name.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthMode::Open => "open",
+            AuthMode::Wep => "WEP",
+            AuthMode::WpaPsk => "WPA",
+            AuthMode::Wpa2Psk => "WPA2",
+            AuthMode::WpaWpa2Psk => "WPA/WPA2",
+            AuthMode::Wpa2Enterprise => "WPA2-Enterprise",
+            AuthMode::Wpa3Psk => "WPA3",
+            AuthMode::Wpa2Wpa3Psk => "WPA2/WPA3",
+            AuthMode::Other(8) => "WAPI",
+            AuthMode::Other(9) => "OWE",
+            AuthMode::Other(_) => "other",
+        }
+    }
+}
+
+/// A 6-byte MAC address.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Bssid(pub [u8; 6]);
+
+impl fmt::Display for Bssid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+impl fmt::Debug for Bssid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::str::FromStr for Bssid {
+    type Err = WifiError;
+
+    fn from_str(s: &str) -> Result<Self, WifiError> {
+        let mut out = [0u8; 6];
+        let mut parts = s.split([':', '-']);
+        for byte in &mut out {
+            let part = parts
+                .next()
+                .ok_or_else(|| WifiError::Invalid(format!("bad BSSID {s:?}")))?;
+            *byte = u8::from_str_radix(part, 16)
+                .map_err(|_| WifiError::Invalid(format!("bad BSSID {s:?}")))?;
+        }
+        if parts.next().is_some() {
+            return Err(WifiError::Invalid(format!("bad BSSID {s:?}")));
+        }
+        Ok(Bssid(out))
+    }
+}
+
+/// One access point seen by a scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessPoint {
+    /// SSID bytes (empty for a hidden network).
+    pub ssid: Vec<u8>,
+    /// BSSID.
+    pub bssid: Bssid,
+    /// Primary channel.
+    pub channel: u8,
+    /// Signal strength in dBm.
+    pub rssi: i8,
+    /// Security.
+    pub auth: AuthMode,
+}
+
+/// What to join. The passphrase is a [`Secret`] (zeroized, redacted in `Debug`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// SSID bytes (1–32).
+    pub ssid: Vec<u8>,
+    /// Passphrase (empty for an open network).
+    pub passphrase: Secret,
+    /// Join only this BSSID.
+    pub bssid: Option<Bssid>,
+    /// Look on this channel first.
+    pub channel: Option<u8>,
+}
+
+impl Credentials {
+    /// Credentials for `ssid` with `passphrase`.
+    pub fn new(ssid: impl Into<Vec<u8>>, passphrase: impl Into<Vec<u8>>) -> Self {
+        Credentials {
+            ssid: ssid.into(),
+            passphrase: Secret::new(passphrase.into()),
+            bssid: None,
+            channel: None,
+        }
+    }
+
+    /// The SSID as text (lossy), for messages.
+    pub fn ssid_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.ssid).into_owned()
+    }
+}
+
+/// Steps of a connection attempt, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectProgress {
+    /// Looking for the network.
+    Searching,
+    /// Associating with an access point.
+    Associating {
+        /// The chosen access point.
+        bssid: Bssid,
+        /// Its channel.
+        channel: u8,
+    },
+    /// Key handshake under way.
+    Authenticating,
+    /// Associated; waiting for an address.
+    ObtainingAddress,
+    /// Done.
+    Connected(LinkStatus),
+}
+
+/// Why a connection attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The passphrase was rejected (4-way handshake or SAE failure).
+    #[error("authentication failed: wrong passphrase for {ssid:?}")]
+    AuthFailed {
+        /// The network.
+        ssid: String,
+    },
+    /// No access point with this SSID (and BSSID, if given) was found.
+    #[error("network {ssid:?} not found")]
+    NetworkNotFound {
+        /// The network.
+        ssid: String,
+    },
+    /// The access point refused the association (e.g. full, or an unsupported security mode).
+    #[error("association with {ssid:?} rejected: {reason}")]
+    AssociationRejected {
+        /// The network.
+        ssid: String,
+        /// The reason given.
+        reason: String,
+    },
+    /// Associated, but no address was obtained.
+    #[error("joined {ssid:?} but obtained no IP address")]
+    NoAddress {
+        /// The network.
+        ssid: String,
+    },
+    /// The attempt took too long.
+    #[error("connection to {ssid:?} timed out")]
+    Timeout {
+        /// The network.
+        ssid: String,
+    },
+    /// The link dropped during the attempt (flaky signal).
+    #[error("connection to {ssid:?} lost during the attempt")]
+    LinkLost {
+        /// The network.
+        ssid: String,
+    },
+    /// The credentials are not usable (e.g. SSID longer than 32 bytes).
+    #[error("invalid credentials: {0}")]
+    Invalid(String),
+    /// The backend itself failed.
+    #[error(transparent)]
+    Backend(#[from] WifiError),
+}
+
+impl ConnectError {
+    /// Whether ESP-IDF would report this as `AuthError` (otherwise `NetworkNotFound`
+    /// or a retry).
+    pub fn is_auth_error(&self) -> bool {
+        matches!(self, ConnectError::AuthFailed { .. })
+    }
+
+    /// Whether ESP-IDF would report this as `NetworkNotFound`.
+    pub fn is_network_not_found(&self) -> bool {
+        matches!(self, ConnectError::NetworkNotFound { .. })
+    }
+}
+
+/// An established station link.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// SSID joined.
+    pub ssid: Vec<u8>,
+    /// BSSID joined.
+    pub bssid: Bssid,
+    /// Channel.
+    pub channel: u8,
+    /// Security of the network.
+    pub auth: AuthMode,
+    /// Address obtained.
+    pub ip: Ipv4Addr,
+    /// Signal strength in dBm.
+    pub rssi: i8,
+}
+
+/// The station's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StationStatus {
+    /// Not connected.
+    Disconnected,
+    /// An attempt is under way.
+    Connecting {
+        /// The network being joined.
+        ssid: Vec<u8>,
+    },
+    /// Connected.
+    Connected(LinkStatus),
+}
+
+/// Access point settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApConfig {
+    /// SSID (1–32 bytes).
+    pub ssid: Vec<u8>,
+    /// WPA2 passphrase (8–63 characters); `None` for an open access point.
+    pub passphrase: Option<Secret>,
+    /// Channel (0 = backend's choice).
+    pub channel: u8,
+    /// Do not broadcast the SSID.
+    pub hidden: bool,
+    /// Most stations at once.
+    pub max_clients: u8,
+}
+
+/// A backend failure that is not about a particular network.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WifiError {
+    /// The backend is not reachable (daemon down, socket missing, permission denied).
+    #[error("Wi-Fi backend unavailable: {0}")]
+    Unavailable(String),
+    /// The operation is not supported by this backend or hardware.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// Another operation is in progress (e.g. a scan during a scan).
+    #[error("busy: {0}")]
+    Busy(String),
+    /// Bad input (configuration file, parameters).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bssid_text() {
+        let b: Bssid = "78:8a:20:84:19:96".parse().unwrap();
+        assert_eq!(b.0, [0x78, 0x8a, 0x20, 0x84, 0x19, 0x96]);
+        assert_eq!(b.to_string(), "78:8a:20:84:19:96");
+        assert!("78:8a:20:84:19".parse::<Bssid>().is_err());
+        assert!("78:8a:20:84:19:96:00".parse::<Bssid>().is_err());
+        assert!("zz:8a:20:84:19:96".parse::<Bssid>().is_err());
+    }
+
+    #[test]
+    fn auth_numbers_round_trip() {
+        for n in 0..=16u8 {
+            assert_eq!(AuthMode::from_esp_number(n).esp_number(), n);
+        }
+    }
+
+    #[test]
+    fn credentials_hide_the_passphrase() {
+        let c = Credentials::new("Home", "correct horse");
+        assert!(!format!("{c:?}").contains("correct"));
+    }
+}
