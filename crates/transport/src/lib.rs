@@ -5,6 +5,11 @@
 //! shared [`Service`], and send back the bytes that come out, or, on error, no response at all,
 //! as ESP-IDF devices do. No adapter decrypts anything.
 
+pub mod http;
+pub mod http_client;
+pub mod mdns;
 pub mod service;
 
+pub use http::{BindError, HttpConfig, HttpServer, serve};
+pub use mdns::{Advertisement, MdnsError, MdnsHandle, advertise};
 pub use service::{AppHandler, Service, ServiceConfig};

@@ -6,8 +6,6 @@ use std::time::Instant as StdInstant;
 use protocomm::{Device, DeviceConfig, Error, HandlerError, Incoming, Instant, SessionId};
 use zeroize::Zeroizing;
 
-use crate::service::rng::OsRng;
-
 /// A boxed, sendable future.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
@@ -77,8 +75,13 @@ impl Service {
     ) -> Result<Vec<u8>, Error> {
         let incoming = {
             let now = self.now();
-            self.device()
-                .open_request(now, session, endpoint, body, &mut OsRng)?
+            self.device().open_request(
+                now,
+                session,
+                endpoint,
+                body,
+                &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
+            )?
         };
         match incoming {
             Incoming::Reply(reply) => Ok(reply),
@@ -124,39 +127,4 @@ impl Service {
     pub fn with_device<T>(&self, f: impl FnOnce(&mut Device) -> T) -> T {
         f(&mut self.device())
     }
-}
-
-mod rng {
-    use std::convert::Infallible;
-
-    use protocomm::rand_core::{TryCryptoRng, TryRng};
-
-    /// The operating system's random number generator.
-    pub(crate) struct OsRng;
-
-    impl TryRng for OsRng {
-        type Error = Infallible;
-
-        fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-            let mut b = [0u8; 4];
-            self.try_fill_bytes(&mut b)?;
-            Ok(u32::from_le_bytes(b))
-        }
-
-        fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-            let mut b = [0u8; 8];
-            self.try_fill_bytes(&mut b)?;
-            Ok(u64::from_le_bytes(b))
-        }
-
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-            if let Err(e) = getrandom::fill(dst) {
-                // The kernel's RNG failing is unrecoverable: continuing would mean weak keys.
-                panic!("the operating system's random number generator failed: {e}");
-            }
-            Ok(())
-        }
-    }
-
-    impl TryCryptoRng for OsRng {}
 }
