@@ -1,1 +1,760 @@
-//! placeholder
+//! The persistent credential store: the Wi-Fi network the agent joins at start-up, kept in
+//! `credentials.json` inside the agent's state directory (ESP-IDF keeps the same in NVS).
+//!
+//! All methods do blocking file I/O (including `fsync`); from async code call them through
+//! `tokio::task::spawn_blocking`.
+//!
+//! # File format
+//!
+//! One JSON object, written pretty-printed with a trailing newline:
+//!
+//! ```json
+//! {
+//!   "format": "wifiprov-credentials",
+//!   "version": 1,
+//!   "ssid_hex": "486f6d65",
+//!   "ssid": "Home",
+//!   "passphrase_hex": "636f727265637420686f727365",
+//!   "bssid": "78:8a:20:84:19:96",
+//!   "channel": 6,
+//!   "saved_at_unix": 1767225600
+//! }
+//! ```
+//!
+//! | field            | meaning                                                                   |
+//! |------------------|---------------------------------------------------------------------------|
+//! | `format`         | always `"wifiprov-credentials"`                                           |
+//! | `version`        | always `1` for this layout                                                |
+//! | `ssid_hex`       | the SSID bytes in hex (SSIDs are bytes, not text); 1–32 bytes            |
+//! | `ssid`           | the same SSID as text when it is valid UTF-8, otherwise `null`; for humans |
+//! | `passphrase_hex` | the passphrase bytes in hex; 0–64 bytes (empty for an open network)      |
+//! | `bssid`          | `null`, or the only BSSID to join, as `aa:bb:cc:dd:ee:ff`                 |
+//! | `channel`        | `null`, or the channel to look on first (0–255)                           |
+//! | `saved_at_unix`  | when the file was written, in seconds since the Unix epoch (informative)  |
+//!
+//! Readers do not guess: a file whose `format` or `version` is not the one above, that has a
+//! missing or unknown field, bad hex, an SSID that is empty or longer than 32 bytes, a
+//! passphrase longer than 64 bytes, or an `ssid` text that disagrees with `ssid_hex`, is
+//! *corrupt*. A later layout must use a new `version` number.
+//!
+//! # Guarantees
+//!
+//! * **Atomic replace.** [`CredentialStore::save`] writes a temporary file
+//!   (`.credentials.json.<random>.tmp`) in the same directory, with mode 0600 from its
+//!   creation, fsyncs it, renames it over `credentials.json` and fsyncs the directory. A crash
+//!   at any point leaves either the old complete file or the new complete file.
+//! * **Corrupt files are kept, not trusted.** [`CredentialStore::load`] renames a corrupt or
+//!   unreadable file to `credentials.json.corrupt-<unix seconds>` (`…-1`, `…-2`, … if taken;
+//!   never overwriting), logs a warning saying what was wrong and where the file went, and
+//!   reports "not provisioned" so the agent starts provisioning afresh.
+//! * **Leftover temporary files** of crashed writers are never read; [`CredentialStore::open`]
+//!   removes those more than a minute old.
+//! * **Locking.** Every operation holds an exclusive `flock` on `.credentials.lock` in the
+//!   directory, so stores in several threads or processes do not interfere (a process that
+//!   dies releases its lock). [`CredentialStore::load`] proceeds without the lock when the
+//!   lock file cannot be created (a read-only directory), as it then cannot change anything.
+//! * **Secrets.** Buffers holding the file's text are zeroized after use; the passphrase, its
+//!   hex and the file's contents never appear in errors, `Debug` output or log lines.
+//!   (Moved-aside files keep their contents and mode; they may hold a passphrase.)
+//! * **Permissions.** A directory the store creates gets mode 0700; `credentials.json` gets
+//!   mode 0600. A pre-existing directory or file open to group or others is logged.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use protocomm::Secret;
+use serde::{Deserialize, Serialize};
+use wifiprov_wifi::{Bssid, Credentials};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Name of the credential file inside the state directory.
+pub const FILE_NAME: &str = "credentials.json";
+/// The `format` field of the file.
+pub const FORMAT: &str = "wifiprov-credentials";
+/// The `version` field of the file this code writes and reads.
+pub const VERSION: u64 = 1;
+/// Longest SSID, in bytes.
+pub const MAX_SSID_LEN: usize = 32;
+/// Longest passphrase, in bytes (63 characters, or 64 hex digits of a raw PSK).
+pub const MAX_PASSPHRASE_LEN: usize = 64;
+
+/// Lock file serialising the store's operations across threads and processes.
+const LOCK_NAME: &str = ".credentials.lock";
+/// Temporary files are `<TMP_PREFIX><random><TMP_SUFFIX>`.
+const TMP_PREFIX: &str = ".credentials.json.";
+const TMP_SUFFIX: &str = ".tmp";
+/// Temporary files older than this are leftovers of a crashed writer.
+const STALE_TMP_AGE: Duration = Duration::from_secs(60);
+/// Moved-aside files are `<FILE_NAME><ASIDE_INFIX><unix seconds>[-n]`.
+const ASIDE_INFIX: &str = ".corrupt-";
+/// A valid file is well under 1 KiB; anything larger than this is corrupt (and not read).
+const MAX_FILE_LEN: u64 = 64 * 1024;
+/// Room for the largest valid file, so encoding never reallocates (leaving stray copies).
+const ENCODE_CAPACITY: usize = 2048;
+
+/// Why a store operation failed. Never contains the passphrase.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The state directory could not be created.
+    #[error("cannot create state directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The lock file could not be created or locked.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The temporary file for a save could not be created.
+    #[error("cannot create a temporary file in {dir}: {source}")]
+    CreateTemp {
+        /// The state directory.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A file's mode could not be set.
+    #[error("cannot set the permissions of {path}: {source}")]
+    SetPermissions {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the temporary file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The temporary file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// `fsync` of a file or directory failed.
+    #[error("cannot fsync {path}: {source}")]
+    Fsync {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Renaming the temporary file over the credential file failed.
+    #[error("cannot rename {from} to {to}: {source}")]
+    Rename {
+        /// The temporary file.
+        from: PathBuf,
+        /// The credential file.
+        to: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A corrupt credential file could not be moved aside.
+    #[error("cannot move corrupt credential file {from} aside to {to}: {source}")]
+    MoveAside {
+        /// The corrupt credential file.
+        from: PathBuf,
+        /// Where it was to go.
+        to: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The credential file could not be removed.
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        /// The credential file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// [`CredentialStore::save`] was given credentials that could not be loaded back.
+    #[error("refusing to save invalid credentials: {reason}")]
+    Invalid {
+        /// What is wrong (never the passphrase).
+        reason: String,
+    },
+}
+
+/// The credential file in a state directory. See the [module documentation](self).
+#[derive(Clone, Debug)]
+pub struct CredentialStore {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl CredentialStore {
+    /// The store in `dir`, which is created (mode 0700) if missing. Removes temporary files
+    /// that crashed writers left behind more than a minute ago.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            create_private_dir(&dir)?;
+        } else {
+            warn_if_open_to_others(&dir, "state directory", 0o700);
+        }
+        let store = CredentialStore {
+            path: dir.join(FILE_NAME),
+            dir,
+        };
+        // Best effort: without the lock (read-only directory) nothing can be removed anyway.
+        if let Ok(_lock) = store.lock() {
+            store.remove_stale_temp_files();
+        }
+        Ok(store)
+    }
+
+    /// The credential file (`<dir>/credentials.json`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The saved credentials, or `None` if there are none.
+    ///
+    /// A corrupt or unreadable file is moved aside (see the [module documentation](self)) and
+    /// `None` returned; the error is only for failing to move it aside.
+    pub fn load(&self) -> Result<Option<Credentials>, StoreError> {
+        // Without the lock file (read-only directory) reading is still possible.
+        let _lock = self.lock().ok();
+        let problem = match self.read_file() {
+            Ok(None) => return Ok(None),
+            Ok(Some(bytes)) => match decode(&bytes) {
+                Ok(creds) => return Ok(Some(creds)),
+                Err(corruption) => corruption.to_string(),
+            },
+            Err(e) => format!("unreadable: {e}"),
+        };
+        let aside = self.move_aside()?;
+        tracing::warn!(
+            path = %self.path.display(),
+            moved_to = %aside.display(),
+            "credential file is corrupt ({problem}); moved it aside to {}, starting unprovisioned",
+            aside.display(),
+        );
+        Ok(None)
+    }
+
+    /// Replaces the saved credentials atomically and durably.
+    pub fn save(&self, creds: &Credentials) -> Result<(), StoreError> {
+        validate(creds).map_err(|c| StoreError::Invalid {
+            reason: c.to_string(),
+        })?;
+        let _lock = self.lock()?;
+        let text = encode(creds, unix_now());
+
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(TMP_PREFIX).suffix(TMP_SUFFIX);
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+        let mut tmp = builder
+            .tempfile_in(&self.dir)
+            .map_err(|source| StoreError::CreateTemp {
+                dir: self.dir.clone(),
+                source,
+            })?;
+        let tmp_path = tmp.path().to_path_buf();
+        // Created 0600 already (umask can only narrow that); make sure before writing secrets.
+        make_private(tmp.as_file()).map_err(|source| StoreError::SetPermissions {
+            path: tmp_path.clone(),
+            source,
+        })?;
+        tmp.write_all(&text)
+            .and_then(|()| tmp.flush())
+            .map_err(|source| StoreError::Write {
+                path: tmp_path.clone(),
+                source,
+            })?;
+        drop(text);
+        tmp.as_file()
+            .sync_all()
+            .map_err(|source| StoreError::Fsync {
+                path: tmp_path.clone(),
+                source,
+            })?;
+        tmp.persist(&self.path).map_err(|e| StoreError::Rename {
+            from: tmp_path,
+            to: self.path.clone(),
+            source: e.error,
+        })?;
+        self.sync_dir()?;
+        tracing::debug!(path = %self.path.display(), ssid = %creds.ssid_lossy(), "saved credentials");
+        Ok(())
+    }
+
+    /// Removes the saved credentials (succeeds if there are none).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        match fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(StoreError::Remove {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        }
+        self.sync_dir()?;
+        tracing::debug!(path = %self.path.display(), "cleared credentials");
+        Ok(())
+    }
+
+    /// Whether credentials with a non-empty SSID are saved (ESP-IDF's definition of
+    /// "provisioned"). Like [`load`](Self::load), moves a corrupt file aside.
+    pub fn is_provisioned(&self) -> bool {
+        matches!(self.load(), Ok(Some(creds)) if !creds.ssid.is_empty())
+    }
+
+    /// Takes the store's exclusive lock (released when the returned file is dropped).
+    fn lock(&self) -> Result<File, StoreError> {
+        let path = self.dir.join(LOCK_NAME);
+        let lock_err = |source| StoreError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(lock_err)?;
+        file.lock().map_err(lock_err)?;
+        Ok(file)
+    }
+
+    /// The credential file's bytes, `None` if it does not exist. The buffer is zeroized on
+    /// drop and allocated once (so no partial copies are left in freed memory).
+    fn read_file(&self) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::other("it is a directory"));
+        }
+        warn_if_open_to_others(&self.path, "credential file", 0o600);
+        let len = meta.len();
+        if len > MAX_FILE_LEN {
+            return Err(io::Error::other(format!(
+                "{len} bytes, more than the {MAX_FILE_LEN} a credential file can have"
+            )));
+        }
+        let capacity = usize::try_from(len).unwrap_or(0).saturating_add(1);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+        file.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_FILE_LEN {
+            return Err(io::Error::other(format!(
+                "more than the {MAX_FILE_LEN} bytes a credential file can have"
+            )));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Renames the credential file to a free `credentials.json.corrupt-<secs>[-n]` name.
+    /// Called with the lock held, so the name stays free until the rename.
+    fn move_aside(&self) -> Result<PathBuf, StoreError> {
+        let secs = unix_now();
+        let mut last = None;
+        for n in 0..1000u32 {
+            let name = if n == 0 {
+                format!("{FILE_NAME}{ASIDE_INFIX}{secs}")
+            } else {
+                format!("{FILE_NAME}{ASIDE_INFIX}{secs}-{n}")
+            };
+            let aside = self.dir.join(name);
+            match fs::symlink_metadata(&aside) {
+                Ok(_) => {
+                    last = Some(aside);
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(StoreError::MoveAside {
+                        from: self.path.clone(),
+                        to: aside,
+                        source,
+                    });
+                }
+            }
+            fs::rename(&self.path, &aside).map_err(|source| StoreError::MoveAside {
+                from: self.path.clone(),
+                to: aside.clone(),
+                source,
+            })?;
+            if let Err(e) = self.sync_dir() {
+                tracing::warn!("{e}");
+            }
+            return Ok(aside);
+        }
+        Err(StoreError::MoveAside {
+            from: self.path.clone(),
+            to: last.unwrap_or_else(|| self.dir.clone()),
+            source: io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "too many moved-aside files with this timestamp",
+            ),
+        })
+    }
+
+    /// Removes this store's temporary files older than [`STALE_TMP_AGE`]. Called with the lock
+    /// held, so no writer of this store is between creating and renaming its temporary file;
+    /// the age check additionally spares any writer that does not take the lock.
+    fn remove_stale_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !(name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX)) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let old = meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > STALE_TMP_AGE);
+            if !old {
+                continue;
+            }
+            let path = entry.path();
+            match fs::remove_file(&path) {
+                Ok(()) => tracing::info!(
+                    path = %path.display(),
+                    "removed a temporary credential file left by an interrupted save"
+                ),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    "cannot remove a stale temporary credential file: {e}"
+                ),
+            }
+        }
+    }
+
+    /// Makes renames and removals in the directory durable.
+    fn sync_dir(&self) -> Result<(), StoreError> {
+        #[cfg(unix)]
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| StoreError::Fsync {
+                path: self.dir.clone(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+/// Creates `dir` (and missing parents) with mode 0700.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let err = |source| StoreError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir).map_err(err)?;
+        // The umask may have narrowed the mode further; 0700 is what is wanted.
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err)?;
+        // Make the new directory's own entry durable too (best effort).
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = File::open(parent).and_then(|p| p.sync_all());
+        }
+    }
+    #[cfg(not(unix))]
+    builder.create(dir).map_err(err)?;
+    Ok(())
+}
+
+/// Gives `file` mode 0600 (owner read and write only).
+fn make_private(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(())
+    }
+}
+
+/// Logs if `path` grants group or other users anything beyond `wanted`.
+fn warn_if_open_to_others(path: &Path, what: &str, wanted: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & !wanted != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    "{what} has mode {mode:03o}; it should be {wanted:03o}"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what, wanted);
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What is wrong with a credential file or with credentials to save. Its `Display` names
+/// fields and positions, never the passphrase or the file's contents.
+#[derive(Debug)]
+enum Corruption {
+    /// Not JSON, or JSON of the wrong shape. serde_json's messages may quote values, so only
+    /// the category, the name of a missing or unknown field and the position are kept.
+    Json {
+        what: String,
+        line: usize,
+        column: usize,
+    },
+    WrongFormat(String),
+    MissingFormat,
+    WrongVersion(u64),
+    MissingVersion,
+    BadHex(&'static str),
+    SsidEmpty,
+    SsidTooLong(usize),
+    SsidTextMismatch,
+    PassphraseTooLong(usize),
+    BadBssid,
+}
+
+impl Corruption {
+    fn json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Io => "I/O error while parsing".to_owned(),
+            Category::Syntax => "not valid JSON".to_owned(),
+            Category::Eof => "truncated JSON".to_owned(),
+            Category::Data => {
+                // "missing field `x`" and "unknown field `x`, expected …" name only a key;
+                // other messages ("invalid type: string \"…\"") may quote a value.
+                let message = e.to_string();
+                let field = ["missing field `", "unknown field `"]
+                    .iter()
+                    .find(|prefix| message.starts_with(**prefix))
+                    .and_then(|prefix| {
+                        let rest = message.get(prefix.len()..)?;
+                        let name = rest.get(..rest.find('`')?)?;
+                        let kind = prefix.get(..prefix.len() - 2)?;
+                        Some(format!(
+                            "{kind} `{}`",
+                            name.chars().take(64).collect::<String>()
+                        ))
+                    });
+                field.unwrap_or_else(|| {
+                    "JSON of the wrong shape (a field of the wrong type or range)".to_owned()
+                })
+            }
+        };
+        Corruption::Json {
+            what,
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Corruption::Json { what, line, column } => {
+                write!(f, "{what} at line {line} column {column}")
+            }
+            Corruption::WrongFormat(format) => {
+                let shown: String = format.chars().take(64).collect();
+                write!(f, "format is {shown:?}, expected {FORMAT:?}")
+            }
+            Corruption::MissingFormat => write!(f, "no \"format\" field"),
+            Corruption::WrongVersion(v) => {
+                write!(
+                    f,
+                    "unsupported version {v} (this build reads version {VERSION})"
+                )
+            }
+            Corruption::MissingVersion => write!(f, "no \"version\" field"),
+            Corruption::BadHex(field) => write!(f, "{field} is not valid hex"),
+            Corruption::SsidEmpty => write!(f, "the SSID is empty"),
+            Corruption::SsidTooLong(n) => {
+                write!(f, "the SSID is {n} bytes long (at most {MAX_SSID_LEN})")
+            }
+            Corruption::SsidTextMismatch => write!(f, "\"ssid\" does not match \"ssid_hex\""),
+            Corruption::PassphraseTooLong(n) => write!(
+                f,
+                "the passphrase is {n} bytes long (at most {MAX_PASSPHRASE_LEN})"
+            ),
+            Corruption::BadBssid => write!(f, "\"bssid\" is not a MAC address"),
+        }
+    }
+}
+
+/// The rules every saved and loaded set of credentials obeys.
+fn validate(creds: &Credentials) -> Result<(), Corruption> {
+    if creds.ssid.is_empty() {
+        return Err(Corruption::SsidEmpty);
+    }
+    if creds.ssid.len() > MAX_SSID_LEN {
+        return Err(Corruption::SsidTooLong(creds.ssid.len()));
+    }
+    if creds.passphrase.len() > MAX_PASSPHRASE_LEN {
+        return Err(Corruption::PassphraseTooLong(creds.passphrase.len()));
+    }
+    Ok(())
+}
+
+/// The file as written.
+#[derive(Serialize)]
+struct FileOut<'a> {
+    format: &'a str,
+    version: u64,
+    ssid_hex: &'a str,
+    ssid: Option<&'a str>,
+    passphrase_hex: &'a str,
+    bssid: Option<String>,
+    channel: Option<u8>,
+    saved_at_unix: u64,
+}
+
+/// Just enough to tell whether the rest can be read.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<u64>,
+}
+
+/// The file as read (version 1).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIn {
+    #[allow(dead_code)]
+    format: String,
+    #[allow(dead_code)]
+    version: u64,
+    ssid_hex: String,
+    ssid: Option<String>,
+    passphrase_hex: SecretString,
+    bssid: Option<String>,
+    channel: Option<u8>,
+    #[allow(dead_code)]
+    saved_at_unix: u64,
+}
+
+/// A string wiped when dropped (for `passphrase_hex`).
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct SecretString(String);
+
+impl Drop for SecretString {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// The file's text for `creds` (already validated), in a buffer zeroized on drop.
+fn encode(creds: &Credentials, saved_at_unix: u64) -> Zeroizing<Vec<u8>> {
+    let ssid_hex = hex::encode(&creds.ssid);
+    let pass = creds.passphrase.expose();
+    let mut pass_hex = Zeroizing::new(vec![0u8; pass.len().saturating_mul(2)]);
+    // Cannot fail: the output is exactly twice the input; on failure the field stays zeros.
+    let _ = hex::encode_to_slice(pass, &mut pass_hex);
+    let out = FileOut {
+        format: FORMAT,
+        version: VERSION,
+        ssid_hex: &ssid_hex,
+        ssid: std::str::from_utf8(&creds.ssid).ok(),
+        passphrase_hex: std::str::from_utf8(&pass_hex).unwrap_or_default(),
+        bssid: creds.bssid.map(|b| b.to_string()),
+        channel: creds.channel,
+        saved_at_unix,
+    };
+    let mut text = Zeroizing::new(Vec::with_capacity(ENCODE_CAPACITY));
+    // Writing to a Vec cannot fail, and `out` has only plain fields.
+    let _ = serde_json::to_writer_pretty(&mut *text, &out);
+    text.push(b'\n');
+    text
+}
+
+/// Credentials from the file's bytes.
+fn decode(bytes: &[u8]) -> Result<Credentials, Corruption> {
+    let header: Header = serde_json::from_slice(bytes).map_err(|e| Corruption::json(&e))?;
+    match header.format.as_deref() {
+        None => return Err(Corruption::MissingFormat),
+        Some(FORMAT) => {}
+        Some(other) => return Err(Corruption::WrongFormat(other.to_owned())),
+    }
+    match header.version {
+        None => return Err(Corruption::MissingVersion),
+        Some(VERSION) => {}
+        Some(v) => return Err(Corruption::WrongVersion(v)),
+    }
+    let file: FileIn = serde_json::from_slice(bytes).map_err(|e| Corruption::json(&e))?;
+
+    let ssid = hex::decode(&file.ssid_hex).map_err(|_| Corruption::BadHex("\"ssid_hex\""))?;
+    if let Some(text) = &file.ssid
+        && text.as_bytes() != ssid.as_slice()
+    {
+        return Err(Corruption::SsidTextMismatch);
+    }
+
+    let hex_len = file.passphrase_hex.0.len();
+    if !hex_len.is_multiple_of(2) {
+        return Err(Corruption::BadHex("\"passphrase_hex\""));
+    }
+    if hex_len / 2 > MAX_PASSPHRASE_LEN {
+        return Err(Corruption::PassphraseTooLong(hex_len / 2));
+    }
+    let mut pass = Zeroizing::new(vec![0u8; hex_len / 2]);
+    hex::decode_to_slice(&file.passphrase_hex.0, &mut pass)
+        .map_err(|_| Corruption::BadHex("\"passphrase_hex\""))?;
+
+    let bssid = match &file.bssid {
+        None => None,
+        Some(text) => Some(text.parse::<Bssid>().map_err(|_| Corruption::BadBssid)?),
+    };
+    let creds = Credentials {
+        ssid,
+        passphrase: Secret::new(std::mem::take(&mut *pass)),
+        bssid,
+        channel: file.channel,
+    };
+    validate(&creds)?;
+    Ok(creds)
+}

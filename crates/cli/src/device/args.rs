@@ -1,0 +1,239 @@
+//! Flags of `wifiprov device`, each also settable in the TOML file given with `--config`
+//! (flags win over the file, the file wins over defaults).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Deserialize;
+
+/// `wifiprov device` flags.
+#[derive(Args, Debug, Default)]
+pub struct DeviceArgs {
+    /// TOML file with any of these settings (keys as the long flag names, with `_` or `-`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to serve provisioning on [default: 0.0.0.0:80, as ESP-IDF's SoftAP transport].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// Security scheme: 0 (none), 1 (PoP + X25519), 2 (SRP6a) [default: 2].
+    #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub security: Option<u8>,
+    /// Proof of possession for security 1. Without it the agent serves without one and says so.
+    #[arg(long, value_name = "POP", env = "WIFIPROV_POP", hide_env_values = true)]
+    pub pop: Option<String>,
+    /// SRP username for security 2.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// SRP password for security 2 (the verifier is derived at start).
+    #[arg(long, env = "WIFIPROV_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Precomputed SRP salt (hex), instead of --password.
+    #[arg(long, value_name = "HEX")]
+    pub salt: Option<String>,
+    /// Precomputed SRP verifier (hex), instead of --password.
+    #[arg(long, value_name = "HEX")]
+    pub verifier: Option<String>,
+    /// Security 2 patch version: 1 counts GCM nonces (current ESP-IDF), 0 is the old fixed nonce.
+    #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u32).range(0..=1))]
+    pub sec_patch_ver: Option<u32>,
+    /// Service name (SoftAP SSID / advertised name) [default: PROV_ + 6 hex digits of the machine id].
+    #[arg(long)]
+    pub service_name: Option<String>,
+    /// Wi-Fi backend: sim (the simulator).
+    #[arg(long, value_name = "BACKEND")]
+    pub wifi: Option<String>,
+    /// Simulator radio environment (TOML) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub sim_env: Option<PathBuf>,
+    /// Add a simulated network, "SSID:PASSPHRASE" (empty passphrase: open). Repeatable.
+    #[arg(long, value_name = "SSID:PASSPHRASE")]
+    pub sim_ap: Vec<String>,
+    /// Print the simulator's built-in networks and exit.
+    #[arg(long)]
+    pub sim_list: bool,
+    /// Directory for the stored credentials [default: /var/lib/wifiprov as root, else
+    /// $XDG_STATE_HOME/wifiprov or ~/.local/state/wifiprov].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Keep serving after a successful provisioning (needed for re-provisioning).
+    #[arg(long)]
+    pub no_auto_stop: bool,
+    /// Try each set of credentials N times, then accept new ones without a reset.
+    #[arg(long, value_name = "N")]
+    pub reset_on_failure: Option<u32>,
+    /// Custom endpoint: the request body goes to COMMAND's stdin, its stdout is the response.
+    /// Repeatable.
+    #[arg(long, value_name = "NAME=COMMAND")]
+    pub endpoint: Vec<String>,
+    /// Seconds a custom endpoint command may run [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub endpoint_timeout: Option<u64>,
+    /// Application entries for proto-ver, as ESP-IDF prints them:
+    /// '{"my_app":{"ver":"1.0","cap":["a","b"]}}'.
+    #[arg(long, value_name = "JSON")]
+    pub app_info: Option<String>,
+    /// Serve provisioning even if credentials are already stored.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the ESP QR payload and a terminal QR code at start.
+    #[arg(long)]
+    pub qr: bool,
+    /// Print one JSON object per provisioning event on stdout.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    pub events: Option<String>,
+    /// Run COMMAND for every event, with the event in WIFIPROV_* environment variables.
+    #[arg(long, value_name = "COMMAND")]
+    pub event_hook: Option<String>,
+    /// Most concurrent provisioning sessions [default: 4].
+    #[arg(long, value_name = "N")]
+    pub max_sessions: Option<usize>,
+    /// Seconds after which an idle session is dropped [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub session_timeout: Option<u64>,
+    /// Advertise _esp_wifi_prov._tcp over mDNS [default: on unless listening on loopback].
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub mdns: Option<String>,
+}
+
+/// The same settings as read from a `--config` file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    #[serde(alias = "listen")]
+    listen: Option<SocketAddr>,
+    security: Option<u8>,
+    pop: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    salt: Option<String>,
+    verifier: Option<String>,
+    #[serde(alias = "sec_patch_ver")]
+    sec_patch_ver: Option<u32>,
+    #[serde(alias = "service_name")]
+    service_name: Option<String>,
+    wifi: Option<String>,
+    #[serde(alias = "sim_env")]
+    sim_env: Option<PathBuf>,
+    #[serde(alias = "sim_ap", default)]
+    sim_ap: Vec<String>,
+    #[serde(alias = "state_dir")]
+    state_dir: Option<PathBuf>,
+    #[serde(alias = "no_auto_stop", default)]
+    no_auto_stop: bool,
+    #[serde(alias = "reset_on_failure")]
+    reset_on_failure: Option<u32>,
+    #[serde(default)]
+    endpoint: Vec<String>,
+    #[serde(alias = "endpoint_timeout")]
+    endpoint_timeout: Option<u64>,
+    #[serde(alias = "app_info")]
+    app_info: Option<String>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    qr: bool,
+    events: Option<String>,
+    #[serde(alias = "event_hook")]
+    event_hook: Option<String>,
+    #[serde(alias = "max_sessions")]
+    max_sessions: Option<usize>,
+    #[serde(alias = "session_timeout")]
+    session_timeout: Option<u64>,
+    mdns: Option<String>,
+}
+
+impl DeviceArgs {
+    /// Fills unset flags from the `--config` file, if any.
+    pub fn merge_config_file(mut self) -> Result<Self> {
+        let Some(path) = self.config.clone() else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: FileSettings = toml::from_str(&text)
+            .with_context(|| format!("invalid settings in {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let relative = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+        self.listen = self.listen.or(file.listen);
+        self.security = self.security.or(file.security);
+        self.pop = self.pop.or(file.pop);
+        self.username = self.username.or(file.username);
+        self.password = self.password.or(file.password);
+        self.salt = self.salt.or(file.salt);
+        self.verifier = self.verifier.or(file.verifier);
+        self.sec_patch_ver = self.sec_patch_ver.or(file.sec_patch_ver);
+        self.service_name = self.service_name.or(file.service_name);
+        self.wifi = self.wifi.or(file.wifi);
+        self.sim_env = self.sim_env.or(file.sim_env.map(relative));
+        if self.sim_ap.is_empty() {
+            self.sim_ap = file.sim_ap;
+        }
+        self.state_dir = self.state_dir.or(file.state_dir.map(relative));
+        self.no_auto_stop |= file.no_auto_stop;
+        self.reset_on_failure = self.reset_on_failure.or(file.reset_on_failure);
+        if self.endpoint.is_empty() {
+            self.endpoint = file.endpoint;
+        }
+        self.endpoint_timeout = self.endpoint_timeout.or(file.endpoint_timeout);
+        self.app_info = self.app_info.or(file.app_info);
+        self.force |= file.force;
+        self.qr |= file.qr;
+        self.events = self.events.or(file.events);
+        self.event_hook = self.event_hook.or(file.event_hook);
+        self.max_sessions = self.max_sessions.or(file.max_sessions);
+        self.session_timeout = self.session_timeout.or(file.session_timeout);
+        self.mdns = self.mdns.or(file.mdns);
+        if let Some(s) = self.security
+            && s > 2
+        {
+            bail!("security must be 0, 1 or 2 (got {s} in {})", path.display());
+        }
+        if let Some(events) = &self.events
+            && events != "json"
+        {
+            bail!(
+                "events must be \"json\" (got {events:?} in {})",
+                path.display()
+            );
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.toml");
+        std::fs::write(&path, "security = 1\npop = \"from-file\"\nlisten = \"127.0.0.1:9\"\nstate-dir = \"state\"\nsim_ap = [\"A:12345678\"]\n").unwrap();
+        let args = DeviceArgs {
+            config: Some(path.clone()),
+            security: Some(0),
+            ..Default::default()
+        };
+        let merged = args.merge_config_file().unwrap();
+        assert_eq!(merged.security, Some(0));
+        assert_eq!(merged.pop.as_deref(), Some("from-file"));
+        assert_eq!(merged.state_dir, Some(dir.path().join("state")));
+        assert_eq!(merged.sim_ap, ["A:12345678"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.toml");
+        std::fs::write(&path, "securty = 1\n").unwrap();
+        let err = DeviceArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("securty"), "{err:#}");
+    }
+}

@@ -1,0 +1,68 @@
+//! Reporting provisioning events: log lines, `--events json` and `--event-hook`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::process::Command;
+use tokio::sync::broadcast;
+use wifiprov_device::ProvEvent;
+
+/// How long an event hook may run.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Consumes events until the channel closes.
+pub async fn report(mut events: broadcast::Receiver<ProvEvent>, json: bool, hook: Option<String>) {
+    loop {
+        let event = match events.recv().await {
+            Ok(e) => e,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!("{n} events were dropped (consumer too slow)");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        log(&event);
+        if json {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", event.to_json());
+            let _ = out.flush();
+        }
+        if let Some(command) = &hook {
+            run_hook(command, &event).await;
+        }
+    }
+}
+
+fn log(event: &ProvEvent) {
+    match event {
+        ProvEvent::Init | ProvEvent::Deinit => tracing::debug!("provisioning {}", event.name()),
+        ProvEvent::Start => tracing::info!("provisioning service started"),
+        ProvEvent::CredRecv { ssid } => {
+            tracing::info!("received credentials for {ssid:?}; connecting")
+        }
+        ProvEvent::CredFail { reason, detail } => {
+            tracing::warn!("connection failed: {reason} ({detail})")
+        }
+        ProvEvent::CredSuccess { ssid, ip } => {
+            tracing::info!("connected to {ssid:?}, address {ip}")
+        }
+        ProvEvent::End => tracing::info!("provisioning service stopped"),
+    }
+}
+
+async fn run_hook(command: &str, event: &ProvEvent) {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command)
+        .env("WIFIPROV_EVENT", event.name())
+        .kill_on_drop(true);
+    for (key, value) in event.fields() {
+        cmd.env(format!("WIFIPROV_{}", key.to_ascii_uppercase()), value);
+    }
+    match tokio::time::timeout(HOOK_TIMEOUT, cmd.status()).await {
+        Ok(Ok(status)) if status.success() => {}
+        Ok(Ok(status)) => tracing::warn!("event hook exited with {status}"),
+        Ok(Err(e)) => tracing::warn!("cannot run the event hook: {e}"),
+        Err(_) => tracing::warn!("event hook timed out after {HOOK_TIMEOUT:?}"),
+    }
+}

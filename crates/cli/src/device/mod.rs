@@ -1,0 +1,342 @@
+//! `wifiprov device`: the long-running provisioning agent.
+
+mod args;
+mod custom;
+mod hooks;
+mod qr;
+
+pub use args::DeviceArgs;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use protocomm::{AppInfo, Device, DeviceConfig, Sec2Credentials, Secret, Security};
+use wifiprov_device::{CredentialStore, Manager, ManagerConfig};
+use wifiprov_transport::Service;
+use wifiprov_wifi::WifiBackend;
+use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
+
+/// Runs the agent until provisioning ends or a signal arrives.
+pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
+    let args = args.merge_config_file()?;
+    if args.sim_list {
+        print!("{}", SimEnvironment::builtin_table());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let wifi = backend(&args)?;
+    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let store = CredentialStore::open(&state_dir)
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+
+    if !args.force
+        && let Some(stored) = store.load()?
+    {
+        return join_stored(wifi.as_ref(), stored).await;
+    }
+
+    let security = security(&args)?;
+    let service_name = args
+        .service_name
+        .clone()
+        .unwrap_or_else(default_service_name);
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
+    let timeout = Duration::from_secs(args.endpoint_timeout.unwrap_or(10));
+    let endpoints = args
+        .endpoint
+        .iter()
+        .map(|spec| custom::parse(spec, timeout))
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut config = DeviceConfig::new(security.clone());
+    config.limits.max_sessions = args.max_sessions.unwrap_or(4).max(1);
+    config.limits.idle_timeout = Duration::from_secs(args.session_timeout.unwrap_or(60).max(1));
+    config.app_info = app_info(args.app_info.as_deref())?;
+    let mut device = Device::new(config)?;
+    for ep in &endpoints {
+        device
+            .register_endpoint(ep.name())
+            .with_context(|| format!("--endpoint {}", ep.name()))?;
+    }
+
+    let manager_config = ManagerConfig {
+        auto_stop: !args.no_auto_stop,
+        max_attempts: args.reset_on_failure.unwrap_or(0),
+        reset_on_failure: args.reset_on_failure.is_some(),
+        ..ManagerConfig::default()
+    };
+    let manager = Manager::new(manager_config, wifi.clone(), Some(store));
+    for ep in &endpoints {
+        manager.add_endpoint(ep.name(), ep.clone());
+    }
+    let reporter = tokio::spawn(hooks::report(
+        manager.subscribe(),
+        args.events.is_some(),
+        args.event_hook.clone(),
+    ));
+
+    let service = Service::new(device, Arc::new(manager.clone()));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| bind_error(listen, e))?;
+    let local = listener.local_addr().unwrap_or(listen);
+
+    match &security {
+        Security::Sec0 => tracing::warn!("security 0: credentials travel unencrypted"),
+        Security::Sec1 { pop: None } => {
+            tracing::warn!(
+                "security 1 without a proof of possession: anyone in range can provision this device"
+            )
+        }
+        _ => {}
+    }
+    tracing::info!(
+        "serving provisioning as {service_name:?} on http://{local} (security {}, {} backend)",
+        security.version(),
+        wifi.name()
+    );
+    if args.qr {
+        print_qr(&args, &service_name, &security)?;
+    }
+    let _mdns = advertise(&args, &service_name, local);
+
+    // Start before serving: the server stops as soon as the Manager reports "stopped".
+    manager.start().await;
+    let stop = manager.clone();
+    let server = tokio::spawn(wifiprov_transport::http::serve(
+        listener,
+        service,
+        wifiprov_transport::http::HttpConfig::default(),
+        async move { stop.wait_stopped().await },
+    ));
+
+    tokio::select! {
+        () = manager.wait_stopped() => {}
+        () = shutdown_signal() => {
+            tracing::info!("stopping on signal");
+            manager.stop();
+        }
+    }
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("HTTP server: {e}"),
+        Err(e) => tracing::warn!("HTTP server task: {e}"),
+    }
+    manager.deinit();
+    drop(manager);
+    // Let the reporter print the last events.
+    let _ = tokio::time::timeout(Duration::from_secs(2), reporter).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backend(args: &DeviceArgs) -> Result<Arc<dyn WifiBackend>> {
+    match args.wifi.as_deref().unwrap_or("sim") {
+        "sim" => {
+            let mut env = match &args.sim_env {
+                Some(path) => SimEnvironment::from_file(path)?,
+                None => SimEnvironment::builtin(),
+            };
+            for spec in &args.sim_ap {
+                env.add_or_replace(
+                    SimNetwork::from_spec(spec)
+                        .context("invalid --sim-ap (expected SSID:PASSPHRASE)")?,
+                );
+            }
+            Ok(Arc::new(SimBackend::new(env)))
+        }
+        other => bail!("unknown Wi-Fi backend {other:?}; available: sim"),
+    }
+}
+
+fn security(args: &DeviceArgs) -> Result<Security> {
+    Ok(match args.security.unwrap_or(2) {
+        0 => Security::Sec0,
+        1 => Security::Sec1 {
+            pop: args.pop.as_deref().map(Secret::from),
+        },
+        _ => {
+            let patch = args.sec_patch_ver.unwrap_or(1);
+            let credentials = match (&args.username, &args.password, &args.salt, &args.verifier) {
+                (_, _, Some(salt), Some(verifier)) => Sec2Credentials::new(
+                    hex::decode(salt).context("--salt is not hex")?,
+                    hex::decode(verifier).context("--verifier is not hex")?,
+                )?,
+                (Some(user), Some(password), None, None) => Sec2Credentials::generate(
+                    user.as_bytes(),
+                    &Secret::from(password.as_str()),
+                    &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
+                )?,
+                _ => bail!(
+                    "security 2 needs --username and --password, or --salt and --verifier \
+                     (or choose --security 1 --pop …)"
+                ),
+            };
+            Security::Sec2 { credentials, patch }
+        }
+    })
+}
+
+fn app_info(json: Option<&str>) -> Result<Vec<AppInfo>> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    let value: serde_json::Value = serde_json::from_str(json).context("--app-info is not JSON")?;
+    let Some(map) = value.as_object() else {
+        bail!("--app-info must be an object: {{\"label\":{{\"ver\":…,\"cap\":[…]}}}}")
+    };
+    map.iter()
+        .map(|(label, entry)| {
+            let version = entry
+                .get("ver")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let capabilities = entry
+                .get("cap")
+                .and_then(|c| c.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(AppInfo {
+                label: label.clone(),
+                version,
+                capabilities,
+            })
+        })
+        .collect()
+}
+
+async fn join_stored(
+    wifi: &dyn WifiBackend,
+    stored: wifiprov_wifi::Credentials,
+) -> Result<ExitCode> {
+    tracing::info!(
+        "already provisioned for {:?}; joining it (use --force to serve provisioning anyway)",
+        stored.ssid_lossy()
+    );
+    match wifi.connect(stored, None).await {
+        Ok(link) => {
+            tracing::info!(
+                "connected to {:?}, address {}",
+                String::from_utf8_lossy(&link.ssid),
+                link.ip
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            tracing::error!(
+                "cannot join the stored network: {e}; run with --force to provision again"
+            );
+            Ok(ExitCode::from(5))
+        }
+    }
+}
+
+fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
+    let hint = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen {}:8080",
+            addr.ip()
+        ),
+        std::io::ErrorKind::AddrInUse => {
+            "another program uses this port; pick another with --listen".to_string()
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "this machine has no such address; try --listen 0.0.0.0:8080".to_string()
+        }
+        _ => "check --listen".to_string(),
+    };
+    anyhow::anyhow!("cannot listen on {addr}: {e} ({hint})")
+}
+
+fn print_qr(args: &DeviceArgs, name: &str, security: &Security) -> Result<()> {
+    let (username, pop) = match security {
+        Security::Sec0 => (None, None),
+        Security::Sec1 { pop } => (None, pop.as_ref().and(args.pop.as_deref())),
+        Security::Sec2 { .. } => (args.username.as_deref(), args.password.as_deref()),
+    };
+    let payload = qr::payload(name, username, pop, "softap");
+    println!(
+        "Scan this with the ESP SoftAP Prov app, or pass it to `wifiprov provision --qr-payload`:"
+    );
+    println!("{payload}");
+    println!("{}", qr::render(&payload)?);
+    Ok(())
+}
+
+fn advertise(
+    args: &DeviceArgs,
+    name: &str,
+    local: SocketAddr,
+) -> Option<wifiprov_transport::mdns::MdnsHandle> {
+    let enabled = match args.mdns.as_deref() {
+        Some("on") => true,
+        Some(_) => false,
+        None => !local.ip().is_loopback(),
+    };
+    if !enabled {
+        return None;
+    }
+    match wifiprov_transport::mdns::advertise(name, local.port(), &[], &[]) {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::warn!("mDNS advertisement failed: {e}");
+            None
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(dir).join("wifiprov");
+    }
+    let is_root = std::env::var("USER").is_ok_and(|u| u == "root")
+        || std::env::var_os("HOME").is_some_and(|h| h == "/root");
+    if is_root {
+        return PathBuf::from("/var/lib/wifiprov");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/wifiprov"),
+        None => PathBuf::from("/var/lib/wifiprov"),
+    }
+}
+
+/// `PROV_` and six hex digits derived from the machine id (stable across restarts).
+fn default_service_name() -> String {
+    let id = std::fs::read_to_string("/etc/machine-id")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/random/boot_id"))
+        .unwrap_or_default();
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in id.trim().bytes() {
+        hash = (hash ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!("PROV_{:06X}", hash & 0x00ff_ffff)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

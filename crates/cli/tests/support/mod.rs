@@ -1,0 +1,236 @@
+//! Test support: run the `wifiprov` binary and talk to it as esp_prov would.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use protocomm::proto::Message;
+use protocomm::proto::wifi_config::{
+    CmdSetConfig, RespGetStatus, WiFiConfigPayload, wi_fi_config_payload::Payload,
+};
+use protocomm::{ClientHandshake, ClientSecurity, ClientSession, HandshakeStep, Secret};
+use wifiprov_transport::http_client::{ClientError, HttpClient};
+
+pub struct Agent {
+    pub child: Child,
+    pub addr: String,
+    pub stderr: Arc<Mutex<String>>,
+    pub stdout: Arc<Mutex<String>>,
+    pub state_dir: tempfile::TempDir,
+}
+
+fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut s = into.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+}
+
+impl Agent {
+    /// Starts `wifiprov device` on a free loopback port with a fresh state directory.
+    pub fn start(args: &[&str]) -> Agent {
+        Self::start_in(tempfile::tempdir().unwrap(), args)
+    }
+
+    pub fn start_in(state_dir: tempfile::TempDir, args: &[&str]) -> Agent {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+            .args(["device", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(state_dir.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stdout = Arc::new(Mutex::new(String::new()));
+        collect(child.stderr.take().unwrap(), stderr.clone());
+        collect(child.stdout.take().unwrap(), stdout.clone());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            if let Some(addr) = stderr
+                .lock()
+                .unwrap()
+                .split("on http://")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                break addr.to_string();
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("agent exited with {status}: {}", stderr.lock().unwrap());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "agent did not start: {}",
+                stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Agent {
+            child,
+            addr,
+            stderr,
+            stdout,
+            state_dir,
+        }
+    }
+
+    pub fn client(&self) -> HttpClient {
+        HttpClient::new(&self.addr, Duration::from_secs(30))
+    }
+
+    /// Waits for the agent to exit by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn output(&self) -> String {
+        format!(
+            "{}{}",
+            self.stderr.lock().unwrap(),
+            self.stdout.lock().unwrap()
+        )
+    }
+
+    /// Waits until stdout contains `needle`.
+    pub fn wait_stdout(&self, needle: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.stdout.lock().unwrap().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn os_rng() -> protocomm::rand_core::UnwrapErr<getrandom::SysRng> {
+    protocomm::rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// Runs the handshake on `prov-session`.
+pub async fn handshake(
+    http: &mut HttpClient,
+    security: ClientSecurity,
+) -> Result<ClientSession, String> {
+    let (mut hs, mut request) =
+        ClientHandshake::start(security, &mut os_rng()).map_err(|e| e.to_string())?;
+    loop {
+        let response = http
+            .post("prov-session", &request)
+            .await
+            .map_err(|e| e.to_string())?;
+        match hs.handle_response(&response).map_err(|e| e.to_string())? {
+            HandshakeStep::Send(next, req) => (hs, request) = (next, req),
+            HandshakeStep::Done(session) => return Ok(session),
+        }
+    }
+}
+
+/// One encrypted exchange.
+pub async fn call(
+    http: &mut HttpClient,
+    session: &mut ClientSession,
+    endpoint: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, ClientError> {
+    let wire = session.encrypt(plain).unwrap();
+    let answer = http.post(endpoint, &wire).await?;
+    Ok(session.decrypt(&answer).unwrap())
+}
+
+pub fn sec(kind: u8) -> (Vec<&'static str>, ClientSecurity) {
+    match kind {
+        0 => (vec!["--security", "0"], ClientSecurity::Sec0),
+        1 => (
+            vec!["--security", "1", "--pop", "abcd1234"],
+            ClientSecurity::Sec1 {
+                pop: Some(Secret::from("abcd1234")),
+            },
+        ),
+        _ => (
+            vec![
+                "--security",
+                "2",
+                "--username",
+                "wifiprov",
+                "--password",
+                "s3cret-srp-pw",
+            ],
+            ClientSecurity::Sec2 {
+                username: b"wifiprov".to_vec(),
+                password: Secret::from("s3cret-srp-pw"),
+                patch: 1,
+            },
+        ),
+    }
+}
+
+pub async fn set_and_apply(
+    http: &mut HttpClient,
+    s: &mut ClientSession,
+    ssid: &str,
+    pass: &str,
+) -> (Vec<u8>, Vec<u8>) {
+    let set = WiFiConfigPayload {
+        msg: 2,
+        payload: Some(Payload::CmdSetConfig(CmdSetConfig {
+            ssid: ssid.into(),
+            passphrase: pass.into(),
+            ..Default::default()
+        })),
+    };
+    let set = call(http, s, "prov-config", &set.encode_to_vec())
+        .await
+        .unwrap();
+    let apply = call(http, s, "prov-config", &[0x08, 0x04]).await.unwrap();
+    (set, apply)
+}
+
+pub async fn status(http: &mut HttpClient, s: &mut ClientSession) -> RespGetStatus {
+    let bytes = call(http, s, "prov-config", &[0x52, 0x00]).await.unwrap();
+    match WiFiConfigPayload::decode(bytes.as_slice()).unwrap().payload {
+        Some(Payload::RespGetStatus(r)) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Polls GetStatus until it leaves Connecting.
+pub async fn outcome(http: &mut HttpClient, s: &mut ClientSession) -> RespGetStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = status(http, s).await;
+        if st.sta_state != 1 {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "still connecting");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
