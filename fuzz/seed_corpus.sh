@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Fills fuzz/corpus/<target>/ with seeds built from testdata/vectors/protocomm/*.json.
+#
+# Idempotent: every seed is named after the SHA-1 of its contents (libFuzzer's own naming), so
+# re-running rewrites the same files and never touches inputs the fuzzer added itself.
+# The byte layouts must match fuzz/src/lib.rs (ENDPOINTS, frames, records).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+vectors="${here}/../testdata/vectors/protocomm"
+corpus="${here}/corpus"
+
+python3 - "$vectors" "$corpus" <<'PY'
+import hashlib, json, os, sys
+
+vectors, corpus = sys.argv[1], sys.argv[2]
+# Same order as ENDPOINTS in fuzz/src/lib.rs; selectors below 8 leave the clock alone.
+ENDPOINTS = ["proto-ver", "prov-session", "prov-config", "prov-scan", "prov-ctrl",
+             "custom-data", "no-such-endpoint"]
+
+def load(name):
+    with open(os.path.join(vectors, name)) as f:
+        return json.load(f)
+
+seeds = {t: set() for t in ["device_sec0", "device_sec1", "device_sec2_parse", "client_sec0",
+                            "client_sec1", "client_sec2_parse", "proto_ver", "proto_messages"]}
+
+def frame(b):
+    assert len(b) <= 255, len(b)
+    return bytes([len(b)]) + b
+
+def record(endpoint, b):
+    return bytes([ENDPOINTS.index(endpoint)]) + frame(b)
+
+def session_msgs(doc, direction):
+    return [(m["endpoint"], bytes.fromhex(m["hex"])) for m in doc["session_transcript"]
+            if m["direction"] == direction]
+
+def app_msgs(doc, direction, field="ciphertext_hex"):
+    return [(m["endpoint"], bytes.fromhex(m[field])) for m in doc["application_transcript"]
+            if m["direction"] == direction]
+
+sec0, sec1 = load("sec0.json"), load("sec1.json")
+sec2 = [load("sec2_patch0.json"), load("sec2_patch1.json")]
+wifi = load("wifi_messages.json")
+
+# device_sec0: [selector][request]
+for ep, b in session_msgs(sec0, "client->device") + app_msgs(sec0, "client->device"):
+    seeds["device_sec0"].add(bytes([ENDPOINTS.index(ep)]) + b)
+for doc in [sec1] + sec2:
+    for ep, b in session_msgs(doc, "client->device"):
+        if ep == "proto-ver":
+            seeds["device_sec0"].add(bytes([0]) + b)
+seeds["device_sec0"].add(bytes([6]) + b"\x52\x00")
+
+# device_sec1: the whole client side of sec1.json as records, plus its handshake prefixes
+# (the target's RNG replays the vector's device draws, so this transcript is accepted).
+client = session_msgs(sec1, "client->device") + app_msgs(sec1, "client->device")
+for n in range(1, len(client) + 1):
+    seeds["device_sec1"].add(b"".join(record(ep, b) for ep, b in client[:n]))
+
+# client_sec0: the device's session answer.
+for ep, b in session_msgs(sec0, "device->client"):
+    if ep == "prov-session":
+        seeds["client_sec0"].add(b)
+
+# client_sec1: Resp0, Resp1, then the device's application answers as frames.
+resps = [b for ep, b in session_msgs(sec1, "device->client") if ep == "prov-session"]
+apps = [b for ep, b in app_msgs(sec1, "device->client") if len(b) <= 255]
+seeds["client_sec1"].add(frame(resps[0]))
+seeds["client_sec1"].add(b"".join(frame(b) for b in resps))
+seeds["client_sec1"].add(b"".join(frame(b) for b in resps + apps))
+
+# security 2 decoders
+for doc in sec2:
+    for ep, b in session_msgs(doc, "client->device"):
+        if ep == "prov-session":
+            seeds["device_sec2_parse"].add(b)
+    for ep, b in session_msgs(doc, "device->client"):
+        if ep == "prov-session":
+            seeds["client_sec2_parse"].add(b)
+
+# proto_ver: every device document, the proto-ver requests (plain text), and older shapes.
+for doc in [sec0, sec1] + sec2:
+    seeds["proto_ver"].add(doc["proto_ver_json"].encode())
+    for ep, b in session_msgs(doc, "client->device") + session_msgs(doc, "device->client"):
+        if ep == "proto-ver":
+            seeds["proto_ver"].add(b)
+seeds["proto_ver"].add(b'{"prov":{"ver":"v1.0","cap":["no_sec"]}}')
+seeds["proto_ver"].add(b'{"my_app":{"ver":"1.0","cap":["a","b"]},"prov":{"ver":"v1.1","sec_ver":2,"sec_patch_ver":1,"cap":["wifi_scan"]}}')
+seeds["proto_ver"].add(b"V0.1\x00")
+
+# proto_messages: every plaintext protobuf in the vectors.
+for m in wifi["messages"]:
+    seeds["proto_messages"].add(bytes.fromhex(m["hex"]))
+for doc in [sec0, sec1] + sec2:
+    for d in ["client->device", "device->client"]:
+        for ep, b in session_msgs(doc, d):
+            if ep == "prov-session":
+                seeds["proto_messages"].add(b)
+        for ep, b in app_msgs(doc, d, "plaintext_hex"):
+            if ep != "custom-data":
+                seeds["proto_messages"].add(b)
+
+total = 0
+for target, items in sorted(seeds.items()):
+    out = os.path.join(corpus, target)
+    os.makedirs(out, exist_ok=True)
+    for b in sorted(items):
+        path = os.path.join(out, hashlib.sha1(b).hexdigest())
+        with open(path, "wb") as f:
+            f.write(b)
+    total += len(items)
+    print(f"{target:18} {len(items):3} seeds -> {out}")
+print(f"{total} seeds written")
+PY
