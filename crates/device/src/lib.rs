@@ -6,11 +6,13 @@
 //! * [`ProvEvent`]s are broadcast to every subscriber.
 //! * [`CredentialStore`] keeps accepted credentials on disk, atomically.
 
+pub mod agent;
 pub mod endpoints;
 pub mod events;
 pub mod manager;
 pub mod store;
 
+pub use agent::{AgentBuilder, AgentError, RunningAgent};
 pub use events::{FailReason, ProvEvent};
 pub use manager::{CustomEndpoint, Manager, ManagerConfig, ProvState, Station};
 pub use store::CredentialStore;

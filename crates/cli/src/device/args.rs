@@ -60,6 +60,10 @@ pub struct DeviceArgs {
     /// Keep serving after a successful provisioning (needed for re-provisioning).
     #[arg(long)]
     pub no_auto_stop: bool,
+    /// Milliseconds between ApplyConfig and the first connection attempt [default: 0 with the
+    /// simulator, 1000 otherwise, as ESP-IDF, so the answer leaves before the radio retunes].
+    #[arg(long, value_name = "MS")]
+    pub connect_delay: Option<u64>,
     /// Try each set of credentials N times, then accept new ones without a reset.
     #[arg(long, value_name = "N")]
     pub reset_on_failure: Option<u32>,
@@ -124,6 +128,8 @@ struct FileSettings {
     no_auto_stop: bool,
     #[serde(alias = "reset_on_failure")]
     reset_on_failure: Option<u32>,
+    #[serde(alias = "connect_delay")]
+    connect_delay: Option<u64>,
     #[serde(default)]
     endpoint: Vec<String>,
     #[serde(alias = "endpoint_timeout")]
@@ -173,6 +179,7 @@ impl DeviceArgs {
         self.state_dir = self.state_dir.or(file.state_dir.map(relative));
         self.no_auto_stop |= file.no_auto_stop;
         self.reset_on_failure = self.reset_on_failure.or(file.reset_on_failure);
+        self.connect_delay = self.connect_delay.or(file.connect_delay);
         if self.endpoint.is_empty() {
             self.endpoint = file.endpoint;
         }

@@ -14,9 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use protocomm::{AppInfo, Device, DeviceConfig, Sec2Credentials, Secret, Security};
-use wifiprov_device::{CredentialStore, Manager, ManagerConfig};
-use wifiprov_transport::Service;
+use protocomm::{AppInfo, Sec2Credentials, Secret, Security};
+use wifiprov_device::{AgentBuilder, AgentError, CredentialStore, CustomEndpoint, ManagerConfig};
 use wifiprov_wifi::WifiBackend;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
 
@@ -53,38 +52,40 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         .map(|spec| custom::parse(spec, timeout))
         .collect::<Result<Vec<_>>>()?;
 
-    let mut config = DeviceConfig::new(security.clone());
-    config.limits.max_sessions = args.max_sessions.unwrap_or(4).max(1);
-    config.limits.idle_timeout = Duration::from_secs(args.session_timeout.unwrap_or(60).max(1));
-    config.app_info = app_info(args.app_info.as_deref())?;
-    let mut device = Device::new(config)?;
-    for ep in &endpoints {
-        device
-            .register_endpoint(ep.name())
-            .with_context(|| format!("--endpoint {}", ep.name()))?;
-    }
-
-    let manager_config = ManagerConfig {
+    let mut builder = AgentBuilder::new(security.clone(), wifi.clone(), listen);
+    builder.device.limits.max_sessions = args.max_sessions.unwrap_or(4).max(1);
+    builder.device.limits.idle_timeout =
+        Duration::from_secs(args.session_timeout.unwrap_or(60).max(1));
+    builder.device.app_info = app_info(args.app_info.as_deref())?;
+    builder.manager = ManagerConfig {
         auto_stop: !args.no_auto_stop,
         max_attempts: args.reset_on_failure.unwrap_or(0),
         reset_on_failure: args.reset_on_failure.is_some(),
+        connect_delay: Duration::from_millis(
+            args.connect_delay
+                .unwrap_or(if wifi.name() == "sim" { 0 } else { 1000 }),
+        ),
         ..ManagerConfig::default()
     };
-    let manager = Manager::new(manager_config, wifi.clone(), Some(store));
-    for ep in &endpoints {
-        manager.add_endpoint(ep.name(), ep.clone());
-    }
-    let reporter = tokio::spawn(hooks::report(
-        manager.subscribe(),
-        args.events.is_some(),
-        args.event_hook.clone(),
-    ));
+    builder.store = Some(store);
+    builder.endpoints = endpoints
+        .into_iter()
+        .map(|ep| (ep.name().to_string(), ep as Arc<dyn CustomEndpoint>))
+        .collect();
 
-    let service = Service::new(device, Arc::new(manager.clone()));
-    let listener = tokio::net::TcpListener::bind(listen)
+    let json = args.events.is_some();
+    let hook = args.event_hook.clone();
+    let mut reporter = None;
+    let agent = builder
+        .start_observed(|manager| {
+            reporter = Some(tokio::spawn(hooks::report(manager.subscribe(), json, hook)))
+        })
         .await
-        .map_err(|e| bind_error(listen, e))?;
-    let local = listener.local_addr().unwrap_or(listen);
+        .map_err(|e| match e {
+            AgentError::Bind(b) => bind_error(listen, b.kind(), &b),
+            other => other.into(),
+        })?;
+    let local = agent.addr;
 
     match &security {
         Security::Sec0 => tracing::warn!("security 0: credentials travel unencrypted"),
@@ -105,35 +106,21 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     }
     let _mdns = advertise(&args, &service_name, local);
 
-    // Start before serving: the server stops as soon as the Manager reports "stopped".
-    manager.start().await;
-    let stop = manager.clone();
-    let server = tokio::spawn(wifiprov_transport::http::serve(
-        listener,
-        service,
-        wifiprov_transport::http::HttpConfig::default(),
-        async move { stop.wait_stopped().await },
-    ));
-
+    let manager = agent.manager.clone();
     tokio::select! {
         () = manager.wait_stopped() => {}
         () = shutdown_signal() => {
             tracing::info!("stopping on signal");
-            manager.stop();
         }
     }
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!("HTTP server: {e}"),
-        Err(e) => tracing::warn!("HTTP server task: {e}"),
-    }
-    manager.deinit();
+    agent.shutdown().await;
     drop(manager);
     // Let the reporter print the last events.
-    let _ = tokio::time::timeout(Duration::from_secs(2), reporter).await;
+    if let Some(reporter) = reporter {
+        let _ = tokio::time::timeout(Duration::from_secs(2), reporter).await;
+    }
     Ok(ExitCode::SUCCESS)
 }
-
 fn backend(args: &DeviceArgs) -> Result<Arc<dyn WifiBackend>> {
     match args.wifi.as_deref().unwrap_or("sim") {
         "sim" => {
@@ -240,8 +227,12 @@ async fn join_stored(
     }
 }
 
-fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
-    let hint = match e.kind() {
+fn bind_error(
+    addr: SocketAddr,
+    kind: std::io::ErrorKind,
+    e: &dyn std::fmt::Display,
+) -> anyhow::Error {
+    let hint = match kind {
         std::io::ErrorKind::PermissionDenied => format!(
             "ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen {}:8080",
             addr.ip()

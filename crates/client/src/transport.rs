@@ -1,0 +1,92 @@
+//! How the client reaches a device.
+
+use std::time::Duration;
+
+use wifiprov_transport::http_client::{ClientError, HttpClient};
+use wifiprov_wifi::BoxFuture;
+
+/// A failed exchange with a device.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The device could not be reached at all.
+    #[error("cannot reach the device at {target}: {reason}")]
+    Unreachable {
+        /// Where we tried.
+        target: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The device dropped the request without answering: it rejected it.
+    #[error("the device rejected the request (no response)")]
+    Rejected,
+    /// The device answered with a transport-level error (e.g. HTTP 404).
+    #[error("the device answered with an error: {0}")]
+    Status(String),
+    /// No answer in time.
+    #[error("no answer from the device within {0:?}")]
+    Timeout(Duration),
+    /// Anything else on the link.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A request/response link to one device (HTTP, BLE, console).
+pub trait ClientTransport: Send {
+    /// Sends `body` to `endpoint` and returns the response.
+    fn request<'a>(
+        &'a mut self,
+        endpoint: &'a str,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, TransportError>>;
+
+    /// Drops the transport session so that the next request starts a new one.
+    fn reset_session(&mut self);
+
+    /// Where the device is, for messages (`http://192.168.4.1:80`).
+    fn describe(&self) -> String;
+}
+
+/// The HTTP (SoftAP) transport, as esp_prov speaks it.
+pub struct HttpTransport {
+    client: HttpClient,
+}
+
+impl HttpTransport {
+    /// A transport to `host[:port]` (port 80 by default).
+    pub fn new(addr: &str, timeout: Duration) -> Self {
+        HttpTransport {
+            client: HttpClient::new(addr, timeout),
+        }
+    }
+}
+
+impl ClientTransport for HttpTransport {
+    fn request<'a>(
+        &'a mut self,
+        endpoint: &'a str,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, TransportError>> {
+        Box::pin(async move {
+            self.client.post(endpoint, body).await.map_err(|e| match e {
+                ClientError::Connect { addr, source } => TransportError::Unreachable {
+                    target: addr,
+                    reason: source.to_string(),
+                },
+                ClientError::NoResponse => TransportError::Rejected,
+                ClientError::Status { status, endpoint } => {
+                    TransportError::Status(format!("HTTP {status} on /{endpoint}"))
+                }
+                ClientError::Timeout(d) => TransportError::Timeout(d),
+                other => TransportError::Other(other.to_string()),
+            })
+        })
+    }
+
+    fn reset_session(&mut self) {
+        self.client.reset_session();
+    }
+
+    fn describe(&self) -> String {
+        format!("http://{}", self.client.addr())
+    }
+}
