@@ -4,9 +4,11 @@ use std::io::IsTerminal;
 
 use tracing::Level;
 
-/// Sets up logging: info by default, debug with `-v`, trace with `-vv`.
-pub fn init(verbose: u8) {
+/// Sets up logging: info by default (warnings only when `quiet`), debug with `-v`, trace
+/// with `-vv`.
+pub fn init(verbose: u8, quiet: bool) {
     let level = match verbose {
+        0 if quiet => Level::WARN,
         0 => Level::INFO,
         1 => Level::DEBUG,
         _ => Level::TRACE,

@@ -1,10 +1,14 @@
 //! `wifiprov`: Wi-Fi provisioning for headless devices.
 //!
-//! Subcommands: `device` (the provisioning agent). The client side (`provision`, `scan`,
-//! `info`, `discover`, `demo`) builds on the same crates.
+//! Subcommands: `demo` (try everything on a simulated device), `device` (the provisioning
+//! agent), `provision` (esp_prov-compatible client, fleet mode), `scan`, `info`, `discover`.
 
+mod demo;
 mod device;
+mod discover;
+mod fleet;
 mod logging;
+mod provision;
 
 use std::process::ExitCode;
 
@@ -23,6 +27,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Start a simulated device in-process and provision it, narrating every step.
+    Demo(demo::DemoArgs),
+    /// Provision a device (esp_prov-compatible flags), or many with --fleet.
+    Provision(Box<provision::ProvisionArgs>),
+    /// Show the Wi-Fi networks a device sees.
+    Scan(Box<provision::ScanArgs>),
+    /// Show a device's version and capabilities.
+    Info(Box<provision::InfoArgs>),
+    /// Find provisionable devices on the local network (mDNS `_esp_wifi_prov._tcp`).
+    Discover(discover::DiscoverArgs),
     /// Run the device agent: serve ESP-IDF provisioning (SoftAP/HTTP) and join the network it
     /// is given.
     Device(Box<device::DeviceArgs>),
@@ -30,7 +44,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
+    // The demo narrates by itself; its log lines would only interleave with the story.
+    let quiet = matches!(cli.command, Command::Demo(_));
+    logging::init(cli.verbose, quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -45,6 +61,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Device(args) => device::run(*args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Provision(args) => provision::run(*args).await,
+            Command::Scan(args) => provision::scan(*args).await,
+            Command::Info(args) => provision::info(*args).await,
+            Command::Discover(args) => discover::run(args).await,
         }
     });
     match result {

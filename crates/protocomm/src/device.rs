@@ -546,6 +546,13 @@ impl Device {
         self.sessions.close(session)
     }
 
+    /// Tells the device that the transport connection of `session` has closed: the session
+    /// stays usable (a client may come back with its cookie), but it is the first to give way
+    /// when the table is full.
+    pub fn detach_session(&mut self, session: SessionId) {
+        self.sessions.detach(session);
+    }
+
     /// Whether `session` has completed its handshake (always false for security 0).
     pub fn is_established(&self, session: SessionId) -> bool {
         self.sessions.is_established(session)

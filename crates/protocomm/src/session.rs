@@ -1,9 +1,11 @@
 //! The device's table of concurrent sessions, keyed by the transport's session id.
 //!
 //! ESP-IDF keeps exactly one session and lets any new client destroy it. This table keeps up to
-//! `max_sessions` independent sessions, expires idle ones, and when full gives way only by
-//! evicting the stalest session that has not finished its handshake, so clients that are mid-way
-//! through provisioning are never pushed out by newcomers.
+//! `max_sessions` independent sessions and expires idle ones. When it is full, a newcomer
+//! takes the place of, in this order: the stalest unfinished handshake; the least recently
+//! used session whose transport connection has closed ([`crate::Device::detach_session`]);
+//! the least recently used session idle for at least `evict_idle_after`. A client that is
+//! actively provisioning is never pushed out.
 
 use alloc::collections::BTreeMap;
 use core::fmt;
@@ -29,6 +31,9 @@ pub struct SessionLimits {
     pub max_sessions: usize,
     /// A session unused for this long is dropped.
     pub idle_timeout: Duration,
+    /// When the table is full, an established session idle for at least this long may make
+    /// room for a new client.
+    pub evict_idle_after: Duration,
 }
 
 impl Default for SessionLimits {
@@ -36,6 +41,7 @@ impl Default for SessionLimits {
         SessionLimits {
             max_sessions: 4,
             idle_timeout: Duration::from_secs(60),
+            evict_idle_after: Duration::from_secs(5),
         }
     }
 }
@@ -47,6 +53,8 @@ pub(crate) trait Progress {
 
 struct Entry<S> {
     last_active: Instant,
+    /// The transport connection that carried the session has closed (it may come back).
+    detached: bool,
     state: S,
 }
 
@@ -80,6 +88,7 @@ impl<S: Progress + Default> SessionTable<S> {
         }
         let entry = self.entries.get_mut(&id).ok_or(Error::UnknownSession(id))?;
         entry.last_active = now;
+        entry.detached = false;
         Ok(&mut entry.state)
     }
 
@@ -93,6 +102,7 @@ impl<S: Progress + Default> SessionTable<S> {
                 id,
                 Entry {
                     last_active: now,
+                    detached: false,
                     state: S::default(),
                 },
             );
@@ -108,12 +118,28 @@ impl<S: Progress + Default> SessionTable<S> {
         if self.entries.len() < self.limits.max_sessions {
             return Ok(());
         }
-        let victim = self
+        let min_idle = self.limits.evict_idle_after;
+        let unfinished = self
             .entries
             .iter()
             .filter(|(_, e)| !e.state.is_established())
             .min_by_key(|(_, e)| e.last_active)
             .map(|(id, _)| *id);
+        let detached = || {
+            self.entries
+                .iter()
+                .filter(|(_, e)| e.detached)
+                .min_by_key(|(_, e)| e.last_active)
+                .map(|(id, _)| *id)
+        };
+        let idle_established = || {
+            self.entries
+                .iter()
+                .filter(|(_, e)| now.saturating_duration_since(e.last_active) >= min_idle)
+                .min_by_key(|(_, e)| e.last_active)
+                .map(|(id, _)| *id)
+        };
+        let victim = unfinished.or_else(detached).or_else(idle_established);
         match victim {
             Some(id) => {
                 self.entries.remove(&id);
@@ -129,6 +155,14 @@ impl<S: Progress + Default> SessionTable<S> {
     pub(crate) fn with(&mut self, id: SessionId, f: impl FnOnce(&mut S)) {
         if let Some(entry) = self.entries.get_mut(&id) {
             f(&mut entry.state);
+        }
+    }
+
+    /// Marks `id` as detached: its connection closed, so it may give way to a new client when
+    /// the table is full. Using it again re-attaches it.
+    pub(crate) fn detach(&mut self, id: SessionId) {
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.detached = true;
         }
     }
 
@@ -182,6 +216,7 @@ mod tests {
         SessionTable::new(SessionLimits {
             max_sessions: max,
             idle_timeout: Duration::from_secs(10),
+            evict_idle_after: Duration::from_secs(5),
         })
     }
 
@@ -217,17 +252,39 @@ mod tests {
             t.get(Instant::from_millis(3), SessionId(2)),
             Err(Error::UnknownSession(_))
         ));
-        // Both established: the newcomer is refused.
+        // Both established and recently active: the newcomer is refused.
         assert!(matches!(
             t.get_or_open(Instant::from_millis(4), SessionId(4)),
             Err(Error::TooManySessions { limit: 2 })
         ));
-        // Once one expires there is room again.
+        // Keep 3 busy; once 1 has been idle for 5 s it makes room.
+        t.get(Instant::from_millis(4_999), SessionId(3)).unwrap();
         assert!(
-            t.get_or_open(Instant::from_millis(10_002), SessionId(4))
+            t.get_or_open(Instant::from_millis(5_000), SessionId(4))
                 .is_ok()
         );
-        assert_eq!(t.poll_timeout(), Some(Instant::from_millis(20_002)));
+        assert!(t.is_established(SessionId(3)));
+        assert!(!t.is_established(SessionId(1)));
+        assert_eq!(t.poll_timeout(), Some(Instant::from_millis(14_999)));
+    }
+
+    #[test]
+    fn detached_sessions_make_room_first() {
+        let mut t = table(2);
+        t.get_or_open(Instant::ZERO, SessionId(1)).unwrap().0 = true;
+        t.get_or_open(Instant::ZERO, SessionId(2)).unwrap().0 = true;
+        t.detach(SessionId(2));
+        // Reconnecting re-attaches; then nothing may be evicted.
+        t.get(Instant::from_millis(1), SessionId(2)).unwrap();
+        assert!(
+            t.get_or_open(Instant::from_millis(2), SessionId(3))
+                .is_err()
+        );
+        t.detach(SessionId(1));
+        t.get_or_open(Instant::from_millis(3), SessionId(3))
+            .unwrap();
+        assert!(!t.is_established(SessionId(1)));
+        assert!(t.is_established(SessionId(2)));
     }
 
     #[test]

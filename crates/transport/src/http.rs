@@ -173,7 +173,7 @@ impl HttpServer {
         let addr = config.listen;
         let bind_error = |source| BindError { addr, source };
         config.validate().map_err(bind_error)?;
-        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let listener = listen(addr, config.max_connections).map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, service, config, async move {
@@ -201,6 +201,22 @@ impl HttpServer {
             Err(e) => Err(io::Error::other(e)),
         }
     }
+}
+
+/// Binds `addr` with a listen backlog of `backlog` (the kernel caps it at `somaxconn`).
+///
+/// `TcpListener::bind` uses a backlog of 128: a burst of more simultaneous connection attempts
+/// overflows the accept queue, the kernel drops the extra SYNs and those clients wait for the
+/// 1 s SYN retransmission.
+fn listen(addr: SocketAddr, backlog: usize) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(u32::try_from(backlog).unwrap_or(u32::MAX))
 }
 
 /// Serves `service` over HTTP on `listener` until `shutdown` completes.
@@ -314,6 +330,8 @@ struct Connection {
     busy: AtomicBool,
     /// Session created on this connection, continued by requests without a usable cookie.
     bound: Mutex<Option<u32>>,
+    /// Session of the latest request on this connection (detached when the connection ends).
+    last_session: Mutex<Option<u32>>,
     /// Notified to close the connection to make room for a new one.
     evict: Notify,
 }
@@ -409,6 +427,7 @@ impl Shared {
             last_active: Mutex::new(Instant::now()),
             busy: AtomicBool::new(false),
             bound: Mutex::new(None),
+            last_session: Mutex::new(None),
             evict: Notify::new(),
         });
         {
@@ -478,6 +497,9 @@ impl Shared {
             None => debug!(connection = connection.id, "HTTP connection evicted"),
         }
         lock(&self.connections).remove(&connection.id);
+        if let Some(id) = *lock(&connection.last_session) {
+            self.service.detach_session(SessionId(id));
+        }
     }
 
     /// Answers one request; an error makes hyper drop the connection without a response.
@@ -613,6 +635,7 @@ impl Shared {
             if let Some(known) = sessions.entries.get_mut(&id) {
                 known.last_used = now;
             }
+            *lock(&connection.last_session) = Some(id);
             return Ok(id);
         }
 
@@ -635,6 +658,7 @@ impl Shared {
             },
         );
         *bound = Some(id);
+        *lock(&connection.last_session) = Some(id);
         debug!(connection = connection.id, session = id, "new HTTP session");
         Ok(id)
     }

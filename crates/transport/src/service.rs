@@ -117,6 +117,11 @@ impl Service {
         self.device().close_session(session)
     }
 
+    /// Marks a session whose connection closed (see [`protocomm::Device::detach_session`]).
+    pub fn detach_session(&self, session: SessionId) {
+        self.device().detach_session(session);
+    }
+
     /// Drops idle sessions.
     pub fn expire_sessions(&self) {
         let now = self.now();

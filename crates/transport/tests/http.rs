@@ -620,6 +620,7 @@ async fn an_expired_session_starts_over_with_a_new_cookie() {
     device.limits = SessionLimits {
         max_sessions: 4,
         idle_timeout: idle,
+        ..SessionLimits::default()
     };
     let mut config = local_config();
     config.idle_timeout = idle;

@@ -234,3 +234,60 @@ pub async fn outcome(http: &mut HttpClient, s: &mut ClientSession) -> RespGetSta
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// What one `wifiprov` run printed, and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout parsed as exactly one JSON document.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {self:?}"))
+    }
+
+    /// Stdout and stderr together, for assertions on messages.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs the `wifiprov` binary with `args`, stdin closed (no terminal), no colour and none of
+/// the WIFIPROV_* secrets of the environment.
+pub fn wifiprov(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("WIFIPROV_POP")
+        .env_remove("WIFIPROV_PASSWORD")
+        .env_remove("WIFIPROV_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A loopback address where nothing listens.
+pub fn dead_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr.to_string()
+}
+
+/// The `wifiprov provision` flags matching the agent flags of [`sec`] (esp_prov spelling).
+pub fn client_credentials(kind: u8) -> Vec<&'static str> {
+    match kind {
+        0 => vec![],
+        1 => vec!["--pop", "abcd1234"],
+        _ => vec!["--sec2_username", "wifiprov", "--sec2_pwd", "s3cret-srp-pw"],
+    }
+}

@@ -1,0 +1,266 @@
+//! `wifiprov demo`: a simulated device and the client, end to end, in one process.
+//!
+//! No arguments, no hardware, no setup: an agent with security 2 (fresh credentials) serves on
+//! a free loopback port over the Wi-Fi simulator; the client discovers it over mDNS, opens a
+//! session, scans, sends credentials and follows the device until it has joined the network.
+//! Every step and every device event is narrated.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use mdns_sd::{ServiceDaemon, ServiceEvent};
+use protocomm::{Sec2Credentials, Secret, Security};
+use wifiprov_client::{Credentials, HttpTransport, Provisioner, WifiStatus};
+use wifiprov_device::{AgentBuilder, ManagerConfig, ProvEvent};
+use wifiprov_transport::mdns::{Advertisement, SERVICE_TYPE};
+use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
+
+/// The network the demo provisions (from the simulator's built-in environment).
+const DEMO_SSID: &str = "HomeNet";
+const DEMO_PASSPHRASE: &str = "correct-horse";
+const DEMO_SERVICE: &str = "PROV_DEMO01";
+
+/// `wifiprov demo` takes no arguments.
+#[derive(Args, Debug)]
+pub struct DemoArgs {}
+
+fn step(text: &str) {
+    eprintln!("==> {text}");
+}
+
+fn detail(text: &str) {
+    eprintln!("    {text}");
+}
+
+fn rng() -> protocomm::rand_core::UnwrapErr<getrandom::SysRng> {
+    protocomm::rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// A random password of 16 letters and digits, never shown.
+fn random_password() -> Result<Secret> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let chars: Vec<u8> = raw
+        .iter()
+        .map(|b| {
+            ALPHABET
+                .get(usize::from(*b) % ALPHABET.len())
+                .copied()
+                .unwrap_or(b'x')
+        })
+        .collect();
+    Ok(Secret::new(chars))
+}
+
+/// Runs the demo.
+pub async fn run(_args: DemoArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    eprintln!(
+        "wifiprov demo: a simulated device is provisioned over HTTP with security 2 (SRP6a + AES-GCM).\n"
+    );
+
+    step("Starting a device agent with the Wi-Fi simulator");
+    let username = "wifiprov";
+    let password = loop {
+        let candidate = random_password()?;
+        // One password in 256 hashes differently in esp_prov; just draw another.
+        if !protocomm::security::srp::identity_hash_starts_with_zero(
+            username.as_bytes(),
+            &candidate,
+        ) {
+            break candidate;
+        }
+    };
+    let credentials = Sec2Credentials::generate(username.as_bytes(), &password, &mut rng())?;
+    let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
+    let mut builder = AgentBuilder::new(
+        Security::Sec2 {
+            credentials,
+            patch: 1,
+        },
+        wifi,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    );
+    builder.manager = ManagerConfig {
+        connect_delay: Duration::ZERO,
+        ..ManagerConfig::default()
+    };
+    let mut events = None;
+    let agent = builder
+        .start_observed(|m| events = Some(m.subscribe()))
+        .await
+        .context("cannot start the demo device")?;
+    let narrator = events.map(|rx| tokio::spawn(narrate(rx)));
+    detail(&format!(
+        "device {DEMO_SERVICE} listens on http://{} (security 2, username {username:?}, password generated)",
+        agent.addr
+    ));
+
+    step("Discovering the device over mDNS (_esp_wifi_prov._tcp)");
+    let target = match discover(agent.addr.port()).await {
+        Ok(found) => {
+            detail(&format!("found {DEMO_SERVICE} at {found}"));
+            found
+        }
+        Err(e) => {
+            detail(&format!(
+                "mDNS is not available here ({e:#}); using the device's address directly"
+            ));
+            agent.addr
+        }
+    };
+
+    let mut client = Provisioner::new(HttpTransport::new(
+        &target.to_string(),
+        Duration::from_secs(10),
+    ));
+    step("Reading the device's capabilities (proto-ver)");
+    let version = client.version().await?.clone();
+    detail(&format!(
+        "version {}, security {}, patch {}, capabilities [{}]",
+        version.version.as_deref().unwrap_or("?"),
+        version.security(),
+        version.sec_patch_ver,
+        version.capabilities.join(", ")
+    ));
+
+    step("Opening a secure session (SRP6a handshake)");
+    let t = Instant::now();
+    let security = client
+        .negotiate(
+            None,
+            &Credentials {
+                username: Some(username.into()),
+                password: Some(password),
+                pop: None,
+            },
+        )
+        .await?;
+    client.establish(security).await?;
+    detail(&format!(
+        "session established in {} ms",
+        t.elapsed().as_millis()
+    ));
+
+    step("Asking the device to scan for networks");
+    let networks = client.scan().await?;
+    detail(&format!("{} networks, strongest first:", networks.len()));
+    for ap in networks.iter().take(6) {
+        let name = if ap.ssid.is_empty() {
+            "(hidden)".to_string()
+        } else {
+            String::from_utf8_lossy(&ap.ssid).into_owned()
+        };
+        detail(&format!(
+            "  {name:<18} ch {:>2}  {:>4} dBm  {}",
+            ap.channel,
+            ap.rssi,
+            ap.auth.label()
+        ));
+    }
+
+    step(&format!(
+        "Sending credentials for {DEMO_SSID:?} and applying them"
+    ));
+    client
+        .set_config(DEMO_SSID.as_bytes(), DEMO_PASSPHRASE.as_bytes())
+        .await?;
+    client.apply_config().await?;
+    step("Waiting for the device to join");
+    let mut last = None;
+    let joined = client
+        .wait_for_outcome(DEMO_SSID.as_bytes(), |status| {
+            let shown = match status {
+                WifiStatus::Connecting { .. } => "connecting…",
+                WifiStatus::Connected(_) => "connected",
+                WifiStatus::Failed(_) => "failed",
+                WifiStatus::Disconnected => "disconnected",
+            };
+            if last != Some(shown) {
+                detail(&format!("station: {shown}"));
+                last = Some(shown);
+            }
+        })
+        .await?;
+
+    // Auto-stop: the device ends provisioning once the client has seen the success.
+    agent.finished().await;
+    if let Some(narrator) = narrator {
+        let _ = tokio::time::timeout(Duration::from_secs(2), narrator).await;
+    }
+    eprintln!();
+    println!(
+        "Provisioned: the device joined {:?} (BSSID {}, channel {}) with address {} in {:.1} s.",
+        String::from_utf8_lossy(&joined.ssid),
+        joined.bssid,
+        joined.channel,
+        joined.ip,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "Next: `wifiprov device --help` to run a real agent, `wifiprov provision --help` for the client."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn narrate(mut events: tokio::sync::broadcast::Receiver<ProvEvent>) {
+    while let Ok(event) = events.recv().await {
+        let text = match &event {
+            ProvEvent::Start => "provisioning service started".to_string(),
+            ProvEvent::CredRecv { ssid } => format!("received credentials for {ssid:?}"),
+            ProvEvent::CredFail { reason, .. } => format!("could not join: {reason}"),
+            ProvEvent::CredSuccess { ssid, ip } => format!("joined {ssid:?}, got address {ip}"),
+            ProvEvent::End => "provisioning finished; service stopped".to_string(),
+            ProvEvent::Init | ProvEvent::Deinit => continue,
+        };
+        eprintln!("    [device] {text}");
+    }
+}
+
+/// Advertises the demo device on a private mDNS port and finds it again with a browser.
+async fn discover(port: u16) -> Result<SocketAddr> {
+    // A private mDNS port keeps the demo off the real network and away from other responders.
+    let mdns_port = 15_000 + (std::process::id() % 5_000) as u16;
+    let mut ad = Advertisement::new(DEMO_SERVICE, port);
+    ad.addrs = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+    ad.mdns_port = mdns_port;
+    let handle = ad.start().context("cannot advertise")?;
+    let fullname = handle.fullname().to_string();
+    let found = tokio::task::spawn_blocking(move || -> Result<SocketAddr> {
+        let browser =
+            ServiceDaemon::new_with_port(mdns_port).context("cannot start an mDNS browser")?;
+        let events = browser.browse(SERVICE_TYPE).context("cannot browse")?;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let result = loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break Err(anyhow::anyhow!("no answer within 3 s"));
+            };
+            match events.recv_timeout(left) {
+                Ok(ServiceEvent::ServiceResolved(service))
+                    if service.get_fullname() == fullname =>
+                {
+                    let ip = service
+                        .get_addresses_v4()
+                        .into_iter()
+                        .next()
+                        .map(IpAddr::V4)
+                        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+                    break Ok(SocketAddr::new(ip, service.get_port()));
+                }
+                Ok(_) => {}
+                Err(e) => break Err(anyhow::anyhow!("{e}")),
+            }
+        };
+        let _ = browser.shutdown();
+        result
+    })
+    .await
+    .context("discovery task")?;
+    drop(handle);
+    found
+}

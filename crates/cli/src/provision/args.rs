@@ -1,0 +1,427 @@
+//! Flags of `wifiprov provision`, `wifiprov scan` and `wifiprov info`.
+//!
+//! Every flag esp_prov spells with underscores (`--service_name`, `--sec_ver`, …) is accepted
+//! as written and also in kebab-case (`--service-name`, `--sec-ver`, …).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Exit codes and `--json` shape, shown at the end of `wifiprov provision --help`.
+pub const PROVISION_AFTER_HELP: &str = "\
+Exit codes:
+  0  success: the device joined the network (or --reset / --reprov was accepted)
+  1  internal error (a bug; please report it)
+  2  usage: invalid flags, or input missing while there is no terminal to ask on
+  3  the device is unreachable (nothing answers at --service_name) or does not speak
+     provisioning
+  4  authentication failed: wrong PoP, wrong SRP username or password, or a security
+     scheme (--sec_ver) the device does not use
+  5  the device could not join the Wi-Fi network: wrong passphrase or network not found
+  6  the device refused the request: credentials already applied (run --reset first),
+     reset or re-provisioning refused, --proto_ver mismatch, missing capability
+  7  timed out waiting for the outcome (see --timeout)
+Unlike esp_prov, a failed connection and a refused --reset / --reprov are not exit 0.
+
+With --json, stdout carries exactly one JSON object when the run ends:
+  {\"ok\":true,\"exit_code\":0,\"action\":\"provision\",\"device\":\"192.168.4.1:80\",
+   \"protocol\":\"v1.1\",\"security\":2,\"sec_patch_ver\":1,\"ssid\":\"HomeNet\",
+   \"ip\":\"192.168.1.42\",\"bssid\":\"24:0a:c4:12:34:56\",\"channel\":6,\"auth\":\"WPA2\",
+   \"custom_data_reply\":null,\"error\":null,\"reason\":null,\"hint\":null,
+   \"elapsed_ms\":812}
+Every key is always present (null when unknown). \"action\" is provision, reset or reprov.
+On failure \"ok\" is false, \"error\" says what went wrong, \"hint\" what to do, and
+\"reason\" is auth_error (wrong passphrase), network_not_found or other for Wi-Fi
+failures (exit code 5), else null.
+
+Secrets may also come from the environment: WIFIPROV_POP, WIFIPROV_PASSWORD (SRP
+password), WIFIPROV_PASSPHRASE. They are never printed.";
+
+/// The transport to reach the device with (esp_prov's `--transport`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    /// HTTP to the device's SoftAP address (192.168.4.1:80 by default).
+    Softap,
+    /// HTTP to any address (same as softap).
+    Httpd,
+    /// Bluetooth LE (not available yet).
+    Ble,
+    /// Manual exchange on the console (not available yet).
+    Console,
+}
+
+impl TransportKind {
+    /// The name used on the command line and in QR payloads.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Softap => "softap",
+            TransportKind::Httpd => "httpd",
+            TransportKind::Ble => "ble",
+            TransportKind::Console => "console",
+        }
+    }
+
+    /// Parses a QR payload's `transport` value.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "softap" => Some(TransportKind::Softap),
+            "httpd" | "http" => Some(TransportKind::Httpd),
+            "ble" => Some(TransportKind::Ble),
+            "console" => Some(TransportKind::Console),
+            _ => None,
+        }
+    }
+}
+
+/// `wifiprov provision` flags (esp_prov-compatible).
+#[derive(Args, Debug, Clone)]
+#[command(
+    after_help = "Exit codes: 0 ok, 2 usage, 3 unreachable, 4 authentication failed, \
+                  5 Wi-Fi join failed, 6 refused, 7 timeout (details and --json shape: --help).",
+    after_long_help = PROVISION_AFTER_HELP
+)]
+pub struct ProvisionArgs {
+    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet
+    /// [default: softap, or the QR payload's].
+    #[arg(long, value_enum, help_heading = "Device")]
+    pub transport: Option<TransportKind>,
+    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
+    #[arg(
+        long = "service-name",
+        visible_alias = "service_name",
+        value_name = "HOST[:PORT]",
+        help_heading = "Device"
+    )]
+    pub service_name: Option<String>,
+    /// Require this protocol version (prov.ver, e.g. v1.1; compared case-insensitively).
+    #[arg(
+        long = "proto-ver",
+        visible_alias = "proto_ver",
+        value_name = "VERSION",
+        help_heading = "Device"
+    )]
+    pub proto_ver: Option<String>,
+    /// ESP QR code payload, '{"ver":"v1","name":…,"pop":…,"transport":…}': fills the
+    /// transport and credentials that no flag gives.
+    #[arg(
+        long = "qr-payload",
+        visible_alias = "qr_payload",
+        value_name = "JSON",
+        help_heading = "Device"
+    )]
+    pub qr_payload: Option<String>,
+
+    /// Security scheme: 0 (none), 1 (PoP), 2 (SRP6a) [default: what the device announces,
+    /// security 2 included].
+    #[arg(long = "sec-ver", visible_alias = "sec_ver", value_name = "0|1|2",
+          value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Security")]
+    pub sec_ver: Option<u8>,
+    /// Proof of possession for security 1 (asked for on a terminal when needed).
+    #[arg(
+        long,
+        value_name = "POP",
+        env = "WIFIPROV_POP",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
+    pub pop: Option<String>,
+    /// SRP username for security 2 (asked for on a terminal when needed).
+    #[arg(
+        long = "sec2-username",
+        visible_alias = "sec2_username",
+        value_name = "NAME",
+        help_heading = "Security"
+    )]
+    pub sec2_username: Option<String>,
+    /// SRP password for security 2 (asked for on a terminal when needed).
+    #[arg(
+        long = "sec2-pwd",
+        visible_alias = "sec2_pwd",
+        value_name = "PASSWORD",
+        env = "WIFIPROV_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
+    pub sec2_pwd: Option<String>,
+    /// Print a salt and verifier for --sec2_username/--sec2_pwd (C arrays for ESP-IDF and hex
+    /// for `wifiprov device --salt/--verifier`), then exit. No device is contacted.
+    #[arg(
+        long = "sec2-gen-cred",
+        visible_alias = "sec2_gen_cred",
+        help_heading = "Security"
+    )]
+    pub sec2_gen_cred: bool,
+    /// Salt length in bytes for --sec2_gen_cred.
+    #[arg(long = "sec2-salt-len", visible_alias = "sec2_salt_len", value_name = "BYTES", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=64), help_heading = "Security")]
+    pub sec2_salt_len: u16,
+
+    /// Network to join. Without it, on a terminal, choose from the device's scan.
+    #[arg(long, value_name = "SSID", help_heading = "Wi-Fi")]
+    pub ssid: Option<String>,
+    /// Passphrase of the network ('' for an open network; asked for on a terminal when absent).
+    #[arg(
+        long,
+        value_name = "PASSPHRASE",
+        env = "WIFIPROV_PASSPHRASE",
+        hide_env_values = true,
+        help_heading = "Wi-Fi"
+    )]
+    pub passphrase: Option<String>,
+    /// Seconds to wait for the device to report the connection outcome.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds, help_heading = "Wi-Fi")]
+    pub timeout: Duration,
+
+    /// Send this text to the device's `custom-data` endpoint after the session starts and
+    /// print the reply (then provision as usual).
+    #[arg(
+        long = "custom-data",
+        visible_alias = "custom_data",
+        value_name = "TEXT",
+        help_heading = "Actions"
+    )]
+    pub custom_data: Option<String>,
+    /// Only reset the device after a failed attempt, so it accepts new credentials.
+    #[arg(long, conflicts_with = "reprov", help_heading = "Actions")]
+    pub reset: bool,
+    /// Only ask a provisioned device to accept new credentials (it must keep serving after
+    /// success).
+    #[arg(long, help_heading = "Actions")]
+    pub reprov: bool,
+
+    /// Print one JSON object with the result on stdout (shape below).
+    #[arg(long, help_heading = "Output")]
+    pub json: bool,
+
+    /// Provision every device listed in this CSV file.
+    #[arg(long, value_name = "CSV", help_heading = "Fleet", long_help = crate::fleet::EXIT_STATUS_HELP)]
+    pub fleet: Option<PathBuf>,
+    /// How many devices of --fleet to provision at once.
+    #[arg(long, default_value_t = 8, help_heading = "Fleet")]
+    pub concurrency: usize,
+    /// Write the --fleet results to this file.
+    #[arg(long, value_name = "FILE", help_heading = "Fleet")]
+    pub report: Option<PathBuf>,
+}
+
+impl Default for ProvisionArgs {
+    /// The values the command line gives when no flag is set.
+    fn default() -> Self {
+        ProvisionArgs {
+            transport: None,
+            service_name: None,
+            proto_ver: None,
+            qr_payload: None,
+            sec_ver: None,
+            pop: None,
+            sec2_username: None,
+            sec2_pwd: None,
+            sec2_gen_cred: false,
+            sec2_salt_len: 16,
+            ssid: None,
+            passphrase: None,
+            timeout: Duration::from_secs(60),
+            custom_data: None,
+            reset: false,
+            reprov: false,
+            json: false,
+            fleet: None,
+            concurrency: 8,
+            report: None,
+        }
+    }
+}
+
+/// `wifiprov scan` flags: how to reach and authenticate to the device.
+#[derive(Args, Debug, Clone, Default)]
+#[command(after_long_help = "\
+Exit codes: 0 ok, 2 usage, 3 unreachable, 4 authentication failed, 6 refused (e.g. the \
+device cannot scan), 7 timeout. With --json, stdout is one JSON array:
+  [{\"ssid\":\"HomeNet\",\"bssid\":\"24:0a:c4:12:34:56\",\"channel\":6,\"rssi\":-42,
+    \"auth\":\"WPA2\",\"auth_mode\":3}, …]
+strongest first; a hidden network has an empty ssid.")]
+pub struct ScanArgs {
+    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet.
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportKind>,
+    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
+    #[arg(
+        long = "service-name",
+        visible_alias = "service_name",
+        value_name = "HOST[:PORT]"
+    )]
+    pub service_name: Option<String>,
+    /// Require this protocol version (prov.ver, compared case-insensitively).
+    #[arg(
+        long = "proto-ver",
+        visible_alias = "proto_ver",
+        value_name = "VERSION"
+    )]
+    pub proto_ver: Option<String>,
+    /// ESP QR code payload: fills the transport and credentials that no flag gives.
+    #[arg(long = "qr-payload", visible_alias = "qr_payload", value_name = "JSON")]
+    pub qr_payload: Option<String>,
+    /// Security scheme: 0, 1 or 2 [default: what the device announces].
+    #[arg(long = "sec-ver", visible_alias = "sec_ver", value_name = "0|1|2",
+          value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub sec_ver: Option<u8>,
+    /// Proof of possession for security 1.
+    #[arg(long, value_name = "POP", env = "WIFIPROV_POP", hide_env_values = true)]
+    pub pop: Option<String>,
+    /// SRP username for security 2.
+    #[arg(
+        long = "sec2-username",
+        visible_alias = "sec2_username",
+        value_name = "NAME"
+    )]
+    pub sec2_username: Option<String>,
+    /// SRP password for security 2.
+    #[arg(
+        long = "sec2-pwd",
+        visible_alias = "sec2_pwd",
+        value_name = "PASSWORD",
+        env = "WIFIPROV_PASSWORD",
+        hide_env_values = true
+    )]
+    pub sec2_pwd: Option<String>,
+    /// Print the networks as a JSON array on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wifiprov info` flags: how to reach the device (no session is needed).
+#[derive(Args, Debug, Clone, Default)]
+#[command(after_long_help = "\
+Exit codes: 0 ok, 2 usage, 3 unreachable, 7 timeout. With --json, stdout is one object:
+  {\"device\":\"192.168.4.1:80\",\"json\":true,\"prov\":{\"ver\":\"v1.1\",\"sec_ver\":2,
+   \"sec_patch_ver\":1,\"cap\":[\"wifi_scan\"]},\"apps\":{\"my_app\":{\"ver\":\"1.0\",\"cap\":[]}}}
+\"json\" is false for old firmware that answers plain text (then prov.ver holds that text).")]
+pub struct InfoArgs {
+    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet.
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportKind>,
+    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
+    #[arg(
+        long = "service-name",
+        visible_alias = "service_name",
+        value_name = "HOST[:PORT]"
+    )]
+    pub service_name: Option<String>,
+    /// ESP QR code payload: fills the transport.
+    #[arg(long = "qr-payload", visible_alias = "qr_payload", value_name = "JSON")]
+    pub qr_payload: Option<String>,
+    /// Print the version document as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What every subcommand needs to reach and authenticate to a device.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    /// `--transport`.
+    pub transport: Option<TransportKind>,
+    /// `--service_name`.
+    pub service_name: Option<String>,
+    /// `--proto_ver`.
+    pub proto_ver: Option<String>,
+    /// `--qr-payload`.
+    pub qr_payload: Option<String>,
+    /// `--sec_ver`.
+    pub sec_ver: Option<u8>,
+    /// `--pop`.
+    pub pop: Option<String>,
+    /// `--sec2_username`.
+    pub sec2_username: Option<String>,
+    /// `--sec2_pwd`.
+    pub sec2_pwd: Option<String>,
+}
+
+impl ProvisionArgs {
+    /// The connection part of the flags.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            transport: self.transport,
+            service_name: self.service_name.clone(),
+            proto_ver: self.proto_ver.clone(),
+            qr_payload: self.qr_payload.clone(),
+            sec_ver: self.sec_ver,
+            pop: self.pop.clone(),
+            sec2_username: self.sec2_username.clone(),
+            sec2_pwd: self.sec2_pwd.clone(),
+        }
+    }
+}
+
+impl ScanArgs {
+    /// The connection part of the flags.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            transport: self.transport,
+            service_name: self.service_name.clone(),
+            proto_ver: self.proto_ver.clone(),
+            qr_payload: self.qr_payload.clone(),
+            sec_ver: self.sec_ver,
+            pop: self.pop.clone(),
+            sec2_username: self.sec2_username.clone(),
+            sec2_pwd: self.sec2_pwd.clone(),
+        }
+    }
+}
+
+impl InfoArgs {
+    /// The connection part of the flags.
+    pub fn connection(&self) -> Connection {
+        Connection {
+            transport: self.transport,
+            service_name: self.service_name.clone(),
+            qr_payload: self.qr_payload.clone(),
+            ..Connection::default()
+        }
+    }
+}
+
+/// Parses a positive number of seconds (fractions allowed) into a duration.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got {text:?}"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "must be more than 0 and at most 86400 seconds, got {text}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_seconds("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn transport_names() {
+        for kind in [
+            TransportKind::Softap,
+            TransportKind::Httpd,
+            TransportKind::Ble,
+            TransportKind::Console,
+        ] {
+            assert_eq!(TransportKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(
+            TransportKind::from_name("SoftAP"),
+            Some(TransportKind::Softap)
+        );
+        assert_eq!(TransportKind::from_name("carrier-pigeon"), None);
+    }
+}

@@ -1,0 +1,281 @@
+//! Reaching a device and opening a secure session: address, `proto-ver`, the security
+//! scheme, credentials (from flags, the QR payload or the terminal) and the handshake.
+
+use std::time::Duration;
+
+use protocomm::{PeerVersion, Secret};
+use wifiprov_client::{ClientConfig, Credentials, ExitCode, HttpTransport, Provisioner};
+
+use super::args::{Connection, TransportKind};
+use super::prompt;
+use super::qr::QrPayload;
+use super::report::Failure;
+use super::ui::Ui;
+
+/// Where a device answers when this machine has joined its SoftAP.
+pub const DEFAULT_ADDR: &str = "192.168.4.1:80";
+
+/// How long any single request may take (a blocking scan takes a few seconds).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the first answer may take before the device counts as unreachable.
+const FIRST_CONTACT: Duration = Duration::from_secs(10);
+
+/// The resolved connection flags.
+pub struct Target {
+    /// `host:port`.
+    pub addr: String,
+    /// The parsed `--qr-payload`.
+    pub qr: QrPayload,
+}
+
+impl Target {
+    /// Applies the QR payload and defaults to the flags. BLE and console are refused.
+    pub fn resolve(conn: &Connection) -> Result<Self, Failure> {
+        let qr = match &conn.qr_payload {
+            Some(text) => QrPayload::parse(text)?,
+            None => QrPayload::default(),
+        };
+        let transport = match conn.transport {
+            Some(kind) => kind,
+            None => qr.transport()?.unwrap_or(TransportKind::Softap),
+        };
+        if matches!(transport, TransportKind::Ble | TransportKind::Console) {
+            return Err(Failure::usage(format!(
+                "provisioning over {} is not available yet; use --transport softap (or httpd) \
+                 with the device's HTTP address in --service_name",
+                transport.name()
+            )));
+        }
+        let addr = match &conn.service_name {
+            Some(name) => normalise(name)?,
+            None => {
+                if let Some(name) = &qr.name {
+                    tracing::debug!(
+                        "the QR payload names the device's access point {name:?}, not an address: \
+                         join that network first; the device then answers at {DEFAULT_ADDR} \
+                         (use --service_name for another address)"
+                    );
+                }
+                DEFAULT_ADDR.to_string()
+            }
+        };
+        if qr.password.is_some() {
+            tracing::debug!(
+                "the QR payload carries the passphrase of the device's access point: join it \
+                 with that passphrase before provisioning"
+            );
+        }
+        Ok(Target { addr, qr })
+    }
+}
+
+/// Accepts `host`, `host:port` or `http://host:port/`; adds port 80 when absent.
+fn normalise(name: &str) -> Result<String, Failure> {
+    let trimmed = name.trim();
+    let bare = trimmed
+        .strip_prefix("http://")
+        .unwrap_or(trimmed)
+        .trim_end_matches('/');
+    if bare.is_empty() || bare.contains(['/', ' ']) || trimmed.starts_with("https://") {
+        return Err(Failure::usage(format!(
+            "--service_name {name:?} is not an HTTP address (HOST or HOST:PORT)"
+        )));
+    }
+    let has_port = bare
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| port.parse::<u16>().is_ok() && !host.ends_with(':'));
+    Ok(if has_port {
+        bare.to_string()
+    } else {
+        format!("{bare}:80")
+    })
+}
+
+/// An open session with a device.
+pub struct Session {
+    /// The client, with an established session.
+    pub device: Provisioner<HttpTransport>,
+    /// The device's version document.
+    pub version: PeerVersion,
+    /// The security scheme in use.
+    pub security: u8,
+}
+
+/// Reads the device's version without a session (for `info`).
+pub async fn read_version(conn: &Connection) -> Result<(String, PeerVersion), Failure> {
+    let target = Target::resolve(conn)?;
+    let mut device = Provisioner::new(HttpTransport::new(&target.addr, REQUEST_TIMEOUT));
+    let version = first_contact(&mut device, &target.addr).await?;
+    Ok((target.addr, version))
+}
+
+async fn first_contact(
+    device: &mut Provisioner<HttpTransport>,
+    addr: &str,
+) -> Result<PeerVersion, Failure> {
+    match tokio::time::timeout(FIRST_CONTACT, device.version()).await {
+        Ok(Ok(version)) => Ok(version.clone()),
+        Ok(Err(e)) => Err(Failure::first_contact(e, addr)),
+        Err(_) => Err(Failure::first_contact(
+            wifiprov_client::Error::Transport(wifiprov_client::TransportError::Timeout(
+                FIRST_CONTACT,
+            )),
+            addr,
+        )),
+    }
+}
+
+/// Connects, checks the version and establishes a session.
+pub async fn open(
+    conn: &Connection,
+    target: Target,
+    config: ClientConfig,
+    ui: &Ui,
+    interactive: bool,
+) -> Result<Session, Failure> {
+    let mut device =
+        Provisioner::with_config(HttpTransport::new(&target.addr, REQUEST_TIMEOUT), config);
+    let version = first_contact(&mut device, &target.addr).await?;
+    let announced = version.version.as_deref().unwrap_or("unknown");
+    if let Some(wanted) = &conn.proto_ver
+        && !announced.eq_ignore_ascii_case(wanted.trim())
+    {
+        return Err(Failure::new(
+            ExitCode::Refused,
+            format!(
+                "protocol version mismatch: the device speaks {announced}, --proto_ver asks for {wanted}"
+            ),
+        ));
+    }
+    ui.step(&format!(
+        "Connected to device {} (protocol {announced})",
+        target.addr
+    ));
+    tracing::debug!(
+        "device version: sec_ver {:?}, sec_patch_ver {}, capabilities {:?}",
+        version.sec_ver,
+        version.sec_patch_ver,
+        version.capabilities
+    );
+
+    let security = conn
+        .sec_ver
+        .or(target.qr.security)
+        .unwrap_or_else(|| version.security());
+    if let Some(theirs) = version.sec_ver
+        && theirs != security
+    {
+        ui.note(&format!(
+            "the device announces security {theirs}; using security {security} as asked"
+        ));
+    }
+    let credentials = credentials(security, &version, conn, &target.qr, ui, interactive).await?;
+    let scheme = device.negotiate(Some(security), &credentials).await?;
+    device.establish(scheme).await?;
+    if security == 2 {
+        tracing::debug!("security 2 patch level {}", version.sec_patch_ver);
+    }
+    ui.step(&format!("Session established (security {security})"));
+    Ok(Session {
+        device,
+        version,
+        security,
+    })
+}
+
+/// Gathers what `security` needs: flags first, then the QR payload, then the terminal.
+async fn credentials(
+    security: u8,
+    version: &PeerVersion,
+    conn: &Connection,
+    qr: &QrPayload,
+    ui: &Ui,
+    interactive: bool,
+) -> Result<Credentials, Failure> {
+    let mut credentials = Credentials::default();
+    match security {
+        1 if version.needs_pop() => {
+            let pop = match conn.pop.as_ref().or(qr.pop.as_ref()) {
+                Some(pop) => Secret::from(pop.as_str()),
+                None if interactive => {
+                    let answer = prompt::ask_secret("Proof of possession: ".into()).await?;
+                    Secret::from(answer.as_str())
+                }
+                None => return Err(prompt::missing("a proof of possession", "--pop")),
+            };
+            credentials.pop = Some(pop);
+        }
+        1 if conn.pop.is_some() => {
+            ui.note("the device needs no proof of possession; --pop is ignored");
+        }
+        2 => {
+            let username = match conn.sec2_username.as_ref().or(qr.username.as_ref()) {
+                Some(name) => name.clone(),
+                None if interactive => prompt::ask("SRP username: ".into()).await?,
+                None => return Err(prompt::missing("an SRP username", "--sec2_username")),
+            };
+            if username.is_empty() {
+                return Err(Failure::usage("the SRP username must not be empty"));
+            }
+            let password = match conn.sec2_pwd.as_ref().or(qr.pop.as_ref()) {
+                Some(pw) => Secret::from(pw.as_str()),
+                None if interactive => {
+                    let answer =
+                        prompt::ask_secret(format!("SRP password for {username}: ")).await?;
+                    Secret::from(answer.as_str())
+                }
+                None => return Err(prompt::missing("an SRP password", "--sec2_pwd")),
+            };
+            credentials.username = Some(username);
+            credentials.password = Some(password);
+        }
+        _ => {}
+    }
+    Ok(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(normalise("192.168.4.1").unwrap(), "192.168.4.1:80");
+        assert_eq!(normalise("127.0.0.1:8080").unwrap(), "127.0.0.1:8080");
+        assert_eq!(normalise("http://dev.local:81/").unwrap(), "dev.local:81");
+        assert_eq!(normalise("dev.local").unwrap(), "dev.local:80");
+        assert_eq!(normalise("[::1]:8080").unwrap(), "[::1]:8080");
+        assert_eq!(normalise("[::1]").unwrap(), "[::1]:80");
+        assert!(normalise("").is_err());
+        assert!(normalise("https://x").is_err());
+        assert!(normalise("a b").is_err());
+    }
+
+    #[test]
+    fn ble_is_refused_with_a_usage_error() {
+        let conn = Connection {
+            transport: Some(TransportKind::Ble),
+            ..Connection::default()
+        };
+        let err = Target::resolve(&conn).err().unwrap();
+        assert_eq!(err.code, ExitCode::Usage);
+        assert!(err.message.contains("ble"));
+        let from_qr = Connection {
+            qr_payload: Some(r#"{"ver":"v1","name":"PROV_1","transport":"ble"}"#.into()),
+            ..Connection::default()
+        };
+        assert!(Target::resolve(&from_qr).is_err());
+    }
+
+    #[test]
+    fn the_qr_name_is_not_an_address() {
+        let conn = Connection {
+            qr_payload: Some(
+                r#"{"ver":"v1","name":"PROV_1","pop":"x","transport":"softap"}"#.into(),
+            ),
+            ..Connection::default()
+        };
+        assert_eq!(Target::resolve(&conn).unwrap().addr, DEFAULT_ADDR);
+    }
+}
