@@ -173,32 +173,13 @@ fn app_info(json: Option<&str>) -> Result<Vec<AppInfo>> {
         return Ok(Vec::new());
     };
     let value: serde_json::Value = serde_json::from_str(json).context("--app-info is not JSON")?;
-    let Some(map) = value.as_object() else {
-        bail!("--app-info must be an object: {{\"label\":{{\"ver\":…,\"cap\":[…]}}}}")
-    };
-    map.iter()
-        .map(|(label, entry)| {
-            let version = entry
-                .get("ver")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let capabilities = entry
-                .get("cap")
-                .and_then(|c| c.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(AppInfo {
-                label: label.clone(),
-                version,
-                capabilities,
-            })
-        })
-        .collect()
+    if !value.is_object() || value.get("prov").is_some() {
+        bail!(
+            "--app-info must be an object of entries like {{\"my_app\":{{\"ver\":\"1.0\",\"cap\":[\"x\"]}}}} (\"prov\" is reserved)"
+        );
+    }
+    // The same reading a client applies to a device's proto-ver document.
+    Ok(protocomm::PeerVersion::parse(json.as_bytes()).app_info)
 }
 
 async fn join_stored(

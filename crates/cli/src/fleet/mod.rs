@@ -86,10 +86,10 @@ pub async fn run(
 fn conflicting_flag(args: &crate::provision::ProvisionArgs) -> Option<&'static str> {
     [
         (
-            args.service_name.is_some(),
+            args.conn.service_name.is_some(),
             "--service_name (the CSV names the devices)",
         ),
-        (args.qr_payload.is_some(), "--qr-payload"),
+        (args.conn.qr_payload.is_some(), "--qr-payload"),
         (args.custom_data.is_some(), "--custom-data"),
         (args.reset, "--reset"),
         (args.reprov, "--reprov"),
@@ -103,15 +103,15 @@ fn conflicting_flag(args: &crate::provision::ProvisionArgs) -> Option<&'static s
 fn settings_from(args: &crate::provision::ProvisionArgs) -> Settings {
     Settings {
         defaults: Defaults {
-            transport: args.transport.map(|kind| kind.name().to_owned()),
-            sec_ver: args.sec_ver,
-            pop: args.pop.as_deref().map(protocomm::Secret::from),
-            sec2_username: args.sec2_username.clone(),
-            sec2_pwd: args.sec2_pwd.as_deref().map(protocomm::Secret::from),
+            transport: args.conn.transport.map(|kind| kind.name().to_owned()),
+            sec_ver: args.conn.sec_ver,
+            pop: args.conn.pop.as_deref().map(protocomm::Secret::from),
+            sec2_username: args.conn.sec2_username.clone(),
+            sec2_pwd: args.conn.sec2_pwd.as_deref().map(protocomm::Secret::from),
             ssid: args.ssid.clone(),
             passphrase: args.passphrase.as_deref().map(protocomm::Secret::from),
         },
-        proto_ver: args.proto_ver.clone(),
+        proto_ver: args.conn.proto_ver.clone(),
         request_timeout: REQUEST_TIMEOUT.min(args.timeout),
         outcome_timeout: args.timeout,
         json: args.json,

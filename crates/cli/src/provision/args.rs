@@ -82,68 +82,9 @@ impl TransportKind {
     after_long_help = PROVISION_AFTER_HELP
 )]
 pub struct ProvisionArgs {
-    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet
-    /// [default: softap, or the QR payload's].
-    #[arg(long, value_enum, help_heading = "Device")]
-    pub transport: Option<TransportKind>,
-    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
-    #[arg(
-        long = "service-name",
-        visible_alias = "service_name",
-        value_name = "HOST[:PORT]",
-        help_heading = "Device"
-    )]
-    pub service_name: Option<String>,
-    /// Require this protocol version (prov.ver, e.g. v1.1; compared case-insensitively).
-    #[arg(
-        long = "proto-ver",
-        visible_alias = "proto_ver",
-        value_name = "VERSION",
-        help_heading = "Device"
-    )]
-    pub proto_ver: Option<String>,
-    /// ESP QR code payload, '{"ver":"v1","name":…,"pop":…,"transport":…}': fills the
-    /// transport and credentials that no flag gives.
-    #[arg(
-        long = "qr-payload",
-        visible_alias = "qr_payload",
-        value_name = "JSON",
-        help_heading = "Device"
-    )]
-    pub qr_payload: Option<String>,
+    #[command(flatten)]
+    pub conn: Connection,
 
-    /// Security scheme: 0 (none), 1 (PoP), 2 (SRP6a) [default: what the device announces,
-    /// security 2 included].
-    #[arg(long = "sec-ver", visible_alias = "sec_ver", value_name = "0|1|2",
-          value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Security")]
-    pub sec_ver: Option<u8>,
-    /// Proof of possession for security 1 (asked for on a terminal when needed).
-    #[arg(
-        long,
-        value_name = "POP",
-        env = "WIFIPROV_POP",
-        hide_env_values = true,
-        help_heading = "Security"
-    )]
-    pub pop: Option<String>,
-    /// SRP username for security 2 (asked for on a terminal when needed).
-    #[arg(
-        long = "sec2-username",
-        visible_alias = "sec2_username",
-        value_name = "NAME",
-        help_heading = "Security"
-    )]
-    pub sec2_username: Option<String>,
-    /// SRP password for security 2 (asked for on a terminal when needed).
-    #[arg(
-        long = "sec2-pwd",
-        visible_alias = "sec2_pwd",
-        value_name = "PASSWORD",
-        env = "WIFIPROV_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Security"
-    )]
-    pub sec2_pwd: Option<String>,
     /// Print a salt and verifier for --sec2_username/--sec2_pwd (C arrays for ESP-IDF and hex
     /// for `wifiprov device --salt/--verifier`), then exit. No device is contacted.
     #[arg(
@@ -209,14 +150,7 @@ impl Default for ProvisionArgs {
     /// The values the command line gives when no flag is set.
     fn default() -> Self {
         ProvisionArgs {
-            transport: None,
-            service_name: None,
-            proto_ver: None,
-            qr_payload: None,
-            sec_ver: None,
-            pop: None,
-            sec2_username: None,
-            sec2_pwd: None,
+            conn: Connection::default(),
             sec2_gen_cred: false,
             sec2_salt_len: 16,
             ssid: None,
@@ -242,49 +176,8 @@ device cannot scan), 7 timeout. With --json, stdout is one JSON array:
     \"auth\":\"WPA2\",\"auth_mode\":3}, …]
 strongest first; a hidden network has an empty ssid.")]
 pub struct ScanArgs {
-    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet.
-    #[arg(long, value_enum)]
-    pub transport: Option<TransportKind>,
-    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
-    #[arg(
-        long = "service-name",
-        visible_alias = "service_name",
-        value_name = "HOST[:PORT]"
-    )]
-    pub service_name: Option<String>,
-    /// Require this protocol version (prov.ver, compared case-insensitively).
-    #[arg(
-        long = "proto-ver",
-        visible_alias = "proto_ver",
-        value_name = "VERSION"
-    )]
-    pub proto_ver: Option<String>,
-    /// ESP QR code payload: fills the transport and credentials that no flag gives.
-    #[arg(long = "qr-payload", visible_alias = "qr_payload", value_name = "JSON")]
-    pub qr_payload: Option<String>,
-    /// Security scheme: 0, 1 or 2 [default: what the device announces].
-    #[arg(long = "sec-ver", visible_alias = "sec_ver", value_name = "0|1|2",
-          value_parser = clap::value_parser!(u8).range(0..=2))]
-    pub sec_ver: Option<u8>,
-    /// Proof of possession for security 1.
-    #[arg(long, value_name = "POP", env = "WIFIPROV_POP", hide_env_values = true)]
-    pub pop: Option<String>,
-    /// SRP username for security 2.
-    #[arg(
-        long = "sec2-username",
-        visible_alias = "sec2_username",
-        value_name = "NAME"
-    )]
-    pub sec2_username: Option<String>,
-    /// SRP password for security 2.
-    #[arg(
-        long = "sec2-pwd",
-        visible_alias = "sec2_pwd",
-        value_name = "PASSWORD",
-        env = "WIFIPROV_PASSWORD",
-        hide_env_values = true
-    )]
-    pub sec2_pwd: Option<String>,
+    #[command(flatten)]
+    pub conn: Connection,
     /// Print the networks as a JSON array on stdout.
     #[arg(long)]
     pub json: bool,
@@ -316,56 +209,85 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-/// What every subcommand needs to reach and authenticate to a device.
-#[derive(Clone, Debug, Default)]
+/// What every subcommand needs to reach and authenticate to a device (flags shared by
+/// `provision` and `scan`).
+#[derive(Args, Clone, Debug, Default)]
 pub struct Connection {
-    /// `--transport`.
+    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet
+    /// [default: softap, or the QR payload's].
+    #[arg(long, value_enum, help_heading = "Device")]
     pub transport: Option<TransportKind>,
-    /// `--service_name`.
+    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
+    #[arg(
+        long = "service-name",
+        visible_alias = "service_name",
+        value_name = "HOST[:PORT]",
+        help_heading = "Device"
+    )]
     pub service_name: Option<String>,
-    /// `--proto_ver`.
+    /// Require this protocol version (prov.ver, e.g. v1.1; compared case-insensitively).
+    #[arg(
+        long = "proto-ver",
+        visible_alias = "proto_ver",
+        value_name = "VERSION",
+        help_heading = "Device"
+    )]
     pub proto_ver: Option<String>,
-    /// `--qr-payload`.
+    /// ESP QR code payload, '{"ver":"v1","name":…,"pop":…,"transport":…}': fills the
+    /// transport and credentials that no flag gives.
+    #[arg(
+        long = "qr-payload",
+        visible_alias = "qr_payload",
+        value_name = "JSON",
+        help_heading = "Device"
+    )]
     pub qr_payload: Option<String>,
-    /// `--sec_ver`.
+
+    /// Security scheme: 0 (none), 1 (PoP), 2 (SRP6a) [default: what the device announces,
+    /// security 2 included].
+    #[arg(long = "sec-ver", visible_alias = "sec_ver", value_name = "0|1|2",
+          value_parser = clap::value_parser!(u8).range(0..=2), help_heading = "Security")]
     pub sec_ver: Option<u8>,
-    /// `--pop`.
+    /// Proof of possession for security 1 (asked for on a terminal when needed).
+    #[arg(
+        long,
+        value_name = "POP",
+        env = "WIFIPROV_POP",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
     pub pop: Option<String>,
-    /// `--sec2_username`.
+    /// SRP username for security 2 (asked for on a terminal when needed).
+    #[arg(
+        long = "sec2-username",
+        visible_alias = "sec2_username",
+        value_name = "NAME",
+        help_heading = "Security"
+    )]
     pub sec2_username: Option<String>,
-    /// `--sec2_pwd`.
+    /// SRP password for security 2 (asked for on a terminal when needed).
+    #[arg(
+        long = "sec2-pwd",
+        visible_alias = "sec2_pwd",
+        value_name = "PASSWORD",
+        env = "WIFIPROV_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Security"
+    )]
     pub sec2_pwd: Option<String>,
 }
 
 impl ProvisionArgs {
     /// The connection part of the flags.
     pub fn connection(&self) -> Connection {
-        Connection {
-            transport: self.transport,
-            service_name: self.service_name.clone(),
-            proto_ver: self.proto_ver.clone(),
-            qr_payload: self.qr_payload.clone(),
-            sec_ver: self.sec_ver,
-            pop: self.pop.clone(),
-            sec2_username: self.sec2_username.clone(),
-            sec2_pwd: self.sec2_pwd.clone(),
-        }
+        self.conn.clone()
     }
 }
 
 impl ScanArgs {
     /// The connection part of the flags.
     pub fn connection(&self) -> Connection {
-        Connection {
-            transport: self.transport,
-            service_name: self.service_name.clone(),
-            proto_ver: self.proto_ver.clone(),
-            qr_payload: self.qr_payload.clone(),
-            sec_ver: self.sec_ver,
-            pop: self.pop.clone(),
-            sec2_username: self.sec2_username.clone(),
-            sec2_pwd: self.sec2_pwd.clone(),
-        }
+        self.conn.clone()
     }
 }
 

@@ -17,16 +17,16 @@ const PER_LINE: usize = 16;
 /// Asks for what is missing, then generates and prints the credentials.
 pub async fn run(args: &ProvisionArgs) -> Result<(), Failure> {
     let interactive = prompt::interactive();
-    let qr = match &args.qr_payload {
+    let qr = match &args.conn.qr_payload {
         Some(text) => QrPayload::parse(text)?,
         None => QrPayload::default(),
     };
-    let username = match args.sec2_username.as_ref().or(qr.username.as_ref()) {
+    let username = match args.conn.sec2_username.as_ref().or(qr.username.as_ref()) {
         Some(name) => name.clone(),
         None if interactive => prompt::ask("SRP username: ".into()).await?,
         None => return Err(prompt::missing("the SRP username", "--sec2_username")),
     };
-    let password = match args.sec2_pwd.as_ref().or(qr.pop.as_ref()) {
+    let password = match args.conn.sec2_pwd.as_ref().or(qr.pop.as_ref()) {
         Some(pw) => Secret::from(pw.as_str()),
         None if interactive => {
             let first = prompt::ask_secret(format!("SRP password for {username}: ")).await?;

@@ -62,6 +62,7 @@ pub async fn provision(args: &ProvisionArgs, ui: &Ui, interactive: bool) -> Outc
         ok: true,
         action: flow::action(args),
         device: args
+            .conn
             .service_name
             .clone()
             .unwrap_or_else(|| session::DEFAULT_ADDR.into()),
