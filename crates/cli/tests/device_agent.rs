@@ -412,3 +412,23 @@ async fn event_hook_and_app_info() {
         "hooks run in event order"
     );
 }
+
+#[test]
+fn sigterm_stops_the_agent_cleanly() {
+    let (args, _) = sec(1);
+    let mut agent = Agent::start(&args);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &agent.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = agent
+        .wait_exit(Duration::from_secs(10))
+        .expect("the agent stops on SIGTERM");
+    assert!(exit.success(), "{}", agent.output());
+    let out = agent.output();
+    assert!(
+        out.contains("stopping on signal") && out.contains("provisioning service stopped"),
+        "{out}"
+    );
+}
