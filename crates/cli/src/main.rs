@@ -1,13 +1,15 @@
 //! `wifiprov`: Wi-Fi provisioning for headless devices.
 //!
 //! Subcommands: `demo` (try everything on a simulated device), `device` (the provisioning
-//! agent), `provision` (esp_prov-compatible client, fleet mode), `scan`, `info`, `discover`.
+//! agent), `provision` (esp_prov-compatible client, fleet mode), `scan`, `info`, `discover`,
+//! `manage` / `status` / `networks` (the Wi-Fi manager).
 
 mod demo;
 mod device;
 mod discover;
 mod fleet;
 mod logging;
+mod manage;
 mod provision;
 
 use std::process::ExitCode;
@@ -37,6 +39,13 @@ enum Command {
     Info(Box<provision::InfoArgs>),
     /// Find provisionable devices on the local network (mDNS `_esp_wifi_prov._tcp`).
     Discover(discover::DiscoverArgs),
+    /// Keep this machine online from networks.json (micropython-wifimanager schema 2), with a
+    /// fallback access point that serves provisioning.
+    Manage(Box<manage::ManageArgs>),
+    /// Show the running manager's state.
+    Status(manage::StatusArgs),
+    /// List or change the running manager's known networks.
+    Networks(manage::NetworksArgs),
     /// Run the device agent: serve ESP-IDF provisioning (SoftAP/HTTP) and join the network it
     /// is given.
     Device(Box<device::DeviceArgs>),
@@ -66,6 +75,9 @@ fn main() -> ExitCode {
             Command::Scan(args) => provision::scan(*args).await,
             Command::Info(args) => provision::info(*args).await,
             Command::Discover(args) => discover::run(args).await,
+            Command::Manage(args) => manage::manage(*args).await,
+            Command::Status(args) => manage::status(args).await,
+            Command::Networks(args) => manage::networks(args).await,
         }
     });
     match result {

@@ -109,14 +109,16 @@ impl ProvEvent {
         }
     }
 
-    /// One JSON object: `{"event":"cred_fail","reason":"auth_error",...}`.
+    /// One JSON object, the event name first and then its fields in a fixed order:
+    /// `{"event":"cred_fail","reason":"auth_error","detail":"…"}`.
     pub fn to_json(&self) -> String {
-        let mut map = serde_json::Map::new();
-        map.insert("event".into(), self.name().into());
-        for (k, v) in self.fields() {
-            map.insert(k.into(), v.into());
+        let quote = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let mut out = format!("{{\"event\":{}", quote(self.name()));
+        for (key, value) in self.fields() {
+            out.push_str(&format!(",{}:{}", quote(key), quote(&value)));
         }
-        serde_json::Value::Object(map).to_string()
+        out.push('}');
+        out
     }
 
     pub(crate) fn success(link: &LinkStatus) -> Self {
@@ -139,7 +141,7 @@ mod tests {
         };
         assert_eq!(
             e.to_json(),
-            r#"{"detail":"x","event":"cred_fail","reason":"network_not_found"}"#
+            r#"{"event":"cred_fail","reason":"network_not_found","detail":"x"}"#
         );
         assert_eq!(ProvEvent::Start.to_json(), r#"{"event":"start"}"#);
     }

@@ -26,7 +26,7 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         print!("{}", SimEnvironment::builtin_table());
         return Ok(ExitCode::SUCCESS);
     }
-    let wifi = backend(&args)?;
+    let wifi = backend(args.wifi.as_deref(), args.sim_env.as_deref(), &args.sim_ap)?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
         .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
@@ -121,14 +121,20 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-fn backend(args: &DeviceArgs) -> Result<Arc<dyn WifiBackend>> {
-    match args.wifi.as_deref().unwrap_or("sim") {
+/// The Wi-Fi backend named by `--wifi` (only the simulator so far), with `--sim-env` and
+/// `--sim-ap` applied.
+pub(crate) fn backend(
+    wifi: Option<&str>,
+    sim_env: Option<&std::path::Path>,
+    sim_ap: &[String],
+) -> Result<Arc<dyn WifiBackend>> {
+    match wifi.unwrap_or("sim") {
         "sim" => {
-            let mut env = match &args.sim_env {
+            let mut env = match sim_env {
                 Some(path) => SimEnvironment::from_file(path)?,
                 None => SimEnvironment::builtin(),
             };
-            for spec in &args.sim_ap {
+            for spec in sim_ap {
                 env.add_or_replace(
                     SimNetwork::from_spec(spec)
                         .context("invalid --sim-ap (expected SSID:PASSPHRASE)")?,
@@ -141,21 +147,43 @@ fn backend(args: &DeviceArgs) -> Result<Arc<dyn WifiBackend>> {
 }
 
 fn security(args: &DeviceArgs) -> Result<Security> {
-    Ok(match args.security.unwrap_or(2) {
+    security_from(
+        args.security,
+        args.pop.as_deref(),
+        args.username.as_deref(),
+        args.password.as_deref(),
+        args.salt.as_deref(),
+        args.verifier.as_deref(),
+        args.sec_patch_ver,
+    )
+}
+
+/// The device-side security scheme from the `--security`, `--pop`, `--username`,
+/// `--password`, `--salt`, `--verifier` and `--sec-patch-ver` flags.
+pub(crate) fn security_from(
+    security: Option<u8>,
+    pop: Option<&str>,
+    username: Option<&str>,
+    password: Option<&str>,
+    salt: Option<&str>,
+    verifier: Option<&str>,
+    sec_patch_ver: Option<u32>,
+) -> Result<Security> {
+    Ok(match security.unwrap_or(2) {
         0 => Security::Sec0,
         1 => Security::Sec1 {
-            pop: args.pop.as_deref().map(Secret::from),
+            pop: pop.map(Secret::from),
         },
         _ => {
-            let patch = args.sec_patch_ver.unwrap_or(1);
-            let credentials = match (&args.username, &args.password, &args.salt, &args.verifier) {
+            let patch = sec_patch_ver.unwrap_or(1);
+            let credentials = match (username, password, salt, verifier) {
                 (_, _, Some(salt), Some(verifier)) => Sec2Credentials::new(
                     hex::decode(salt).context("--salt is not hex")?,
                     hex::decode(verifier).context("--verifier is not hex")?,
                 )?,
                 (Some(user), Some(password), None, None) => Sec2Credentials::generate(
                     user.as_bytes(),
-                    &Secret::from(password.as_str()),
+                    &Secret::from(password),
                     &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
                 )?,
                 _ => bail!(
@@ -293,7 +321,8 @@ fn default_service_name() -> String {
     format!("PROV_{:06X}", hash & 0x00ff_ffff)
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

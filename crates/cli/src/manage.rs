@@ -1,0 +1,302 @@
+//! `wifiprov manage`, `wifiprov status`, `wifiprov networks`: the Wi-Fi manager and its
+//! control commands.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use wifi_manager::control::{self, Request};
+use wifi_manager::daemon::{DaemonConfig, run as run_daemon};
+use wifi_manager::policy::Outcome;
+
+/// `wifiprov manage` flags.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status with --once: 0 when a known network was joined; 5 when none could be joined (the
+reason for each network is printed); 2 for an unusable networks file or flags.")]
+pub struct ManageArgs {
+    /// Try the known networks once, report, and exit (instead of running as a daemon).
+    #[arg(long)]
+    pub once: bool,
+    /// The networks file (micropython-wifimanager schema 2) [default: /etc/wifiprov/networks.json
+    /// as root, else ~/.config/wifiprov/networks.json].
+    #[arg(long, value_name = "FILE")]
+    pub networks: Option<PathBuf>,
+    /// Wi-Fi backend: sim (the simulator).
+    #[arg(long, value_name = "BACKEND")]
+    pub wifi: Option<String>,
+    /// Simulator radio environment (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub sim_env: Option<PathBuf>,
+    /// Add a simulated network, "SSID:PASSPHRASE". Repeatable.
+    #[arg(long, value_name = "SSID:PASSPHRASE")]
+    pub sim_ap: Vec<String>,
+    /// Seconds between link checks while connected.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub interval: u64,
+    /// Control socket of the daemon [default: see `wifiprov status --help`].
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+    /// Where the fallback access point serves provisioning (HTTP).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:80")]
+    pub listen: SocketAddr,
+    /// Security of the fallback provisioning service: 0, 1 or 2 [default: 1 with --pop, else 2].
+    #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub security: Option<u8>,
+    /// Proof of possession for security 1.
+    #[arg(long, env = "WIFIPROV_POP", hide_env_values = true)]
+    pub pop: Option<String>,
+    /// SRP username for security 2.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// SRP password for security 2.
+    #[arg(long, env = "WIFIPROV_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Command run while a network (or the access point) with `enables_webrepl` is active.
+    #[arg(long, value_name = "COMMAND")]
+    pub remote_console: Option<String>,
+    /// Directory for the provisioning service's transient state.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `wifiprov status` flags.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Control socket [default: /run/wifiprov/manager.sock as root, else
+    /// $XDG_RUNTIME_DIR/wifiprov/manager.sock or /tmp/wifiprov-$USER/manager.sock].
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+    /// Print the raw JSON answer.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wifiprov networks` subcommands.
+#[derive(Args, Debug)]
+pub struct NetworksArgs {
+    /// Control socket (as for `wifiprov status`).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub control: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: NetworksCommand,
+}
+
+/// What to do with the known networks.
+#[derive(Subcommand, Debug)]
+pub enum NetworksCommand {
+    /// List the known networks, most preferred first.
+    List,
+    /// Add a network at the top (or move it there and update its password).
+    Add {
+        /// The SSID.
+        ssid: String,
+        /// The passphrase ('' or absent for an open network).
+        #[arg(
+            long,
+            env = "WIFIPROV_PASSPHRASE",
+            hide_env_values = true,
+            default_value = ""
+        )]
+        password: String,
+    },
+    /// Remove a network.
+    Remove {
+        /// The SSID.
+        ssid: String,
+    },
+    /// Put the networks in this order (all of them, most preferred first).
+    Reorder {
+        /// The SSIDs.
+        ssids: Vec<String>,
+    },
+    /// Scan again now.
+    Rescan,
+}
+
+fn is_root() -> bool {
+    std::env::var("USER").is_ok_and(|u| u == "root")
+        || std::env::var_os("HOME").is_some_and(|h| h == "/root")
+}
+
+fn default_networks() -> PathBuf {
+    if is_root() {
+        return PathBuf::from("/etc/wifiprov/networks.json");
+    }
+    match std::env::var_os("XDG_CONFIG_HOME").or_else(|| {
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".config").into_os_string())
+    }) {
+        Some(dir) => PathBuf::from(dir).join("wifiprov/networks.json"),
+        None => PathBuf::from("/etc/wifiprov/networks.json"),
+    }
+}
+
+fn default_control() -> PathBuf {
+    if is_root() {
+        return PathBuf::from("/run/wifiprov/manager.sock");
+    }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        return PathBuf::from(dir).join("wifiprov/manager.sock");
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+    PathBuf::from(format!("/tmp/wifiprov-{user}/manager.sock"))
+}
+
+/// Runs the manager.
+pub async fn manage(args: ManageArgs) -> Result<ExitCode> {
+    let wifi = crate::device::backend(args.wifi.as_deref(), args.sim_env.as_deref(), &args.sim_ap)?;
+    let networks = args.networks.clone().unwrap_or_else(default_networks);
+    let scheme = args
+        .security
+        .or(if args.pop.is_some() { Some(1) } else { None });
+    let provisioning = match (scheme, &args.username, &args.password) {
+        (Some(2) | None, None, None) => {
+            tracing::info!(
+                "fallback provisioning is off: give --pop (security 1) or --username/--password (security 2)"
+            );
+            None
+        }
+        _ => Some((
+            crate::device::security_from(
+                scheme,
+                args.pop.as_deref(),
+                args.username.as_deref(),
+                args.password.as_deref(),
+                None,
+                None,
+                None,
+            )?,
+            args.listen,
+        )),
+    };
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("wifiprov-manage-{}", std::process::id()))
+    });
+    let config = DaemonConfig {
+        networks,
+        interval: Duration::from_secs(args.interval.max(1)),
+        once: args.once,
+        control: (!args.once).then(|| args.control.clone().unwrap_or_else(default_control)),
+        provisioning,
+        remote_console: args.remote_console.clone(),
+        state_dir,
+    };
+    let outcome = match run_daemon(config, wifi, crate::device::shutdown_signal()).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match outcome {
+        Some(Outcome::Connected { ssid, ip }) => {
+            println!(
+                "connected to {:?}, address {ip}",
+                String::from_utf8_lossy(&ssid)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Outcome::Failed { failures }) => {
+            if failures.is_empty() {
+                println!("no known network to join");
+            }
+            for failure in failures {
+                println!(
+                    "{:?}: {}",
+                    String::from_utf8_lossy(&failure.ssid),
+                    failure.reason
+                );
+            }
+            Ok(ExitCode::from(5))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn ask(control: Option<PathBuf>, request: Request) -> Result<Value> {
+    let path = control.unwrap_or_else(default_control);
+    let answer = control::request(&path, &request).await?;
+    if answer.get("ok") != Some(&Value::Bool(true)) {
+        bail!(
+            "{}",
+            answer
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("the manager refused the request")
+        );
+    }
+    Ok(answer)
+}
+
+/// `wifiprov status`.
+pub async fn status(args: StatusArgs) -> Result<ExitCode> {
+    let answer = ask(args.control, Request::Status).await?;
+    if args.json {
+        println!("{answer}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let field = |k: &str| {
+        answer
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_string()
+    };
+    println!("state:    {}", field("state"));
+    println!("network:  {}", field("network"));
+    println!("address:  {}", field("ip"));
+    println!(
+        "AP:       {}",
+        if answer.get("ap_up") == Some(&Value::Bool(true)) {
+            "up"
+        } else {
+            "down"
+        }
+    );
+    if let Some(failures) = answer
+        .get("failures")
+        .and_then(Value::as_object)
+        .filter(|f| !f.is_empty())
+    {
+        println!("last failures:");
+        for (ssid, reason) in failures {
+            println!("  {ssid}: {}", reason.as_str().unwrap_or("?"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wifiprov networks …`.
+pub async fn networks(args: NetworksArgs) -> Result<ExitCode> {
+    let request = match args.command {
+        NetworksCommand::List => Request::ListNetworks,
+        NetworksCommand::Add { ssid, password } => Request::AddNetwork {
+            ssid,
+            password,
+            enables_webrepl: false,
+        },
+        NetworksCommand::Remove { ssid } => Request::RemoveNetwork { ssid },
+        NetworksCommand::Reorder { ssids } => Request::ReorderNetworks { ssids },
+        NetworksCommand::Rescan => Request::Rescan,
+    };
+    let listing = matches!(request, Request::ListNetworks);
+    let answer = ask(args.control, request).await?;
+    if listing {
+        for (i, net) in answer
+            .get("networks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let ssid = net.get("ssid").and_then(Value::as_str).unwrap_or("?");
+            let open = net.get("open") == Some(&Value::Bool(true));
+            println!("{:>2}. {ssid}{}", i + 1, if open { "  (open)" } else { "" });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,498 @@
+//! The manager at run time: the [`Policy`] driven against a real [`WifiBackend`], the
+//! `networks.json` file, the fallback provisioning service and the control API.
+//!
+//! ```text
+//!  Policy ──Action──► run_action ──► WifiBackend (scan / connect / status / AP)
+//!     ▲                         ├──► NetworksFile::add_or_promote + save (atomic)
+//!     │                         ├──► provisioning agent up/down (with the access point)
+//!     │                         └──► remote-console command start/stop
+//!     └── inputs ◄── task results, provisioning outcomes, control requests, timers
+//! ```
+//!
+//! In fallback the provisioning agent accepts new credentials after every failure (no reset
+//! needed); its successes are read back from its private credential store and handed to the
+//! policy, which adds them to `known_networks`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocomm::{Instant, Secret, Security};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+use wifiprov_device::{AgentBuilder, CredentialStore, ManagerConfig, ProvEvent, RunningAgent};
+use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
+
+use crate::control::{ControlHandler, ControlServer, Request};
+use crate::networks::{NetworksError, NetworksFile, StartPolicy};
+use crate::policy::{
+    Action, ApPolicy, KnownNetwork, Outcome, Policy, PolicyConfig, RetryConfig, State,
+};
+
+/// How long a provisioning service that succeeded may keep serving its client before the
+/// access point goes down (ESP-IDF's auto-stop timeout).
+const FINISH_GRACE: Duration = Duration::from_secs(30);
+
+/// How the manager runs.
+pub struct DaemonConfig {
+    /// The `networks.json` file.
+    pub networks: PathBuf,
+    /// Link check interval.
+    pub interval: Duration,
+    /// Stop after one round (`--once`).
+    pub once: bool,
+    /// Where the control socket goes (daemon mode).
+    pub control: Option<PathBuf>,
+    /// The provisioning service raised with the access point: security and listen address.
+    pub provisioning: Option<(Security, SocketAddr)>,
+    /// The remote-console command (`enables_webrepl`).
+    pub remote_console: Option<String>,
+    /// Where the provisioning agent keeps credentials between receipt and `networks.json`.
+    pub state_dir: PathBuf,
+}
+
+/// Why the manager stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// `networks.json` is unusable.
+    #[error(transparent)]
+    Networks(#[from] NetworksError),
+    /// The control socket could not be created.
+    #[error(transparent)]
+    Control(#[from] crate::control::ControlError),
+    /// The provisioning service could not start.
+    #[error("cannot start the provisioning service: {0}")]
+    Provisioning(String),
+}
+
+enum Input {
+    Scan(Result<Vec<wifiprov_wifi::AccessPoint>, wifiprov_wifi::WifiError>),
+    Connect(Result<LinkStatus, ConnectError>),
+    Link(bool),
+    Provisioned(Credentials, Result<LinkStatus, ConnectError>),
+    Control(Request, tokio::sync::oneshot::Sender<Result<Value, String>>),
+}
+
+fn policy_networks(file: &NetworksFile) -> Vec<KnownNetwork> {
+    file.known()
+        .iter()
+        .map(|n| {
+            KnownNetwork::new(n.ssid.as_bytes().to_vec(), n.password.expose().to_vec())
+                .with_webrepl(n.enables_webrepl)
+        })
+        .collect()
+}
+
+fn policy_config(file: &NetworksFile, interval: Duration, once: bool) -> PolicyConfig {
+    let ap = file.access_point();
+    PolicyConfig {
+        ap_policy: match ap.start_policy {
+            StartPolicy::Always => ApPolicy::Always,
+            StartPolicy::Fallback => ApPolicy::Fallback,
+            StartPolicy::Never => ApPolicy::Never,
+        },
+        ap_enables_webrepl: ap.enables_webrepl,
+        retry: RetryConfig {
+            check_interval: interval,
+            ..RetryConfig::default()
+        },
+        one_shot: once,
+    }
+}
+
+struct Runner {
+    wifi: Arc<dyn WifiBackend>,
+    file: NetworksFile,
+    config: DaemonConfig,
+    inputs: mpsc::UnboundedSender<Input>,
+    events: broadcast::Sender<Value>,
+    agent: Option<RunningAgent>,
+    console: Option<tokio::process::Child>,
+    epoch: tokio::time::Instant,
+}
+
+impl Runner {
+    fn now(&self) -> Instant {
+        Instant::from_millis(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn emit(&self, event: Value) {
+        let _ = self.events.send(event);
+    }
+
+    async fn run_action(&mut self, action: Action) {
+        let tx = self.inputs.clone();
+        let wifi = self.wifi.clone();
+        match action {
+            Action::Scan => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Input::Scan(wifi.scan(Default::default()).await));
+                });
+            }
+            Action::Connect(credentials) => {
+                self.emit(json!({"event": "joining", "ssid": credentials.ssid_lossy()}));
+                tokio::spawn(async move {
+                    let _ = tx.send(Input::Connect(wifi.connect(credentials, None).await));
+                });
+            }
+            Action::Disconnect => {
+                let _ = wifi.disconnect().await;
+            }
+            Action::CheckLink => {
+                tokio::spawn(async move {
+                    let up = matches!(wifi.status().await, Ok(StationStatus::Connected(_)));
+                    let _ = tx.send(Input::Link(up));
+                });
+            }
+            Action::StartAp => self.start_ap().await,
+            Action::StopAp => self.stop_ap().await,
+            Action::AddKnownNetwork { ssid, password } => {
+                let ssid = String::from_utf8_lossy(&ssid).into_owned();
+                match self
+                    .file
+                    .add_or_promote(&ssid, password)
+                    .and_then(|_| self.file.save())
+                {
+                    Ok(()) => {
+                        tracing::info!(
+                            "added {ssid:?} to the top of {}",
+                            self.file.path().display()
+                        );
+                        self.emit(json!({"event": "network_added", "ssid": ssid}));
+                    }
+                    Err(e) => tracing::error!("cannot record {ssid:?} in the networks file: {e}"),
+                }
+            }
+            Action::StartRemoteConsole => {
+                if let (None, Some(command)) = (&self.console, &self.config.remote_console) {
+                    match tokio::process::Command::new("/bin/sh")
+                        .arg("-c")
+                        .arg(command)
+                        .kill_on_drop(true)
+                        .spawn()
+                    {
+                        Ok(child) => self.console = Some(child),
+                        Err(e) => tracing::warn!("cannot start the remote console: {e}"),
+                    }
+                }
+            }
+            Action::StopRemoteConsole => {
+                if let Some(mut child) = self.console.take() {
+                    let _ = child.kill().await;
+                }
+            }
+        }
+    }
+
+    async fn start_ap(&mut self) {
+        let ap = self.file.access_point().clone();
+        let config = ApConfig {
+            ssid: ap.essid.as_bytes().to_vec(),
+            passphrase: ap.password.clone(),
+            channel: ap.channel.unwrap_or(0),
+            hidden: ap.hidden,
+            max_clients: 4,
+        };
+        if let Err(e) = self.wifi.start_ap(config).await {
+            tracing::error!("cannot start the access point: {e}");
+            return;
+        }
+        self.emit(json!({"event": "ap_up", "essid": ap.essid}));
+        let Some((security, listen)) = self.config.provisioning.clone() else {
+            return;
+        };
+        if self.agent.is_some() {
+            return;
+        }
+        let store = match CredentialStore::open(&self.config.state_dir) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("provisioning disabled: {e}");
+                return;
+            }
+        };
+        let _ = store.clear();
+        let mut builder = AgentBuilder::new(security, self.wifi.clone(), listen);
+        builder.store = Some(store.clone());
+        // Retry without reboot: every failure makes room for new credentials at once. After a
+        // success the service stops once the client has seen it (auto-stop).
+        builder.manager = ManagerConfig {
+            auto_stop: true,
+            reset_on_failure: true,
+            max_attempts: 1,
+            connect_delay: Duration::ZERO,
+            ..ManagerConfig::default()
+        };
+        let mut events = None;
+        match builder
+            .start_observed(|m| events = Some(m.subscribe()))
+            .await
+        {
+            Ok(agent) => {
+                tracing::info!("provisioning service on http://{}", agent.addr);
+                self.emit(json!({"event": "provisioning", "address": agent.addr.to_string()}));
+                if let Some(events) = events {
+                    tokio::spawn(forward_provisioning(events, store, self.inputs.clone()));
+                }
+                self.agent = Some(agent);
+            }
+            Err(e) => tracing::error!("cannot start the provisioning service: {e}"),
+        }
+    }
+
+    /// Takes the access point down. A provisioning service that just succeeded first finishes
+    /// (its client sees the success), so this happens in the background.
+    async fn stop_ap(&mut self) {
+        let agent = self.agent.take();
+        let wifi = self.wifi.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            if let Some(agent) = agent {
+                let manager = agent.manager.clone();
+                if tokio::time::timeout(FINISH_GRACE, manager.wait_stopped())
+                    .await
+                    .is_err()
+                {
+                    manager.stop();
+                }
+                agent.finished().await;
+            }
+            if let Err(e) = wifi.stop_ap().await {
+                tracing::warn!("cannot stop the access point: {e}");
+            }
+            let _ = events.send(json!({"event": "ap_down"}));
+        });
+    }
+}
+
+/// Turns the provisioning agent's outcomes into policy inputs (with the credentials, which
+/// only its store holds).
+async fn forward_provisioning(
+    mut events: broadcast::Receiver<ProvEvent>,
+    store: CredentialStore,
+    tx: mpsc::UnboundedSender<Input>,
+) {
+    loop {
+        let event = match events.recv().await {
+            Ok(e) => e,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let outcome = match event {
+            ProvEvent::CredSuccess { ssid, ip } => Ok((ssid, ip)),
+            ProvEvent::CredFail { detail, .. } => Err(detail),
+            _ => continue,
+        };
+        let Ok(Some(credentials)) = store.load() else {
+            continue;
+        };
+        let result = match outcome {
+            Ok((_, ip)) => Ok(LinkStatus {
+                ssid: credentials.ssid.clone(),
+                bssid: Default::default(),
+                channel: 0,
+                auth: wifiprov_wifi::AuthMode::Open,
+                ip: ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                rssi: 0,
+            }),
+            Err(detail) => Err(ConnectError::AuthFailed { ssid: detail }),
+        };
+        let _ = store.clear();
+        if tx.send(Input::Provisioned(credentials, result)).is_err() {
+            return;
+        }
+    }
+}
+
+struct Control {
+    tx: mpsc::UnboundedSender<Input>,
+    events: broadcast::Sender<Value>,
+}
+
+impl ControlHandler for Control {
+    fn handle(&self, request: Request) -> wifiprov_wifi::BoxFuture<'static, Result<Value, String>> {
+        let tx = self.tx.clone();
+        Box::pin(async move {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            tx.send(Input::Control(request, reply))
+                .map_err(|_| "the manager is stopping".to_string())?;
+            answer
+                .await
+                .map_err(|_| "the manager is stopping".to_string())?
+        })
+    }
+
+    fn events(&self) -> broadcast::Receiver<Value> {
+        self.events.subscribe()
+    }
+}
+
+fn status_json(policy: &Policy) -> Value {
+    let status = policy.status();
+    let state = match &status.state {
+        State::Scanning => "scanning",
+        State::Joining { .. } => "joining",
+        State::Connected { .. } => "connected",
+        State::NoNetwork { .. } => "no_network",
+        State::Backoff { .. } => "backoff",
+        State::Stopped => "stopped",
+    };
+    let failures: serde_json::Map<String, Value> = status
+        .failures
+        .iter()
+        .map(|f| {
+            (
+                String::from_utf8_lossy(&f.ssid).into_owned(),
+                Value::String(f.reason.to_string()),
+            )
+        })
+        .collect();
+    json!({
+        "state": state,
+        "network": status.network.as_ref().map(|s| String::from_utf8_lossy(s).into_owned()),
+        "ip": status.ip.map(|ip| ip.to_string()),
+        "ap_up": status.ap_up,
+        "remote_console": status.remote_console,
+        "failures": failures,
+    })
+}
+
+impl Runner {
+    fn control(
+        &mut self,
+        request: Request,
+        policy: &mut Policy,
+        now: Instant,
+    ) -> Result<Value, String> {
+        let edited = match request {
+            Request::Status => return Ok(status_json(policy)),
+            Request::ListNetworks => {
+                let list: Vec<Value> = self
+                    .file
+                    .known()
+                    .iter()
+                    .map(|n| json!({"ssid": n.ssid, "open": n.is_open(), "enables_webrepl": n.enables_webrepl}))
+                    .collect();
+                return Ok(json!({ "networks": list }));
+            }
+            Request::Rescan => {
+                policy.request_rescan(now);
+                return Ok(Value::Null);
+            }
+            Request::Events => return Err("events are streamed by the server".into()),
+            Request::AddNetwork { ssid, password, .. } => self
+                .file
+                .add_or_promote(&ssid, Secret::from(password.as_str()))
+                .map(|_| ()),
+            Request::RemoveNetwork { ssid } => {
+                if self.file.remove(&ssid) {
+                    Ok(())
+                } else {
+                    return Err(format!("no known network {ssid:?}"));
+                }
+            }
+            Request::ReorderNetworks { ssids } => self.file.reorder(&ssids),
+        };
+        edited
+            .and_then(|()| self.file.save())
+            .map_err(|e| e.to_string())?;
+        policy.update_networks(now, policy_networks(&self.file));
+        Ok(Value::Null)
+    }
+}
+
+/// Runs the manager. In one-shot mode returns the outcome after one round; in daemon mode
+/// runs until `shutdown` resolves, then returns the last outcome, if any.
+pub async fn run(
+    config: DaemonConfig,
+    wifi: Arc<dyn WifiBackend>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<Option<Outcome>, DaemonError> {
+    let file = NetworksFile::load(&config.networks)?;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (events, _) = broadcast::channel(64);
+    let control = match (&config.control, config.once) {
+        (Some(path), false) => Some(ControlServer::bind(path)?),
+        _ => None,
+    };
+    let mut runner = Runner {
+        wifi,
+        file,
+        inputs: tx.clone(),
+        events: events.clone(),
+        agent: None,
+        console: None,
+        epoch: tokio::time::Instant::now(),
+        config,
+    };
+    let mut policy = Policy::new(
+        policy_config(&runner.file, runner.config.interval, runner.config.once),
+        policy_networks(&runner.file),
+        runner.now(),
+    );
+    let control_task = control.map(|server| {
+        tokio::spawn(server.serve(Arc::new(Control {
+            tx: tx.clone(),
+            events: events.clone(),
+        })))
+    });
+    tokio::pin!(shutdown);
+    let outcome = loop {
+        let now = runner.now();
+        while let Some(action) = policy.poll(now) {
+            tracing::debug!(?action, "policy action");
+            runner.run_action(action).await;
+        }
+        if runner.config.once
+            && let Some(outcome) = policy.outcome()
+        {
+            break Some(outcome.clone());
+        }
+        let deadline = policy.poll_at().map(|at| {
+            let wait = at.saturating_duration_since(runner.now());
+            tokio::time::Instant::now() + wait
+        });
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = &mut shutdown => break policy.outcome().cloned(),
+            () = sleep => policy.handle_timeout(runner.now()),
+            input = rx.recv() => {
+                let now = runner.now();
+                match input {
+                    Some(Input::Scan(Ok(found))) => policy.handle_scan(now, found),
+                    Some(Input::Scan(Err(e))) => policy.handle_scan_failed(now, e),
+                    Some(Input::Connect(result)) => {
+                        if let Ok(link) = &result {
+                            runner.emit(json!({"event": "connected", "ssid": String::from_utf8_lossy(&link.ssid), "ip": link.ip.to_string()}));
+                        }
+                        policy.handle_connect_result(now, result);
+                    }
+                    Some(Input::Link(up)) => policy.handle_link_status(now, up),
+                    Some(Input::Provisioned(credentials, result)) => policy.handle_provisioned(now, credentials, result),
+                    Some(Input::Control(request, reply)) => {
+                        let answer = runner.control(request, &mut policy, now);
+                        let _ = reply.send(answer);
+                    }
+                    None => break policy.outcome().cloned(),
+                }
+            }
+        }
+    };
+    policy.shutdown(runner.now());
+    while let Some(action) = policy.poll(runner.now()) {
+        runner.run_action(action).await;
+    }
+    if let Some(agent) = runner.agent.take() {
+        agent.shutdown().await;
+    }
+    if let Some(task) = control_task {
+        task.abort();
+    }
+    Ok(outcome)
+}
