@@ -34,6 +34,9 @@ use crate::policy::{
 /// access point goes down (ESP-IDF's auto-stop timeout).
 const FINISH_GRACE: Duration = Duration::from_secs(30);
 
+/// How long the remote-console service gets to exit after SIGTERM.
+const CONSOLE_GRACE: Duration = Duration::from_secs(3);
+
 /// How the manager runs.
 pub struct DaemonConfig {
     /// The `networks.json` file.
@@ -178,8 +181,8 @@ impl Runner {
                 }
             }
             Action::StopRemoteConsole => {
-                if let Some(mut child) = self.console.take() {
-                    let _ = child.kill().await;
+                if let Some(child) = self.console.take() {
+                    stop_gracefully(child).await;
                 }
             }
         }
@@ -264,6 +267,24 @@ impl Runner {
             let _ = events.send(json!({"event": "ap_down"}));
         });
     }
+}
+
+/// Asks a service to stop with SIGTERM, and kills it if it is still running after
+/// [`CONSOLE_GRACE`].
+async fn stop_gracefully(mut child: tokio::process::Child) {
+    if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        if tokio::time::timeout(CONSOLE_GRACE, child.wait())
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    let _ = child.kill().await;
 }
 
 /// Turns the provisioning agent's outcomes into policy inputs (with the credentials, which
