@@ -11,6 +11,7 @@ mod fleet;
 mod logging;
 mod manage;
 mod provision;
+mod serial;
 
 use std::process::ExitCode;
 
@@ -80,6 +81,8 @@ fn main() -> ExitCode {
             Command::Networks(args) => manage::networks(args).await,
         }
     });
+    // A console on standard input leaves a read that cannot be cancelled; do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(code) => code,
         Err(e) => {

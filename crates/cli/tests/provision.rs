@@ -309,7 +309,10 @@ fn usage_errors_exit_2_before_any_traffic() {
     let long_pass = "p".repeat(64);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--transport", "ble"], "not available yet"),
-        (vec!["--transport", "console"], "not available yet"),
+        (
+            vec!["--transport", "console"],
+            "--serial PATH or --console-command",
+        ),
         (vec![], "--ssid"),
         (vec!["--ssid", "HomeNet"], "--passphrase"),
         (vec!["--ssid", &long_ssid, "--passphrase", ""], "--ssid"),

@@ -1,7 +1,7 @@
 //! Client library for ESP-IDF unified provisioning.
 //!
-//! [`Provisioner`] drives one device over any [`ClientTransport`] (HTTP now; BLE and console
-//! plug in through the same trait): read `proto-ver`, pick the security scheme and patch level
+//! [`Provisioner`] drives one device over any [`ClientTransport`] (HTTP and
+//! [`ConsoleTransport`]; BLE plugs in through the same trait): read `proto-ver`, pick the security scheme and patch level
 //! from it (security 2 included), handshake, scan with paging, send and apply credentials, and
 //! follow the outcome by polling adaptively. Every failure is a typed [`Error`] with a
 //! documented exit code.
@@ -20,10 +20,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod ble_memory;
+mod console;
 mod error;
 mod provisioner;
 mod transport;
 
+pub use console::ConsoleTransport;
 pub use error::{Error, ExitCode};
 pub use provisioner::{ClientConfig, Connected, Credentials, FailReason, Provisioner, WifiStatus};
 pub use transport::{ClientTransport, HttpTransport, TransportError};

@@ -46,6 +46,24 @@ pub trait ClientTransport: Send {
     fn describe(&self) -> String;
 }
 
+impl<T: ClientTransport + ?Sized> ClientTransport for Box<T> {
+    fn request<'a>(
+        &'a mut self,
+        endpoint: &'a str,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<Vec<u8>, TransportError>> {
+        (**self).request(endpoint, body)
+    }
+
+    fn reset_session(&mut self) {
+        (**self).reset_session();
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
 /// The HTTP (SoftAP) transport, as esp_prov speaks it.
 pub struct HttpTransport {
     client: HttpClient,

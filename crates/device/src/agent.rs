@@ -1,6 +1,8 @@
 //! A complete provisioning agent in-process: protocomm device + Manager + HTTP transport.
 //!
 //! `wifiprov device`, `wifiprov demo` and tests all start agents through [`AgentBuilder`].
+//! Other transports (console, BLE) serve the agent's [`Service`] from
+//! [`RunningAgent::service`]; HTTP can be turned off with [`AgentBuilder::without_http`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,8 +32,8 @@ pub struct AgentBuilder {
     pub device: DeviceConfig,
     /// State machine settings.
     pub manager: ManagerConfig,
-    /// HTTP settings (listen address, limits).
-    pub http: HttpConfig,
+    /// HTTP settings (listen address, limits); `None` serves no HTTP.
+    pub http: Option<HttpConfig>,
     /// The radio.
     pub wifi: Arc<dyn WifiBackend>,
     /// Where accepted credentials are kept.
@@ -46,11 +48,17 @@ impl AgentBuilder {
         AgentBuilder {
             device: DeviceConfig::new(security),
             manager: ManagerConfig::default(),
-            http: HttpConfig::new(listen),
+            http: Some(HttpConfig::new(listen)),
             wifi,
             store: None,
             endpoints: Vec::new(),
         }
+    }
+
+    /// Serves no HTTP (for agents reached only through other transports).
+    pub fn without_http(mut self) -> Self {
+        self.http = None;
+        self
     }
 
     /// Adds an application entry to `proto-ver`.
@@ -80,26 +88,46 @@ impl AgentBuilder {
         }
         observe(&manager);
         let service = Service::new(device, Arc::new(manager.clone()));
-        let server = HttpServer::bind(service, self.http).await?;
+        let server = match self.http {
+            Some(http) => Some(HttpServer::bind(service.clone(), http).await?),
+            None => None,
+        };
         manager.start().await;
         Ok(RunningAgent {
-            addr: server.local_addr(),
+            addr: server
+                .as_ref()
+                .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), HttpServer::local_addr),
             manager,
-            server: Some(server),
+            service,
+            server,
         })
     }
 }
 
 /// A running agent. Dropping it stops the HTTP server.
 pub struct RunningAgent {
-    /// Where it listens.
+    /// Where the HTTP transport listens (`0.0.0.0:0` when the agent serves no HTTP; see
+    /// [`RunningAgent::serves_http`]).
     pub addr: SocketAddr,
     /// Its state machine (subscribe for events, stop it, …).
     pub manager: Manager,
+    service: Service,
     server: Option<HttpServer>,
 }
 
 impl RunningAgent {
+    /// The protocomm service every transport of this agent shares (serve it on further
+    /// transports, e.g. [`wifiprov_transport::console::serve_console`]).
+    pub fn service(&self) -> Service {
+        self.service.clone()
+    }
+
+    /// Whether the HTTP transport runs (it was not turned off with
+    /// [`AgentBuilder::without_http`]).
+    pub fn serves_http(&self) -> bool {
+        self.server.is_some()
+    }
+
     /// Resolves once provisioning has ended (auto-stop, or [`Manager::stop`]), then stops the
     /// HTTP server.
     pub async fn finished(mut self) {

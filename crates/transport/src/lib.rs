@@ -5,6 +5,8 @@
 //! shared [`Service`], and send back the bytes that come out, or, on error, no response at all,
 //! as ESP-IDF devices do. No adapter decrypts anything.
 
+pub mod ble;
+pub mod console;
 pub mod http;
 pub mod http_client;
 pub mod mdns;

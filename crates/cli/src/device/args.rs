@@ -17,6 +17,23 @@ pub struct DeviceArgs {
     /// Address to serve provisioning on [default: 0.0.0.0:80, as ESP-IDF's SoftAP transport].
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
+    /// Transports to serve, comma-separated: http, console [default: http]. The console
+    /// speaks ESP-IDF's command lines on stdin/stdout (logs stay on stderr), or on --serial.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = ["http", "console"])]
+    pub transport: Vec<String>,
+    /// Serve the console on this serial device or pseudo-terminal instead of stdin/stdout
+    /// (opened read/write and put into raw mode).
+    #[arg(long, value_name = "PATH")]
+    pub serial: Option<PathBuf>,
+    /// With --serial: the line speed, set through termios (e.g. 115200) [default: leave as is].
+    #[arg(long, value_name = "BAUD", requires = "serial")]
+    pub baud: Option<u32>,
+    /// Longest console command line in bytes [default: 4096; ESP-IDF's 256 rules out security 2].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub console_max_line: Option<u64>,
+    /// Do not echo console input (echo is on by default, as on ESP-IDF).
+    #[arg(long)]
+    pub console_no_echo: bool,
     /// Security scheme: 0 (none), 1 (PoP + X25519), 2 (SRP6a) [default: 2].
     #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
     pub security: Option<u8>,

@@ -52,7 +52,24 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         .map(|spec| custom::parse(spec, timeout))
         .collect::<Result<Vec<_>>>()?;
 
+    let serve_http = args.transport.is_empty() || args.transport.iter().any(|t| t == "http");
+    let console = args.transport.iter().any(|t| t == "console");
+    if args.serial.is_some() && !console {
+        bail!("--serial needs --transport console (or http,console)");
+    }
+    let console_on_stdio = console && args.serial.is_none();
+    if console_on_stdio && (args.qr || args.events.is_some()) {
+        bail!("--qr and --events print on stdout, which the console uses; serve it on --serial");
+    }
+    let console_io = match &args.serial {
+        Some(path) if console => Some(crate::serial::open(path, args.baud)?),
+        _ => None,
+    };
+
     let mut builder = AgentBuilder::new(security.clone(), wifi.clone(), listen);
+    if !serve_http {
+        builder = builder.without_http();
+    }
     builder.device.limits.max_sessions = args.max_sessions.unwrap_or(4).max(1);
     builder.device.limits.idle_timeout =
         Duration::from_secs(args.session_timeout.unwrap_or(60).max(1));
@@ -86,6 +103,34 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
             other => other.into(),
         })?;
     let local = agent.addr;
+    let (stop_console, console_stopped) = tokio::sync::watch::channel(false);
+    let console_task = console.then(|| {
+        let config = wifiprov_transport::console::ConsoleConfig {
+            max_line: args
+                .console_max_line
+                .map_or(wifiprov_transport::console::DEFAULT_MAX_LINE, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+            echo: !args.console_no_echo,
+        };
+        let service = agent.service();
+        let mut stopped = console_stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        match console_io {
+            Some((reader, writer)) => tokio::spawn(wifiprov_transport::console::serve_console(
+                reader, writer, service, config, shutdown,
+            )),
+            None => tokio::spawn(wifiprov_transport::console::serve_console(
+                tokio::io::stdin(),
+                tokio::io::stdout(),
+                service,
+                config,
+                shutdown,
+            )),
+        }
+    });
 
     match &security {
         Security::Sec0 => tracing::warn!("security 0: credentials travel unencrypted"),
@@ -96,23 +141,51 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         }
         _ => {}
     }
+    let mut places = Vec::new();
+    if serve_http {
+        places.push(format!("http://{local}"));
+    }
+    if console {
+        places.push(match &args.serial {
+            Some(path) => format!("the console on {}", path.display()),
+            None => "the console on stdin/stdout".to_string(),
+        });
+    }
     tracing::info!(
-        "serving provisioning as {service_name:?} on http://{local} (security {}, {} backend)",
+        "serving provisioning as {service_name:?} on {} (security {}, {} backend)",
+        places.join(" and "),
         security.version(),
         wifi.name()
     );
     if args.qr {
         print_qr(&args, &service_name, &security)?;
     }
-    let _mdns = advertise(&args, &service_name, local);
+    let _mdns = if serve_http {
+        advertise(&args, &service_name, local)
+    } else {
+        None
+    };
 
     let manager = agent.manager.clone();
+    let console_ended = async {
+        match console_task {
+            // Without HTTP nothing can reach the agent once its console has ended.
+            Some(task) if !serve_http => match task.await {
+                Ok(Ok(())) => tracing::info!("the console ended"),
+                Ok(Err(e)) => tracing::error!("the console failed: {e}"),
+                Err(e) => tracing::error!("the console task failed: {e}"),
+            },
+            _ => std::future::pending().await,
+        }
+    };
     tokio::select! {
         () = manager.wait_stopped() => {}
         () = shutdown_signal() => {
             tracing::info!("stopping on signal");
         }
+        () = console_ended => {}
     }
+    let _ = stop_console.send(true);
     agent.shutdown().await;
     drop(manager);
     // Let the reporter print the last events.

@@ -47,7 +47,7 @@ pub enum TransportKind {
     Httpd,
     /// Bluetooth LE (not available yet).
     Ble,
-    /// Manual exchange on the console (not available yet).
+    /// ESP-IDF's console command lines over a serial port or a spawned command.
     Console,
 }
 
@@ -213,8 +213,8 @@ pub struct InfoArgs {
 /// `provision` and `scan`).
 #[derive(Args, Clone, Debug, Default)]
 pub struct Connection {
-    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet
-    /// [default: softap, or the QR payload's].
+    /// How to reach the device: softap or httpd (HTTP), or console (with --serial or
+    /// --console-command); ble is not available yet [default: softap, or the QR payload's].
     #[arg(long, value_enum, help_heading = "Device")]
     pub transport: Option<TransportKind>,
     /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
@@ -225,6 +225,31 @@ pub struct Connection {
         help_heading = "Device"
     )]
     pub service_name: Option<String>,
+    /// With --transport console: the serial device or pseudo-terminal to talk to
+    /// (e.g. /dev/ttyUSB0).
+    #[arg(
+        long,
+        value_name = "PATH",
+        help_heading = "Device",
+        conflicts_with = "console_command"
+    )]
+    pub serial: Option<std::path::PathBuf>,
+    /// With --serial: the line speed, set through termios (e.g. 115200) [default: leave as is].
+    #[arg(
+        long,
+        value_name = "BAUD",
+        help_heading = "Device",
+        requires = "serial"
+    )]
+    pub baud: Option<u32>,
+    /// With --transport console: run COMMAND (with sh -c) and talk to its standard input and
+    /// output, e.g. "wifiprov device --transport console --security 0".
+    #[arg(
+        long = "console-command",
+        value_name = "COMMAND",
+        help_heading = "Device"
+    )]
+    pub console_command: Option<String>,
     /// Require this protocol version (prov.ver, e.g. v1.1; compared case-insensitively).
     #[arg(
         long = "proto-ver",

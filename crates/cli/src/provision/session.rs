@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use protocomm::{PeerVersion, Secret};
-use wifiprov_client::{ClientConfig, Credentials, ExitCode, HttpTransport, Provisioner};
+use wifiprov_client::{
+    ClientConfig, ClientTransport, ConsoleTransport, Credentials, ExitCode, HttpTransport,
+    Provisioner,
+};
 
 use super::args::{Connection, TransportKind};
 use super::prompt;
@@ -21,10 +24,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the first answer may take before the device counts as unreachable.
 const FIRST_CONTACT: Duration = Duration::from_secs(10);
 
+/// How the device is reached.
+pub enum Link {
+    /// HTTP at `Target::addr`.
+    Http,
+    /// Console command lines on a serial device or pseudo-terminal, at an optional baud rate.
+    Serial(std::path::PathBuf, Option<u32>),
+    /// Console command lines on a spawned command's standard input and output.
+    Command(String),
+}
+
 /// The resolved connection flags.
 pub struct Target {
-    /// `host:port`.
+    /// `host:port`, or for the console the serial path or the command.
     pub addr: String,
+    /// How to reach it.
+    pub link: Link,
     /// The parsed `--qr-payload`.
     pub qr: QrPayload,
 }
@@ -40,12 +55,35 @@ impl Target {
             Some(kind) => kind,
             None => qr.transport()?.unwrap_or(TransportKind::Softap),
         };
-        if matches!(transport, TransportKind::Ble | TransportKind::Console) {
+        if transport == TransportKind::Ble {
             return Err(Failure::usage(format!(
                 "provisioning over {} is not available yet; use --transport softap (or httpd) \
                  with the device's HTTP address in --service_name",
                 transport.name()
             )));
+        }
+        if transport == TransportKind::Console {
+            let (addr, link) = match (&conn.serial, &conn.console_command) {
+                (Some(path), None) => (
+                    path.display().to_string(),
+                    Link::Serial(path.clone(), conn.baud),
+                ),
+                (None, Some(command)) => (
+                    format!("console command {command:?}"),
+                    Link::Command(command.clone()),
+                ),
+                _ => {
+                    return Err(Failure::usage(
+                        "--transport console needs --serial PATH or --console-command COMMAND",
+                    ));
+                }
+            };
+            return Ok(Target { addr, link, qr });
+        }
+        if conn.serial.is_some() || conn.console_command.is_some() {
+            return Err(Failure::usage(
+                "--serial and --console-command only apply to --transport console",
+            ));
         }
         let addr = match &conn.service_name {
             Some(name) => normalise(name)?,
@@ -66,7 +104,34 @@ impl Target {
                  with that passphrase before provisioning"
             );
         }
-        Ok(Target { addr, qr })
+        Ok(Target {
+            addr,
+            link: Link::Http,
+            qr,
+        })
+    }
+}
+
+impl Target {
+    /// Opens the link (a serial device is opened, a console command started).
+    pub fn transport(&self) -> Result<Box<dyn ClientTransport>, Failure> {
+        Ok(match &self.link {
+            Link::Http => Box::new(HttpTransport::new(&self.addr, REQUEST_TIMEOUT)),
+            Link::Serial(path, baud) => {
+                let (reader, writer) = crate::serial::open(path, *baud)
+                    .map_err(|e| Failure::new(ExitCode::Unreachable, format!("{e:#}")))?;
+                Box::new(ConsoleTransport::new(
+                    reader,
+                    writer,
+                    self.addr.clone(),
+                    REQUEST_TIMEOUT,
+                ))
+            }
+            Link::Command(command) => Box::new(
+                ConsoleTransport::spawn(command, REQUEST_TIMEOUT)
+                    .map_err(|e| Failure::new(ExitCode::Unreachable, e.to_string()))?,
+            ),
+        })
     }
 }
 
@@ -95,7 +160,7 @@ fn normalise(name: &str) -> Result<String, Failure> {
 /// An open session with a device.
 pub struct Session {
     /// The client, with an established session.
-    pub device: Provisioner<HttpTransport>,
+    pub device: Provisioner<Box<dyn ClientTransport>>,
     /// The device's version document.
     pub version: PeerVersion,
     /// The security scheme in use.
@@ -105,13 +170,13 @@ pub struct Session {
 /// Reads the device's version without a session (for `info`).
 pub async fn read_version(conn: &Connection) -> Result<(String, PeerVersion), Failure> {
     let target = Target::resolve(conn)?;
-    let mut device = Provisioner::new(HttpTransport::new(&target.addr, REQUEST_TIMEOUT));
+    let mut device = Provisioner::new(target.transport()?);
     let version = first_contact(&mut device, &target.addr).await?;
     Ok((target.addr, version))
 }
 
 async fn first_contact(
-    device: &mut Provisioner<HttpTransport>,
+    device: &mut Provisioner<Box<dyn ClientTransport>>,
     addr: &str,
 ) -> Result<PeerVersion, Failure> {
     match tokio::time::timeout(FIRST_CONTACT, device.version()).await {
@@ -134,8 +199,7 @@ pub async fn open(
     ui: &Ui,
     interactive: bool,
 ) -> Result<Session, Failure> {
-    let mut device =
-        Provisioner::with_config(HttpTransport::new(&target.addr, REQUEST_TIMEOUT), config);
+    let mut device = Provisioner::with_config(target.transport()?, config);
     let version = first_contact(&mut device, &target.addr).await?;
     let announced = version.version.as_deref().unwrap_or("unknown");
     if let Some(wanted) = &conn.proto_ver
