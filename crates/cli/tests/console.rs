@@ -88,3 +88,31 @@ fn the_console_needs_a_port_or_a_command() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--serial"), "{stderr}");
 }
+
+#[test]
+fn info_over_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = format!(
+        "{} device --transport console --security 1 --pop abcd1234 --force --state-dir {}",
+        env!("CARGO_BIN_EXE_wifiprov"),
+        dir.path().display()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        .args([
+            "info",
+            "--json",
+            "--transport",
+            "console",
+            "--console-command",
+            &device,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["prov"]["sec_ver"], 1);
+}

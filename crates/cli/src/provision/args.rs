@@ -191,9 +191,19 @@ Exit codes: 0 ok, 2 usage, 3 unreachable, 7 timeout. With --json, stdout is one 
    \"sec_patch_ver\":1,\"cap\":[\"wifi_scan\"]},\"apps\":{\"my_app\":{\"ver\":\"1.0\",\"cap\":[]}}}
 \"json\" is false for old firmware that answers plain text (then prov.ver holds that text).")]
 pub struct InfoArgs {
-    /// How to reach the device: softap or httpd (HTTP); ble and console are not available yet.
+    /// How to reach the device: softap or httpd (HTTP), or console (with --serial or
+    /// --console-command).
     #[arg(long, value_enum)]
     pub transport: Option<TransportKind>,
+    /// With --transport console: the serial device or pseudo-terminal to talk to.
+    #[arg(long, value_name = "PATH", conflicts_with = "console_command")]
+    pub serial: Option<std::path::PathBuf>,
+    /// With --serial: the line speed (e.g. 115200) [default: leave as is].
+    #[arg(long, value_name = "BAUD", requires = "serial")]
+    pub baud: Option<u32>,
+    /// With --transport console: run COMMAND (with sh -c) and talk to its stdin and stdout.
+    #[arg(long = "console-command", value_name = "COMMAND")]
+    pub console_command: Option<String>,
     /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
     #[arg(
         long = "service-name",
@@ -323,6 +333,9 @@ impl InfoArgs {
             transport: self.transport,
             service_name: self.service_name.clone(),
             qr_payload: self.qr_payload.clone(),
+            serial: self.serial.clone(),
+            baud: self.baud,
+            console_command: self.console_command.clone(),
             ..Connection::default()
         }
     }

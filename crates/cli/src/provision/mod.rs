@@ -134,7 +134,13 @@ pub async fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
 
 /// The version document for people.
 fn info_text(addr: &str, version: &protocomm::PeerVersion) -> String {
-    let mut text = format!("Device:        http://{addr}\n");
+    // HTTP devices are shown as URLs; console devices by what was opened.
+    let shown = if addr.contains(' ') || addr.starts_with('/') {
+        addr.to_string()
+    } else {
+        format!("http://{addr}")
+    };
+    let mut text = format!("Device:        {shown}\n");
     let plain = if version.is_json {
         ""
     } else {
