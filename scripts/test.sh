@@ -9,6 +9,15 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+# The BlueZ contract test starts a private D-Bus daemon.
+if ! command -v dbus-daemon >/dev/null 2>&1; then
+    echo "== installing dbus-daemon (for the BlueZ D-Bus contract test)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dbus-daemon
+fi
+
 echo "== no_std build of the protocol core"
 cargo build --quiet -p wifiprov-proto --no-default-features
 cargo build --quiet -p protocomm --no-default-features

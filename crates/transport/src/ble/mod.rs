@@ -22,8 +22,11 @@
 //!   (`PROV_…`, at most 29 bytes) and the manufacturer data if it fits.
 //!
 //! [`gatt`] is the sans-I/O core shared by every adapter; [`memory`] is an in-memory link used
-//! by tests and by the client library's in-memory BLE transport.
+//! by tests and by the client library's in-memory BLE transport; [`bluez`] (cargo feature
+//! `bluez`, on by default) serves the service on Linux through BlueZ's D-Bus API.
 
+#[cfg(feature = "bluez")]
+pub mod bluez;
 pub mod gatt;
 pub mod memory;
 pub mod uuid;

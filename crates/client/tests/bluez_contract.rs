@@ -1,0 +1,598 @@
+//! CONTRACT TEST of the D-Bus shape of the BlueZ adapter (`wifiprov_transport::ble::bluez`).
+//!
+//! This machine has no Bluetooth controller, so no radio and no real BlueZ are involved: the
+//! test starts a private `dbus-daemon`, registers a small test double of `org.bluez` on it
+//! (`/org/bluez/hci0` with `GattManager1` and `LEAdvertisingManager1`) that records what the
+//! adapter registers and introspects it as BlueZ would (`GetManagedObjects`, `GetAll`), and
+//! then plays BlueZ's part for two connected centrals: `WriteValue` / `ReadValue` with the
+//! `device`, `offset` and `mtu` options, driving a security 1 handshake and an encrypted
+//! `prov-config` request through to the Manager. What real BlueZ does with the registered
+//! objects (ATT, advertising on air) is not exercised here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use protocomm::{
+    ClientHandshake, ClientSecurity, ClientSession, Device, DeviceConfig, HandshakeStep, Secret,
+    Security,
+};
+use wifiprov_device::{Manager, ManagerConfig};
+use wifiprov_transport::Service;
+use wifiprov_transport::ble::bluez::{BluezConfig, BluezHandle, BluezPeripheral};
+use wifiprov_transport::ble::gatt::{prepare_write_len, read_chunk_len, write_request_len};
+use wifiprov_transport::ble::uuid::EXAMPLE_SERVICE_UUID;
+use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
+use zbus::fdo::{ManagedObjects, ObjectManagerProxy, PropertiesProxy};
+use zbus::message::Header;
+use zbus::names::InterfaceName;
+use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
+
+const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
+const ADAPTER: &str = "/org/bluez/hci0";
+
+/// A private bus, killed on drop.
+struct Bus {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_bus() -> Bus {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bus.conf");
+    let socket = dir.path().join("bus");
+    std::fs::write(
+        &config,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let program = if std::path::Path::new(DBUS_DAEMON).exists() {
+        DBUS_DAEMON
+    } else {
+        "dbus-daemon"
+    };
+    let mut child = Command::new(program)
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this contract test needs dbus-daemon ({DBUS_DAEMON} or on PATH) to start a \
+                 private bus; install the `dbus-daemon` / `dbus` package: {e}"
+            )
+        });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line.trim().to_string();
+    assert!(!address.is_empty(), "dbus-daemon printed no address");
+    Bus {
+        child,
+        address,
+        _dir: dir,
+    }
+}
+
+async fn connect(bus: &Bus) -> Connection {
+    zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap()
+}
+
+/// What the test double of `org.bluez` saw.
+#[derive(Default)]
+struct Record {
+    registered_apps: Vec<String>,
+    unregistered_apps: Vec<String>,
+    registered_advs: Vec<String>,
+    unregistered_advs: Vec<String>,
+    managed: Option<ManagedObjects>,
+    advertisement: Option<HashMap<String, OwnedVariant>>,
+}
+
+type Shared = Arc<Mutex<Record>>;
+
+struct GattManagerDouble(Shared);
+
+#[interface(name = "org.bluez.GattManager1")]
+impl GattManagerDouble {
+    async fn register_application(
+        &self,
+        application: OwnedObjectPath,
+        _options: HashMap<String, OwnedVariant>,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] connection: &Connection,
+    ) -> zbus::fdo::Result<()> {
+        let sender = header.sender().unwrap().to_owned();
+        // As BlueZ does: read the whole application tree from its object manager.
+        let proxy = ObjectManagerProxy::builder(connection)
+            .destination(sender)
+            .path(application.clone())
+            .build()
+            .await?;
+        let managed = proxy.get_managed_objects().await?;
+        let mut record = self.0.lock().unwrap();
+        record.registered_apps.push(application.to_string());
+        record.managed = Some(managed);
+        Ok(())
+    }
+
+    async fn unregister_application(&self, application: OwnedObjectPath) {
+        self.0
+            .lock()
+            .unwrap()
+            .unregistered_apps
+            .push(application.to_string());
+    }
+}
+
+struct AdvertisingManagerDouble(Shared);
+
+#[interface(name = "org.bluez.LEAdvertisingManager1")]
+impl AdvertisingManagerDouble {
+    async fn register_advertisement(
+        &self,
+        advertisement: OwnedObjectPath,
+        _options: HashMap<String, OwnedVariant>,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(connection)] connection: &Connection,
+    ) -> zbus::fdo::Result<()> {
+        let sender = header.sender().unwrap().to_owned();
+        let proxy = PropertiesProxy::builder(connection)
+            .destination(sender)
+            .path(advertisement.clone())
+            .build()
+            .await?;
+        let props = proxy
+            .get_all(InterfaceName::from_static_str("org.bluez.LEAdvertisement1").unwrap())
+            .await?;
+        let mut record = self.0.lock().unwrap();
+        record.registered_advs.push(advertisement.to_string());
+        record.advertisement = Some(props);
+        Ok(())
+    }
+
+    async fn unregister_advertisement(&self, advertisement: OwnedObjectPath) {
+        self.0
+            .lock()
+            .unwrap()
+            .unregistered_advs
+            .push(advertisement.to_string());
+    }
+}
+
+async fn bluez_double(bus: &Bus, record: Shared) -> Connection {
+    zbus::connection::Builder::address(bus.address.as_str())
+        .name("org.bluez")
+        .serve_at(ADAPTER, GattManagerDouble(record.clone()))
+        .serve_at(ADAPTER, AdvertisingManagerDouble(record))
+        .build()
+        .await
+        .unwrap()
+}
+
+/// The agent's device: protocomm (security 1, PoP) + Manager over the simulator.
+async fn service() -> (Service, Manager) {
+    let device = Device::new(DeviceConfig::new(Security::Sec1 {
+        pop: Some(Secret::from("abcd1234")),
+    }))
+    .unwrap();
+    let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
+    let manager = Manager::new(
+        ManagerConfig {
+            connect_delay: Duration::ZERO,
+            auto_stop: false,
+            ..Default::default()
+        },
+        wifi,
+        None,
+    );
+    let service = Service::new(device, Arc::new(manager.clone()));
+    manager.start().await;
+    (service, manager)
+}
+
+fn string(v: &OwnedVariant) -> String {
+    <&str>::try_from(v).unwrap().to_string()
+}
+
+fn strings(v: &OwnedVariant) -> Vec<String> {
+    Vec::<String>::try_from(v.try_clone().unwrap()).unwrap()
+}
+
+fn path_of(v: &OwnedVariant) -> String {
+    <&ObjectPath<'_>>::try_from(v).unwrap().to_string()
+}
+
+/// Plays BlueZ for one connected central.
+struct Central<'a> {
+    bus: &'a Connection,
+    peer: String,
+    device: &'a str,
+    mtu: u16,
+}
+
+impl Central<'_> {
+    fn options(&self, offset: usize) -> HashMap<&'static str, Variant<'static>> {
+        HashMap::from([
+            ("offset", Variant::from(u16::try_from(offset).unwrap())),
+            ("mtu", Variant::from(self.mtu)),
+            (
+                "device",
+                Variant::from(ObjectPath::try_from(self.device.to_string()).unwrap()),
+            ),
+        ])
+    }
+
+    async fn write_at(&self, path: &str, offset: usize, value: &[u8]) -> zbus::Result<()> {
+        self.bus
+            .call_method(
+                Some(self.peer.as_str()),
+                path,
+                Some("org.bluez.GattCharacteristic1"),
+                "WriteValue",
+                &(value, self.options(offset)),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    async fn read_at(&self, iface: &str, path: &str, offset: usize) -> zbus::Result<Vec<u8>> {
+        let reply = self
+            .bus
+            .call_method(
+                Some(self.peer.as_str()),
+                path,
+                Some(iface),
+                "ReadValue",
+                &(self.options(offset),),
+            )
+            .await?;
+        reply.body().deserialize::<Vec<u8>>()
+    }
+
+    /// A Write (or Prepare Writes at increasing offsets when too long), then Read / Read Blobs
+    /// until a short chunk. Returns the response and whether a long write was needed.
+    async fn transact(&self, path: &str, body: &[u8]) -> zbus::Result<(Vec<u8>, bool)> {
+        let long = body.len() > write_request_len(self.mtu);
+        if long {
+            let part = prepare_write_len(self.mtu);
+            for (i, chunk) in body.chunks(part).enumerate() {
+                self.write_at(path, i * part, chunk).await?;
+            }
+        } else {
+            self.write_at(path, 0, body).await?;
+        }
+        let mut out = Vec::new();
+        loop {
+            let chunk = self
+                .read_at("org.bluez.GattCharacteristic1", path, out.len())
+                .await?;
+            assert!(chunk.len() <= read_chunk_len(self.mtu));
+            let done = chunk.len() < read_chunk_len(self.mtu);
+            out.extend(chunk);
+            if done {
+                return Ok((out, long));
+            }
+        }
+    }
+}
+
+/// Identifies the endpoint characteristics by reading their 0x2901 descriptors.
+async fn endpoints(central: &Central<'_>, managed: &ManagedObjects) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (path, ifaces) in managed {
+        if let Some(desc) = ifaces.get("org.bluez.GattDescriptor1") {
+            let name = central
+                .read_at("org.bluez.GattDescriptor1", path.as_str(), 0)
+                .await
+                .unwrap();
+            let characteristic = path_of(&desc["Characteristic"]);
+            out.insert(String::from_utf8(name).unwrap(), characteristic);
+        }
+    }
+    out
+}
+
+/// Completes a security 1 handshake through the central, one step per call, returning the
+/// session at the end.
+async fn handshake(central: &Central<'_>, session_path: &str) -> (ClientSession, bool) {
+    let mut rng = protocomm::rand_core::UnwrapErr(getrandom::SysRng);
+    let (mut hs, mut request) = ClientHandshake::start(
+        ClientSecurity::Sec1 {
+            pop: Some(Secret::from("abcd1234")),
+        },
+        &mut rng,
+    )
+    .unwrap();
+    let mut any_long = false;
+    loop {
+        let (response, long) = central.transact(session_path, &request).await.unwrap();
+        any_long |= long;
+        match hs.handle_response(&response).unwrap() {
+            HandshakeStep::Send(next, req) => (hs, request) = (next, req),
+            HandshakeStep::Done(session) => return (session, any_long),
+        }
+    }
+}
+
+/// GetStatus over the encrypted session: `WiFiConfigPayload { msg: 0, cmd_get_status: {} }`.
+async fn get_status(central: &Central<'_>, session: &mut ClientSession, config_path: &str) {
+    let wire = session.encrypt(&[0x52, 0x00]).unwrap();
+    let (response, _) = central.transact(config_path, &wire).await.unwrap();
+    let plain = session.decrypt(&response).unwrap();
+    // msg = TypeRespGetStatus (1), then resp_get_status (field 11).
+    assert_eq!(plain.first().copied(), Some(0x08), "{plain:02x?}");
+    assert_eq!(plain.get(1).copied(), Some(0x01), "{plain:02x?}");
+    assert!(plain.contains(&0x5a), "{plain:02x?}");
+}
+
+fn error_name(e: &zbus::Error) -> String {
+    match e {
+        zbus::Error::MethodError(name, _, _) => name.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+async fn wait_for(handle: &BluezHandle, expected: &[&str]) {
+    for _ in 0..200 {
+        if handle.connected_devices() == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(handle.connected_devices(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bluez_dbus_shape_contract_with_test_double() {
+    let bus = start_bus();
+    let record: Shared = Arc::default();
+    let bluez = bluez_double(&bus, record.clone()).await;
+    let agent_bus = connect(&bus).await;
+    let peer = agent_bus.unique_name().unwrap().to_string();
+
+    let (service, _manager) = service().await;
+    let handle = BluezPeripheral::start(
+        agent_bus.clone(),
+        ADAPTER,
+        BluezConfig {
+            service_uuid: EXAMPLE_SERVICE_UUID,
+            local_name: "PROV_A1B2C3".into(),
+            manufacturer_data: vec![0xe5, 0x02, 1, 2],
+            ..Default::default()
+        },
+        service.clone(),
+    )
+    .await
+    .unwrap();
+
+    // --- What was registered, and its shape.
+    let managed = {
+        let r = record.lock().unwrap();
+        assert_eq!(r.registered_apps, [handle.application_path().to_string()]);
+        assert_eq!(r.registered_advs, [handle.advertisement_path().to_string()]);
+        r.managed.clone().unwrap()
+    };
+    let with = |iface: &str| -> Vec<(String, HashMap<String, OwnedVariant>)> {
+        let mut v: Vec<_> = managed
+            .iter()
+            .filter_map(|(p, i)| {
+                i.get(iface).map(|props| {
+                    let props = props
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.try_clone().unwrap()))
+                        .collect();
+                    (p.to_string(), props)
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let services = with("org.bluez.GattService1");
+    assert_eq!(services.len(), 1);
+    let (service_path, service_props) = &services[0];
+    assert_eq!(
+        string(&service_props["UUID"]),
+        "021a9004-0382-4aea-bff4-6b3f1c5adfb4"
+    );
+    assert!(bool::try_from(&service_props["Primary"]).unwrap());
+
+    let characteristics = with("org.bluez.GattCharacteristic1");
+    let mut uuids: Vec<String> = characteristics
+        .iter()
+        .map(|(_, p)| string(&p["UUID"]))
+        .collect();
+    uuids.sort();
+    assert_eq!(
+        uuids,
+        ["ff4f", "ff50", "ff51", "ff52", "ff53"]
+            .map(|id| format!("021a{id}-0382-4aea-bff4-6b3f1c5adfb4"))
+    );
+    for (path, props) in &characteristics {
+        assert_eq!(path_of(&props["Service"]), *service_path);
+        assert_eq!(strings(&props["Flags"]), ["read", "write"]);
+        assert!(path.starts_with(&format!("{service_path}/")));
+    }
+    let descriptors = with("org.bluez.GattDescriptor1");
+    assert_eq!(descriptors.len(), characteristics.len());
+    for (path, props) in &descriptors {
+        assert_eq!(
+            string(&props["UUID"]),
+            "00002901-0000-1000-8000-00805f9b34fb"
+        );
+        assert_eq!(strings(&props["Flags"]), ["read"]);
+        let owner = path_of(&props["Characteristic"]);
+        assert!(characteristics.iter().any(|(p, _)| *p == owner), "{path}");
+    }
+    // Only GATT objects in the application tree.
+    assert_eq!(
+        managed.len(),
+        1 + characteristics.len() + descriptors.len(),
+        "{:?}",
+        managed.keys().collect::<Vec<_>>()
+    );
+
+    let adv = record.lock().unwrap().advertisement.take().unwrap();
+    assert_eq!(string(&adv["Type"]), "peripheral");
+    assert_eq!(string(&adv["LocalName"]), "PROV_A1B2C3");
+    assert_eq!(
+        strings(&adv["ServiceUUIDs"]),
+        ["021a9004-0382-4aea-bff4-6b3f1c5adfb4"]
+    );
+    let mfr = HashMap::<u16, OwnedVariant>::try_from(adv["ManufacturerData"].try_clone().unwrap())
+        .unwrap();
+    assert_eq!(
+        Vec::<u8>::try_from(mfr[&0x02e5].try_clone().unwrap()).unwrap(),
+        [1, 2]
+    );
+
+    // --- Acting as BlueZ for two connected centrals.
+    let dev_a = "/org/bluez/hci0/dev_AA_AA_AA_AA_AA_AA";
+    let dev_b = "/org/bluez/hci0/dev_BB_BB_BB_BB_BB_BB";
+    let a = Central {
+        bus: &bluez,
+        peer: peer.clone(),
+        device: dev_a,
+        mtu: 23,
+    };
+    let b = Central {
+        bus: &bluez,
+        peer: peer.clone(),
+        device: dev_b,
+        mtu: 185,
+    };
+    let names = endpoints(&a, &managed).await;
+    let mut listed: Vec<&str> = names.keys().map(String::as_str).collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        [
+            "proto-ver",
+            "prov-config",
+            "prov-ctrl",
+            "prov-scan",
+            "prov-session"
+        ]
+    );
+    let session_path = &names["prov-session"];
+    let config_path = &names["prov-config"];
+
+    // The version document is longer than one 22-byte chunk: a long read.
+    let (version, _) = a.transact(&names["proto-ver"], b"ESP").await.unwrap();
+    assert!(version.len() > 22);
+    assert!(
+        String::from_utf8(version)
+            .unwrap()
+            .contains("\"sec_ver\":\t1")
+    );
+
+    // Security 1 Cmd0 (a 32-byte key + framing) needs a long write at MTU 23.
+    let (mut sa, long_a) = handshake(&a, session_path).await;
+    assert!(long_a, "security 1 at MTU 23 should need offsets");
+    let (mut sb, long_b) = handshake(&b, session_path).await;
+    assert!(!long_b);
+    assert_ne!(handle.session_of(dev_a), handle.session_of(dev_b));
+    get_status(&a, &mut sa, config_path).await;
+    get_status(&b, &mut sb, config_path).await;
+    get_status(&a, &mut sa, config_path).await;
+    assert_eq!(handle.connected_devices(), [dev_a, dev_b]);
+
+    // --- Errors as BlueZ sees them.
+    let e = a.write_at(config_path, 5, b"x").await.unwrap_err();
+    assert_eq!(error_name(&e), "org.bluez.Error.InvalidOffset");
+    let e = a.write_at(config_path, 0, &[0; 513]).await.unwrap_err();
+    assert_eq!(error_name(&e), "org.bluez.Error.InvalidValueLength");
+    let desc_path = descriptors[0].0.as_str();
+    let e = bluez
+        .call_method(
+            Some(peer.as_str()),
+            desc_path,
+            Some("org.bluez.GattDescriptor1"),
+            "WriteValue",
+            &(&[1u8][..], a.options(0)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error_name(&e), "org.bluez.Error.NotPermitted");
+    // Garbage on an encrypted endpoint: the service answers nothing, the read fails.
+    a.write_at(config_path, 0, b"garbage").await.unwrap();
+    let e = a
+        .read_at("org.bluez.GattCharacteristic1", config_path, 0)
+        .await
+        .unwrap_err();
+    assert_eq!(error_name(&e), "org.bluez.Error.Failed");
+
+    // --- Disconnection of A, as BlueZ signals it.
+    let changed = HashMap::from([("Connected", Variant::from(false))]);
+    bluez
+        .emit_signal(
+            None::<()>,
+            dev_a,
+            "org.freedesktop.DBus.Properties",
+            "PropertiesChanged",
+            &("org.bluez.Device1", changed, Vec::<String>::new()),
+        )
+        .await
+        .unwrap();
+    wait_for(&handle, &[dev_b]).await;
+    // B's session is unaffected.
+    get_status(&b, &mut sb, config_path).await;
+
+    // --- Stop: both unregistered, objects gone, sessions closed.
+    let app_path = handle.application_path().to_string();
+    handle.stop().await;
+    {
+        let r = record.lock().unwrap();
+        assert_eq!(r.unregistered_advs, r.registered_advs);
+        assert_eq!(r.unregistered_apps, r.registered_apps);
+    }
+    let proxy = ObjectManagerProxy::builder(&bluez)
+        .destination(peer.as_str())
+        .path(app_path.as_str())
+        .build()
+        .await
+        .unwrap();
+    assert!(proxy.get_managed_objects().await.is_err());
+    assert!(
+        b.read_at("org.bluez.GattCharacteristic1", config_path, 0)
+            .await
+            .is_err()
+    );
+}
