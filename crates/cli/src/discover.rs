@@ -1,8 +1,12 @@
-//! `wifiprov discover`: find provisioning agents that announce themselves over mDNS.
+//! `wifiprov discover`: find provisioning agents that announce themselves over mDNS or BLE.
 //!
 //! Browses `_esp_wifi_prov._tcp.local.` for a while and lists every instance that resolved:
 //! its name, host, addresses, port and TXT records. With `--probe`, each device's `proto-ver`
 //! document is fetched over HTTP as well, to show its security scheme and capabilities.
+//!
+//! Meanwhile, when BlueZ answers on the system bus, the first Bluetooth adapter scans for LE
+//! devices advertising the provisioning service (or named `PROV_…`), listed in a second table.
+//! Without BlueZ, a one-line note says so and the mDNS results are listed as usual.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +18,9 @@ use clap::Args;
 use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent};
 use protocomm::PeerVersion;
 use serde::Serialize;
-use wifiprov_client::{ClientTransport, HttpTransport};
+use wifiprov_client::ble_bluez::{BleDevice, scan_devices, system_bus};
+use wifiprov_client::{ClientTransport, HttpTransport, TransportError};
+use wifiprov_transport::ble::Uuid128;
 use wifiprov_transport::mdns::{MDNS_PORT, SERVICE_TYPE};
 
 /// Longest listening time accepted by `--timeout`, in seconds.
@@ -33,7 +39,9 @@ const DEFAULT_VERSION_ENDPOINT: &str = "proto-ver";
 Only devices that announce `_esp_wifi_prov._tcp` over mDNS are found: `wifiprov device` \
 does unless it listens on loopback (see its --mdns), older ESP-IDF SoftAP firmware did, and \
 current ESP-IDF firmware does not (join its SoftAP and use 192.168.4.1:80 instead). \
-Discovery of BLE devices arrives with the BLE transport.")]
+BLE devices advertising the provisioning service (or named PROV_…) are listed too when BlueZ \
+answers on the system bus; provision them with `wifiprov provision --transport ble \
+--service_name NAME`.")]
 pub struct DiscoverArgs {
     /// How long to listen for announcements, in seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_seconds)]
@@ -46,6 +54,23 @@ pub struct DiscoverArgs {
     /// Also fetch each device's `proto-ver` over HTTP (security scheme, capabilities).
     #[arg(long)]
     pub probe: bool,
+
+    /// Do not scan for BLE devices.
+    #[arg(long, conflicts_with = "ble_only")]
+    pub no_ble: bool,
+
+    /// Only scan for BLE devices (no mDNS); fails when BlueZ is not reachable.
+    #[arg(long)]
+    pub ble_only: bool,
+
+    /// The BLE provisioning service UUID to look for [default: ESP-IDF's default and example
+    /// UUIDs]; devices named PROV_… are listed whatever they advertise.
+    #[arg(
+        long = "ble-service-uuid",
+        visible_alias = "ble_service_uuid",
+        value_name = "UUID"
+    )]
+    pub ble_service_uuid: Option<Uuid128>,
 
     /// UDP port of mDNS (tests use a private one).
     #[arg(long, hide = true, default_value_t = MDNS_PORT)]
@@ -173,28 +198,158 @@ fn sorted_addresses(addresses: impl Iterator<Item = IpAddr>) -> Vec<IpAddr> {
     unique.into_iter().collect()
 }
 
+/// A BLE device found by the scan, as printed by `--json` (with `"transport": "ble"`).
+#[derive(Clone, Debug, Serialize)]
+pub struct BleFound {
+    /// The advertised name (empty when none was seen).
+    pub name: String,
+    /// The Bluetooth address.
+    pub address: Option<String>,
+    /// The signal strength of the last advertisement, in dBm.
+    pub rssi: Option<i16>,
+    /// The advertised service UUIDs.
+    pub uuids: Vec<String>,
+    /// BlueZ's object path of the device.
+    pub path: String,
+}
+
+impl From<BleDevice> for BleFound {
+    fn from(d: BleDevice) -> Self {
+        BleFound {
+            name: d.name.unwrap_or_default(),
+            address: d.address,
+            rssi: d.rssi,
+            uuids: d.uuids,
+            path: d.path,
+        }
+    }
+}
+
+/// Why BLE is unavailable, in a few words.
+fn why(error: TransportError) -> String {
+    match error {
+        TransportError::Unreachable { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+/// Scans for BLE provisioning devices for `timeout`; `Err` says why BLE is unavailable.
+async fn scan_ble(
+    timeout: Duration,
+    service_uuid: Option<Uuid128>,
+) -> Result<Vec<BleFound>, String> {
+    let scan = async {
+        let bus = system_bus().await.map_err(why)?;
+        scan_devices(&bus, None, service_uuid, timeout)
+            .await
+            .map_err(why)
+    };
+    // The scan itself stops at `timeout`; the margin covers BlueZ's answers.
+    match tokio::time::timeout(timeout + Duration::from_secs(5), scan).await {
+        Ok(Ok(devices)) => Ok(devices.into_iter().map(BleFound::from).collect()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("BlueZ did not answer in time".to_owned()),
+    }
+}
+
 /// Runs `wifiprov discover`.
 pub async fn run(args: DiscoverArgs) -> Result<ExitCode> {
-    let mut found = browse(args.mdns_port, args.timeout).await?;
-    if args.probe {
-        probe_all(&mut found).await;
-    }
+    let mdns = async {
+        if args.ble_only {
+            return Ok(Vec::new());
+        }
+        let mut found = browse(args.mdns_port, args.timeout).await?;
+        if args.probe {
+            probe_all(&mut found).await;
+        }
+        Ok::<_, anyhow::Error>(found)
+    };
+    let ble = async {
+        if args.no_ble {
+            return Ok(Vec::new());
+        }
+        scan_ble(args.timeout, args.ble_service_uuid).await
+    };
+    let (found, ble) = tokio::join!(mdns, ble);
+    let found = found?;
+    let ble = match ble {
+        Ok(devices) => devices,
+        Err(reason) if args.ble_only => anyhow::bail!("cannot scan for BLE devices: {reason}"),
+        Err(reason) => {
+            eprintln!("note: BLE devices are not listed: {reason}");
+            Vec::new()
+        }
+    };
     if args.json {
-        let text = serde_json::to_string_pretty(&found).context("cannot format the list")?;
-        println!("{text}");
+        println!("{}", json(&found, &ble)?);
     } else {
         print!("{}", table(&found, args.probe));
+        if !ble.is_empty() {
+            if !found.is_empty() {
+                println!();
+            }
+            print!("{}", ble_table(&ble));
+        }
     }
-    match found.len() {
+    let sources = match (args.ble_only, args.no_ble) {
+        (true, _) => "over BLE",
+        (_, true) => "over mDNS",
+        _ => "over mDNS or BLE",
+    };
+    match found.len() + ble.len() {
         0 => eprintln!(
-            "no provisioning device announced itself within {:.1} s \
-             (devices that do not use mDNS are not listed)",
+            "no provisioning device announced itself {sources} within {:.1} s \
+             (devices that do not are not listed)",
             args.timeout.as_secs_f64()
         ),
         1 => eprintln!("1 device found"),
         n => eprintln!("{n} devices found"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--json` array: the mDNS devices then the BLE ones, each with a `transport` key.
+fn json(found: &[Found], ble: &[BleFound]) -> Result<String> {
+    let tagged = |value: serde_json::Value, transport: &str| match value {
+        serde_json::Value::Object(mut map) => {
+            map.insert("transport".to_owned(), transport.into());
+            serde_json::Value::Object(map)
+        }
+        other => other,
+    };
+    let mut items = Vec::with_capacity(found.len() + ble.len());
+    for device in found {
+        items.push(tagged(serde_json::to_value(device)?, "mdns"));
+    }
+    for device in ble {
+        items.push(tagged(serde_json::to_value(device)?, "ble"));
+    }
+    serde_json::to_string_pretty(&items).context("cannot format the list")
+}
+
+/// The table of BLE devices.
+fn ble_table(ble: &[BleFound]) -> String {
+    let mut rows: Vec<Vec<String>> = vec![
+        ["BLE NAME", "ADDRESS", "RSSI", "SERVICE UUIDS"]
+            .iter()
+            .map(|h| (*h).to_owned())
+            .collect(),
+    ];
+    for device in ble {
+        rows.push(vec![
+            if device.name.is_empty() {
+                "-".to_owned()
+            } else {
+                device.name.clone()
+            },
+            device.address.clone().unwrap_or_else(|| "-".to_owned()),
+            device
+                .rssi
+                .map_or_else(|| "-".to_owned(), |r| format!("{r} dBm")),
+            device.uuids.join(","),
+        ]);
+    }
+    render(&rows, &[])
 }
 
 /// Browses for `timeout` and returns the instances still announced at the end, by name.
@@ -363,6 +518,11 @@ fn table(found: &[Found], probed: bool) -> String {
         row.push(txt.join(" "));
         rows.push(row);
     }
+    render(&rows, &notes)
+}
+
+/// Aligned columns (the last one unpadded), then the notes.
+fn render(rows: &[Vec<String>], notes: &[String]) -> String {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|column| {
@@ -374,7 +534,7 @@ fn table(found: &[Found], probed: bool) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let mut line = String::new();
         for (column, cell) in row.iter().enumerate() {
             let last = column + 1 == row.len();
@@ -389,7 +549,7 @@ fn table(found: &[Found], probed: bool) -> String {
         out.push('\n');
     }
     for note in notes {
-        out.push_str(&note);
+        out.push_str(note);
         out.push('\n');
     }
     out
@@ -440,5 +600,29 @@ mod tests {
         assert!(text.contains("127.0.0.1"), "{text}");
         assert!(text.contains("version_endpoint=/proto-ver"), "{text}");
         assert!(table(&[], true).is_empty());
+    }
+
+    #[test]
+    fn ble_devices_are_listed_and_tagged() {
+        let ble = BleFound {
+            name: "PROV_1A2B3C".into(),
+            address: Some("AA:BB:CC:DD:EE:FF".into()),
+            rssi: Some(-51),
+            uuids: vec!["021a9004-0382-4aea-bff4-6b3f1c5adfb4".into()],
+            path: "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF".into(),
+        };
+        let text = ble_table(std::slice::from_ref(&ble));
+        assert!(text.starts_with("BLE NAME"), "{text}");
+        assert!(
+            text.contains("PROV_1A2B3C  AA:BB:CC:DD:EE:FF  -51 dBm"),
+            "{text}"
+        );
+        let list: serde_json::Value =
+            serde_json::from_str(&json(&[device(&["127.0.0.1"])], &[ble]).unwrap()).unwrap();
+        assert_eq!(list[0]["transport"], "mdns");
+        assert_eq!(list[0]["name"], "PROV_1");
+        assert_eq!(list[1]["transport"], "ble");
+        assert_eq!(list[1]["address"], "AA:BB:CC:DD:EE:FF");
+        assert_eq!(list[1]["rssi"], -51);
     }
 }

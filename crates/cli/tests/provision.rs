@@ -308,7 +308,18 @@ fn usage_errors_exit_2_before_any_traffic() {
     let long_ssid = "x".repeat(33);
     let long_pass = "p".repeat(64);
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--transport", "ble"], "not available yet"),
+        (
+            vec!["--transport", "ble", "--serial", "/dev/null"],
+            "only apply to --transport console",
+        ),
+        (
+            vec!["--ble-service-uuid", "1775244d-6b43-439b-877c-060f2d9bed07"],
+            "only applies to --transport ble",
+        ),
+        (
+            vec!["--transport", "ble", "--ble-service-uuid", "1775244d"],
+            "not a UUID",
+        ),
         (
             vec!["--transport", "console"],
             "--serial PATH or --console-command",
@@ -321,10 +332,6 @@ fn usage_errors_exit_2_before_any_traffic() {
             "--passphrase",
         ),
         (vec!["--qr-payload", "PROV_123"], "QR payload"),
-        (
-            vec!["--qr_payload", r#"{"transport":"ble"}"#],
-            "not available yet",
-        ),
         (vec!["--sec_ver", "3"], "3"),
         (vec!["--reset", "--reprov"], "cannot be used with"),
         (vec!["--timeout", "0"], "seconds"),
@@ -341,8 +348,12 @@ fn usage_errors_exit_2_before_any_traffic() {
     let run = wifiprov(&[&base[..], &["--json"]].concat());
     assert_code(&run, 2, "json usage error");
     assert_eq!(run.json()["exit_code"], 2);
-    let run = wifiprov(&["scan", "--service_name", &addr, "--transport", "ble"]);
-    assert_code(&run, 2, "scan over ble");
+    // BLE needs the device's name (from --service_name or the QR payload).
+    let run = wifiprov(&["scan", "--transport", "ble"]);
+    assert_code(&run, 2, "scan over ble without a name");
+    assert!(run.stderr.contains("--service_name"), "{run:#?}");
+    let run = wifiprov(&["info", "--qr_payload", r#"{"transport":"ble"}"#]);
+    assert_code(&run, 2, "info over ble without a name");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Client library for ESP-IDF unified provisioning.
 //!
 //! [`Provisioner`] drives one device over any [`ClientTransport`] (HTTP and
-//! [`ConsoleTransport`]; BLE plugs in through the same trait): read `proto-ver`, pick the security scheme and patch level
+//! [`ConsoleTransport`]; BLE through BlueZ with [`BluezCentral`], cargo feature `bluez`, on by
+//! default): read `proto-ver`, pick the security scheme and patch level
 //! from it (security 2 included), handshake, scan with paging, send and apply credentials, and
 //! follow the outcome by polling adaptively. Every failure is a typed [`Error`] with a
 //! documented exit code.
@@ -20,12 +21,16 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "bluez")]
+pub mod ble_bluez;
 pub mod ble_memory;
 mod console;
 mod error;
 mod provisioner;
 mod transport;
 
+#[cfg(feature = "bluez")]
+pub use ble_bluez::{BleDevice, BluezCentral, BluezCentralConfig};
 pub use console::ConsoleTransport;
 pub use error::{Error, ExitCode};
 pub use provisioner::{ClientConfig, Connected, Credentials, FailReason, Provisioner, WifiStatus};

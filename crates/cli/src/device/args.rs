@@ -17,10 +17,25 @@ pub struct DeviceArgs {
     /// Address to serve provisioning on [default: 0.0.0.0:80, as ESP-IDF's SoftAP transport].
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
-    /// Transports to serve, comma-separated: http, console [default: http]. The console
+    /// Transports to serve, comma-separated: http, ble, console [default: http]. The console
     /// speaks ESP-IDF's command lines on stdin/stdout (logs stay on stderr), or on --serial.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = ["http", "console"])]
+    /// BLE serves ESP-IDF's GATT service through BlueZ on the D-Bus system bus
+    /// ($DBUS_SYSTEM_BUS_ADDRESS if set), advertising the service name.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = TRANSPORTS)]
     pub transport: Vec<String>,
+    /// With --transport ble: the Bluetooth adapter, a name or a BlueZ object path
+    /// [default: hci0, i.e. /org/bluez/hci0].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub ble_adapter: Option<String>,
+    /// With --transport ble: the primary service UUID [default: ESP-IDF's
+    /// 1775244d-6b43-439b-877c-060f2d9bed07; firmware built from ESP-IDF's example uses
+    /// 021a9004-0382-4aea-bff4-6b3f1c5adfb4].
+    #[arg(long, value_name = "UUID")]
+    pub ble_service_uuid: Option<String>,
+    /// With --transport ble: manufacturer data to advertise, hex, starting with the 2-byte
+    /// company identifier in little-endian (e.g. e502…); dropped when the name leaves no room.
+    #[arg(long, value_name = "HEX")]
+    pub ble_manufacturer_data: Option<String>,
     /// Serve the console on this serial device or pseudo-terminal instead of stdin/stdout
     /// (opened read/write and put into raw mode).
     #[arg(long, value_name = "PATH")]
@@ -118,12 +133,23 @@ pub struct DeviceArgs {
     pub mdns: Option<String>,
 }
 
+/// The transports `--transport` (and the `transport` key of the file) accept.
+pub const TRANSPORTS: [&str; 3] = ["http", "ble", "console"];
+
 /// The same settings as read from a `--config` file.
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileSettings {
     #[serde(alias = "listen")]
     listen: Option<SocketAddr>,
+    /// A list (`["http", "ble"]`) or a comma-separated string (`"http,ble"`).
+    transport: Option<TransportList>,
+    #[serde(alias = "ble_adapter")]
+    ble_adapter: Option<String>,
+    #[serde(alias = "ble_service_uuid")]
+    ble_service_uuid: Option<String>,
+    #[serde(alias = "ble_manufacturer_data")]
+    ble_manufacturer_data: Option<String>,
     security: Option<u8>,
     pop: Option<String>,
     username: Option<String>,
@@ -167,6 +193,23 @@ struct FileSettings {
     mdns: Option<String>,
 }
 
+/// The `transport` key: either form a user may write.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum TransportList {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl TransportList {
+    fn into_names(self) -> Vec<String> {
+        match self {
+            TransportList::List(names) => names,
+            TransportList::Text(text) => text.split(',').map(|t| t.trim().to_string()).collect(),
+        }
+    }
+}
+
 impl DeviceArgs {
     /// Fills unset flags from the `--config` file, if any.
     pub fn merge_config_file(mut self) -> Result<Self> {
@@ -180,6 +223,25 @@ impl DeviceArgs {
         let base = path.parent().unwrap_or(Path::new("."));
         let relative = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
         self.listen = self.listen.or(file.listen);
+        if self.transport.is_empty()
+            && let Some(list) = file.transport
+        {
+            self.transport = list.into_names();
+            if let Some(bad) = self
+                .transport
+                .iter()
+                .find(|t| !TRANSPORTS.contains(&t.as_str()))
+            {
+                bail!(
+                    "unknown transport {bad:?} in {} (available: {})",
+                    path.display(),
+                    TRANSPORTS.join(", ")
+                );
+            }
+        }
+        self.ble_adapter = self.ble_adapter.or(file.ble_adapter);
+        self.ble_service_uuid = self.ble_service_uuid.or(file.ble_service_uuid);
+        self.ble_manufacturer_data = self.ble_manufacturer_data.or(file.ble_manufacturer_data);
         self.security = self.security.or(file.security);
         self.pop = self.pop.or(file.pop);
         self.username = self.username.or(file.username);
@@ -245,6 +307,59 @@ mod tests {
         assert_eq!(merged.pop.as_deref(), Some("from-file"));
         assert_eq!(merged.state_dir, Some(dir.path().join("state")));
         assert_eq!(merged.sim_ap, ["A:12345678"]);
+    }
+
+    #[test]
+    fn ble_keys_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.toml");
+        std::fs::write(
+            &path,
+            "transport = \"http, ble\"\nble-adapter = \"hci1\"\n\
+             ble_service_uuid = \"021a9004-0382-4aea-bff4-6b3f1c5adfb4\"\n\
+             ble-manufacturer-data = \"e502\"\n",
+        )
+        .unwrap();
+        let merged = DeviceArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap();
+        assert_eq!(merged.transport, ["http", "ble"]);
+        assert_eq!(merged.ble_adapter.as_deref(), Some("hci1"));
+        assert_eq!(
+            merged.ble_service_uuid.as_deref(),
+            Some("021a9004-0382-4aea-bff4-6b3f1c5adfb4")
+        );
+        assert_eq!(merged.ble_manufacturer_data.as_deref(), Some("e502"));
+
+        // A list works too, and flags win.
+        std::fs::write(&path, "transport = [\"ble\", \"console\"]\n").unwrap();
+        let merged = DeviceArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap();
+        assert_eq!(merged.transport, ["ble", "console"]);
+        let merged = DeviceArgs {
+            config: Some(path.clone()),
+            transport: vec!["http".into()],
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap();
+        assert_eq!(merged.transport, ["http"]);
+
+        std::fs::write(&path, "transport = [\"wifi-direct\"]\n").unwrap();
+        let err = DeviceArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("wifi-direct"), "{err:#}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `wifiprov device`: the long-running provisioning agent.
 
 mod args;
+mod ble;
 mod custom;
 mod hooks;
 mod qr;
@@ -54,9 +55,30 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
 
     let serve_http = args.transport.is_empty() || args.transport.iter().any(|t| t == "http");
     let console = args.transport.iter().any(|t| t == "console");
+    let serve_ble = args.transport.iter().any(|t| t == "ble");
     if args.serial.is_some() && !console {
         bail!("--serial needs --transport console (or http,console)");
     }
+    let ble_settings = if serve_ble {
+        Some(ble::BleSettings::new(
+            args.ble_adapter.as_deref(),
+            args.ble_service_uuid.as_deref(),
+            args.ble_manufacturer_data.as_deref(),
+            &service_name,
+        )?)
+    } else {
+        if args.ble_adapter.is_some()
+            || args.ble_service_uuid.is_some()
+            || args.ble_manufacturer_data.is_some()
+        {
+            bail!("the --ble-* settings need --transport ble (or e.g. http,ble)");
+        }
+        None
+    };
+    let ble_bus = match &ble_settings {
+        Some(_) => Some(ble::connect().await?),
+        None => None,
+    };
     let console_on_stdio = console && args.serial.is_none();
     if console_on_stdio && (args.qr || args.events.is_some()) {
         bail!("--qr and --events print on stdout, which the console uses; serve it on --serial");
@@ -103,6 +125,16 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
             other => other.into(),
         })?;
     let local = agent.addr;
+    let ble = match (ble_bus, ble_settings.clone()) {
+        (Some(bus), Some(settings)) => match ble::start(bus, settings, agent.service()).await {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                agent.shutdown().await;
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
     let (stop_console, console_stopped) = tokio::sync::watch::channel(false);
     let console_task = console.then(|| {
         let config = wifiprov_transport::console::ConsoleConfig {
@@ -145,6 +177,12 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     if serve_http {
         places.push(format!("http://{local}"));
     }
+    if let Some(settings) = &ble_settings {
+        places.push(format!(
+            "BLE on {} (service {})",
+            settings.adapter_path, settings.config.service_uuid
+        ));
+    }
     if console {
         places.push(match &args.serial {
             Some(path) => format!("the console on {}", path.display()),
@@ -158,7 +196,9 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         wifi.name()
     );
     if args.qr {
-        print_qr(&args, &service_name, &security)?;
+        // Phone apps reach an unprovisioned device over BLE when it offers it.
+        let transport = if serve_ble { "ble" } else { "softap" };
+        print_qr(&args, &service_name, &security, transport)?;
     }
     let _mdns = if serve_http {
         advertise(&args, &service_name, local)
@@ -169,8 +209,8 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     let manager = agent.manager.clone();
     let console_ended = async {
         match console_task {
-            // Without HTTP nothing can reach the agent once its console has ended.
-            Some(task) if !serve_http => match task.await {
+            // Without HTTP or BLE nothing can reach the agent once its console has ended.
+            Some(task) if !serve_http && !serve_ble => match task.await {
                 Ok(Ok(())) => tracing::info!("the console ended"),
                 Ok(Err(e)) => tracing::error!("the console failed: {e}"),
                 Err(e) => tracing::error!("the console task failed: {e}"),
@@ -186,6 +226,9 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         () = console_ended => {}
     }
     let _ = stop_console.send(true);
+    if let Some(ble) = ble {
+        ble.stop().await;
+    }
     agent.shutdown().await;
     drop(manager);
     // Let the reporter print the last events.
@@ -330,15 +373,16 @@ fn bind_error(
     anyhow::anyhow!("cannot listen on {addr}: {e} ({hint})")
 }
 
-fn print_qr(args: &DeviceArgs, name: &str, security: &Security) -> Result<()> {
+fn print_qr(args: &DeviceArgs, name: &str, security: &Security, transport: &str) -> Result<()> {
     let (username, pop) = match security {
         Security::Sec0 => (None, None),
         Security::Sec1 { pop } => (None, pop.as_ref().and(args.pop.as_deref())),
         Security::Sec2 { .. } => (args.username.as_deref(), args.password.as_deref()),
     };
-    let payload = qr::payload(name, username, pop, "softap");
+    let payload = qr::payload(name, username, pop, transport);
+    let app = if transport == "ble" { "BLE" } else { "SoftAP" };
     println!(
-        "Scan this with the ESP SoftAP Prov app, or pass it to `wifiprov provision --qr-payload`:"
+        "Scan this with the ESP {app} Prov app, or pass it to `wifiprov provision --qr-payload`:"
     );
     println!("{payload}");
     println!("{}", qr::render(&payload)?);

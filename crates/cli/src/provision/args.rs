@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use wifiprov_transport::ble::Uuid128;
 
 /// Exit codes and `--json` shape, shown at the end of `wifiprov provision --help`.
 pub const PROVISION_AFTER_HELP: &str = "\
@@ -45,7 +46,7 @@ pub enum TransportKind {
     Softap,
     /// HTTP to any address (same as softap).
     Httpd,
-    /// Bluetooth LE (not available yet).
+    /// Bluetooth LE through BlueZ (the device's name in --service_name).
     Ble,
     /// ESP-IDF's console command lines over a serial port or a spawned command.
     Console,
@@ -191,8 +192,8 @@ Exit codes: 0 ok, 2 usage, 3 unreachable, 7 timeout. With --json, stdout is one 
    \"sec_patch_ver\":1,\"cap\":[\"wifi_scan\"]},\"apps\":{\"my_app\":{\"ver\":\"1.0\",\"cap\":[]}}}
 \"json\" is false for old firmware that answers plain text (then prov.ver holds that text).")]
 pub struct InfoArgs {
-    /// How to reach the device: softap or httpd (HTTP), or console (with --serial or
-    /// --console-command).
+    /// How to reach the device: softap or httpd (HTTP), ble (BlueZ, with the device's name
+    /// in --service_name), or console (with --serial or --console-command).
     #[arg(long, value_enum)]
     pub transport: Option<TransportKind>,
     /// With --transport console: the serial device or pseudo-terminal to talk to.
@@ -204,13 +205,22 @@ pub struct InfoArgs {
     /// With --transport console: run COMMAND (with sh -c) and talk to its stdin and stdout.
     #[arg(long = "console-command", value_name = "COMMAND")]
     pub console_command: Option<String>,
-    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
+    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80]; with --transport
+    /// ble, its advertised name (PROV_…).
     #[arg(
         long = "service-name",
         visible_alias = "service_name",
-        value_name = "HOST[:PORT]"
+        value_name = "HOST[:PORT]|NAME"
     )]
     pub service_name: Option<String>,
+    /// With --transport ble: the provisioning service UUID [default: the service carrying
+    /// ESP-IDF's endpoint characteristics].
+    #[arg(
+        long = "ble-service-uuid",
+        visible_alias = "ble_service_uuid",
+        value_name = "UUID"
+    )]
+    pub ble_service_uuid: Option<Uuid128>,
     /// ESP QR code payload: fills the transport.
     #[arg(long = "qr-payload", visible_alias = "qr_payload", value_name = "JSON")]
     pub qr_payload: Option<String>,
@@ -223,18 +233,29 @@ pub struct InfoArgs {
 /// `provision` and `scan`).
 #[derive(Args, Clone, Debug, Default)]
 pub struct Connection {
-    /// How to reach the device: softap or httpd (HTTP), or console (with --serial or
-    /// --console-command); ble is not available yet [default: softap, or the QR payload's].
+    /// How to reach the device: softap or httpd (HTTP), ble (BlueZ, with the device's name in
+    /// --service_name), or console (with --serial or --console-command) [default: softap, or
+    /// the QR payload's].
     #[arg(long, value_enum, help_heading = "Device")]
     pub transport: Option<TransportKind>,
-    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80].
+    /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80]; with --transport
+    /// ble, its advertised name (PROV_…).
     #[arg(
         long = "service-name",
         visible_alias = "service_name",
-        value_name = "HOST[:PORT]",
+        value_name = "HOST[:PORT]|NAME",
         help_heading = "Device"
     )]
     pub service_name: Option<String>,
+    /// With --transport ble: the provisioning service UUID [default: the service carrying
+    /// ESP-IDF's endpoint characteristics].
+    #[arg(
+        long = "ble-service-uuid",
+        visible_alias = "ble_service_uuid",
+        value_name = "UUID",
+        help_heading = "Device"
+    )]
+    pub ble_service_uuid: Option<Uuid128>,
     /// With --transport console: the serial device or pseudo-terminal to talk to
     /// (e.g. /dev/ttyUSB0).
     #[arg(
@@ -332,6 +353,7 @@ impl InfoArgs {
         Connection {
             transport: self.transport,
             service_name: self.service_name.clone(),
+            ble_service_uuid: self.ble_service_uuid,
             qr_payload: self.qr_payload.clone(),
             serial: self.serial.clone(),
             baud: self.baud,

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use protocomm::{PeerVersion, Secret};
 use wifiprov_client::{
-    ClientConfig, ClientTransport, ConsoleTransport, Credentials, ExitCode, HttpTransport,
-    Provisioner,
+    BluezCentral, BluezCentralConfig, ClientConfig, ClientTransport, ConsoleTransport, Credentials,
+    ExitCode, HttpTransport, Provisioner,
 };
 
 use super::args::{Connection, TransportKind};
@@ -32,11 +32,17 @@ pub enum Link {
     Serial(std::path::PathBuf, Option<u32>),
     /// Console command lines on a spawned command's standard input and output.
     Command(String),
+    /// BLE through BlueZ on the system bus: the device to look for.
+    Ble(BluezCentralConfig),
 }
+
+/// How long to scan for a BLE device before it counts as unreachable.
+const BLE_SCAN_TIME: Duration = Duration::from_secs(15);
 
 /// The resolved connection flags.
 pub struct Target {
-    /// `host:port`, or for the console the serial path or the command.
+    /// `host:port`, for the console the serial path or the command, for BLE the device name
+    /// followed by ` (BLE)`.
     pub addr: String,
     /// How to reach it.
     pub link: Link,
@@ -45,7 +51,7 @@ pub struct Target {
 }
 
 impl Target {
-    /// Applies the QR payload and defaults to the flags. BLE and console are refused.
+    /// Applies the QR payload and defaults to the flags.
     pub fn resolve(conn: &Connection) -> Result<Self, Failure> {
         let qr = match &conn.qr_payload {
             Some(text) => QrPayload::parse(text)?,
@@ -55,12 +61,35 @@ impl Target {
             Some(kind) => kind,
             None => qr.transport()?.unwrap_or(TransportKind::Softap),
         };
+        if transport != TransportKind::Ble && conn.ble_service_uuid.is_some() {
+            return Err(Failure::usage(
+                "--ble-service-uuid only applies to --transport ble",
+            ));
+        }
         if transport == TransportKind::Ble {
-            return Err(Failure::usage(format!(
-                "provisioning over {} is not available yet; use --transport softap (or httpd) \
-                 with the device's HTTP address in --service_name",
-                transport.name()
-            )));
+            if conn.serial.is_some() || conn.console_command.is_some() {
+                return Err(Failure::usage(
+                    "--serial and --console-command only apply to --transport console",
+                ));
+            }
+            let Some(name) = conn.service_name.clone().or_else(|| qr.name.clone()) else {
+                return Err(Failure::usage(
+                    "--transport ble needs the device's BLE name in --service_name (PROV_…; \
+                     `wifiprov discover` lists the devices in range)",
+                ));
+            };
+            let config = BluezCentralConfig {
+                name: Some(name.clone()),
+                service_uuid: conn.ble_service_uuid,
+                scan_timeout: BLE_SCAN_TIME,
+                request_timeout: REQUEST_TIMEOUT,
+                ..BluezCentralConfig::default()
+            };
+            return Ok(Target {
+                addr: format!("{name} (BLE)"),
+                link: Link::Ble(config),
+                qr,
+            });
         }
         if transport == TransportKind::Console {
             let (addr, link) = match (&conn.serial, &conn.console_command) {
@@ -113,9 +142,15 @@ impl Target {
 }
 
 impl Target {
-    /// Opens the link (a serial device is opened, a console command started).
-    pub fn transport(&self) -> Result<Box<dyn ClientTransport>, Failure> {
+    /// Opens the link (a serial device is opened, a console command started, a BLE device
+    /// found and connected).
+    pub async fn transport(&self) -> Result<Box<dyn ClientTransport>, Failure> {
         Ok(match &self.link {
+            Link::Ble(config) => Box::new(
+                BluezCentral::connect(config.clone())
+                    .await
+                    .map_err(|e| ble_failure(e, &self.addr))?,
+            ),
             Link::Http => Box::new(HttpTransport::new(&self.addr, REQUEST_TIMEOUT)),
             Link::Serial(path, baud) => {
                 let (reader, writer) = crate::serial::open(path, *baud)
@@ -133,6 +168,19 @@ impl Target {
             ),
         })
     }
+}
+
+/// A BLE transport failure, with a BLE hint when the device is unreachable.
+fn ble_failure(error: wifiprov_client::TransportError, addr: &str) -> Failure {
+    let failure = Failure::from(wifiprov_client::Error::Transport(error));
+    if failure.code != ExitCode::Unreachable {
+        return failure;
+    }
+    failure.hint(format!(
+        "check that Bluetooth is on here (bluetoothctl show), that {addr} is in range and \
+         still provisioning, and its name (--service_name; `wifiprov discover` lists BLE \
+         devices)"
+    ))
 }
 
 /// Accepts `host`, `host:port` or `http://host:port/`; adds port 80 when absent.
@@ -170,24 +218,26 @@ pub struct Session {
 /// Reads the device's version without a session (for `info`).
 pub async fn read_version(conn: &Connection) -> Result<(String, PeerVersion), Failure> {
     let target = Target::resolve(conn)?;
-    let mut device = Provisioner::new(target.transport()?);
-    let version = first_contact(&mut device, &target.addr).await?;
+    let mut device = Provisioner::new(target.transport().await?);
+    let version = first_contact(&mut device, &target).await?;
     Ok((target.addr, version))
 }
 
 async fn first_contact(
     device: &mut Provisioner<Box<dyn ClientTransport>>,
-    addr: &str,
+    target: &Target,
 ) -> Result<PeerVersion, Failure> {
-    match tokio::time::timeout(FIRST_CONTACT, device.version()).await {
-        Ok(Ok(version)) => Ok(version.clone()),
-        Ok(Err(e)) => Err(Failure::first_contact(e, addr)),
-        Err(_) => Err(Failure::first_contact(
-            wifiprov_client::Error::Transport(wifiprov_client::TransportError::Timeout(
-                FIRST_CONTACT,
-            )),
-            addr,
+    let addr = target.addr.as_str();
+    let error = match tokio::time::timeout(FIRST_CONTACT, device.version()).await {
+        Ok(Ok(version)) => return Ok(version.clone()),
+        Ok(Err(e)) => e,
+        Err(_) => wifiprov_client::Error::Transport(wifiprov_client::TransportError::Timeout(
+            FIRST_CONTACT,
         )),
+    };
+    match (&target.link, error) {
+        (Link::Ble(_), wifiprov_client::Error::Transport(e)) => Err(ble_failure(e, addr)),
+        (_, e) => Err(Failure::first_contact(e, addr)),
     }
 }
 
@@ -199,8 +249,18 @@ pub async fn open(
     ui: &Ui,
     interactive: bool,
 ) -> Result<Session, Failure> {
-    let mut device = Provisioner::with_config(target.transport()?, config);
-    let version = first_contact(&mut device, &target.addr).await?;
+    let config = match target.link {
+        // esp_prov's BLE settings: a page of 100 scan results does not fit one 512-byte
+        // attribute value, and the device has no SoftAP to keep beaconing.
+        Link::Ble(_) => ClientConfig {
+            scan_page: 4,
+            scan_group_channels: 0,
+            ..config
+        },
+        _ => config,
+    };
+    let mut device = Provisioner::with_config(target.transport().await?, config);
+    let version = first_contact(&mut device, &target).await?;
     let announced = version.version.as_deref().unwrap_or("unknown");
     if let Some(wanted) = &conn.proto_ver
         && !announced.eq_ignore_ascii_case(wanted.trim())
@@ -317,19 +377,54 @@ mod tests {
     }
 
     #[test]
-    fn ble_is_refused_with_a_usage_error() {
+    fn ble_needs_a_device_name() {
         let conn = Connection {
             transport: Some(TransportKind::Ble),
             ..Connection::default()
         };
         let err = Target::resolve(&conn).err().unwrap();
         assert_eq!(err.code, ExitCode::Usage);
-        assert!(err.message.contains("ble"));
+        assert!(err.message.contains("--service_name"), "{}", err.message);
+
+        let uuid = wifiprov_transport::ble::uuid::EXAMPLE_SERVICE_UUID;
+        let named = Connection {
+            transport: Some(TransportKind::Ble),
+            service_name: Some("PROV_1A2B3C".into()),
+            ble_service_uuid: Some(uuid),
+            ..Connection::default()
+        };
+        let target = Target::resolve(&named).unwrap();
+        assert_eq!(target.addr, "PROV_1A2B3C (BLE)");
+        match &target.link {
+            Link::Ble(config) => {
+                assert_eq!(config.name.as_deref(), Some("PROV_1A2B3C"));
+                assert_eq!(config.service_uuid, Some(uuid));
+            }
+            _ => panic!("not a BLE link"),
+        }
+
+        // The QR payload's name is the BLE name.
         let from_qr = Connection {
             qr_payload: Some(r#"{"ver":"v1","name":"PROV_1","transport":"ble"}"#.into()),
             ..Connection::default()
         };
-        assert!(Target::resolve(&from_qr).is_err());
+        let target = Target::resolve(&from_qr).unwrap();
+        assert!(matches!(&target.link, Link::Ble(c) if c.name.as_deref() == Some("PROV_1")));
+
+        // BLE-only flags elsewhere, and console flags with BLE, are usage errors.
+        let misplaced = Connection {
+            ble_service_uuid: Some(uuid),
+            ..Connection::default()
+        };
+        assert_eq!(
+            Target::resolve(&misplaced).err().unwrap().code,
+            ExitCode::Usage
+        );
+        let mixed = Connection {
+            serial: Some("/dev/ttyUSB0".into()),
+            ..named
+        };
+        assert_eq!(Target::resolve(&mixed).err().unwrap().code, ExitCode::Usage);
     }
 
     #[test]
