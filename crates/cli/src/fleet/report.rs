@@ -57,7 +57,7 @@ impl Failure {
             exit_code: ClientExit::Usage as u8,
             message: format!(
                 "transport {transport:?} is not supported in fleet mode (use softap or httpd; \
-                 BLE arrives with the BLE transport)"
+                 provision BLE and console devices one at a time)"
             ),
         }
     }
