@@ -62,6 +62,18 @@ pub struct ManageArgs {
     /// Directory for the provisioning service's transient state.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Also serve the fallback provisioning over BLE (through BlueZ) while the access point is up.
+    #[arg(long)]
+    pub ble: bool,
+    /// BLE adapter (with --ble) [default: hci0].
+    #[arg(long, value_name = "NAME|PATH", requires = "ble")]
+    pub ble_adapter: Option<String>,
+    /// BLE service UUID (with --ble) [default: ESP-IDF's 1775244d-6b43-439b-877c-060f2d9bed07].
+    #[arg(long, value_name = "UUID", requires = "ble")]
+    pub ble_service_uuid: Option<String>,
+    /// The advertised BLE name (with --ble) [default: PROV_ + 6 hex digits of the machine id].
+    #[arg(long, value_name = "NAME", requires = "ble")]
+    pub service_name: Option<String>,
 }
 
 /// `wifiprov status` flags.
@@ -176,7 +188,42 @@ pub async fn manage(args: ManageArgs) -> Result<ExitCode> {
     let state_dir = args.state_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("wifiprov-manage-{}", std::process::id()))
     });
+    let extra_transports = if args.ble {
+        let name = args
+            .service_name
+            .clone()
+            .unwrap_or_else(crate::device::default_service_name);
+        let settings = crate::device::ble::BleSettings::new(
+            args.ble_adapter.as_deref(),
+            args.ble_service_uuid.as_deref(),
+            None,
+            &name,
+        )?;
+        let start: wifi_manager::daemon::ExtraTransports = std::sync::Arc::new(move |service| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                let started = async {
+                    let bus = crate::device::ble::connect().await?;
+                    crate::device::ble::start(bus, settings, service).await
+                };
+                match started.await {
+                    Ok(handle) => {
+                        tracing::info!("fallback provisioning also over BLE");
+                        Some(Box::new(handle) as Box<dyn std::any::Any + Send>)
+                    }
+                    Err(e) => {
+                        tracing::error!("BLE provisioning unavailable: {e:#}");
+                        None
+                    }
+                }
+            })
+        });
+        Some(start)
+    } else {
+        None
+    };
     let config = DaemonConfig {
+        extra_transports,
         networks,
         interval: Duration::from_secs(args.interval.max(1)),
         once: args.once,

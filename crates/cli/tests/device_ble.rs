@@ -616,3 +616,66 @@ fn ble_flags_need_the_ble_transport() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--transport ble"), "{stderr}");
 }
+
+/// `wifiprov manage --ble`: while the fallback access point is up, the provisioning service
+/// is also registered with BlueZ and answers over its characteristics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_serves_fallback_provisioning_over_ble_too() {
+    let bus = start_bus();
+    let record: Shared = Arc::default();
+    let bluez = bluez_double(&bus, record.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let networks = dir.path().join("networks.json");
+    std::fs::write(
+        &networks,
+        r#"{"schema": 2, "known_networks": [{"ssid": "Nowhere", "password": "not-here-at-all"}],
+            "access_point": {"config": {"essid": "setup"}, "start_policy": "fallback"}}"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        .args(["manage", "--networks"])
+        .arg(&networks)
+        .args(["--control"])
+        .arg(dir.path().join("manager.sock"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--pop",
+            "abcd1234",
+            "--ble",
+            "--service-name",
+            "PROV_FALLBK",
+        ])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while record.lock().unwrap().registered_advs.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the fallback BLE service was not registered"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the manager exited");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (peer, managed, adv) = {
+        let r = record.lock().unwrap();
+        (
+            r.agent.clone().unwrap(),
+            r.managed.clone().unwrap(),
+            r.advertisement.clone().unwrap(),
+        )
+    };
+    assert_eq!(string(&adv["LocalName"]), "PROV_FALLBK");
+    let chars = characteristics(&bluez, &peer, &managed).await;
+    check_tree(&chars, &managed, DEFAULT_SERVICE_UUID);
+    let response = transact(&bluez, &peer, &chars, "proto-ver", b"---").await;
+    let version: serde_json::Value = serde_json::from_slice(&response).unwrap();
+    assert_eq!(version["prov"]["sec_ver"], 1);
+    let _ = child.kill();
+    let _ = child.wait();
+}

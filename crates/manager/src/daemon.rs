@@ -53,7 +53,20 @@ pub struct DaemonConfig {
     pub remote_console: Option<String>,
     /// Where the provisioning agent keeps credentials between receipt and `networks.json`.
     pub state_dir: PathBuf,
+    /// Further transports for the fallback provisioning service (e.g. BLE), started with it.
+    pub extra_transports: Option<ExtraTransports>,
 }
+
+/// Starts further transports (BLE, …) on the fallback provisioning service's shared
+/// [`wifiprov_transport::Service`]. The returned guard is dropped, stopping them, when the
+/// access point goes down; `None` means they could not start (the closure reports why).
+pub type ExtraTransports = Arc<
+    dyn Fn(
+            wifiprov_transport::Service,
+        ) -> wifiprov_wifi::BoxFuture<'static, Option<Box<dyn std::any::Any + Send>>>
+        + Send
+        + Sync,
+>;
 
 /// Why the manager stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +124,7 @@ struct Runner {
     inputs: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Value>,
     agent: Option<RunningAgent>,
+    extra: Option<Box<dyn std::any::Any + Send>>,
     console: Option<tokio::process::Child>,
     epoch: tokio::time::Instant,
 }
@@ -238,6 +252,9 @@ impl Runner {
                 if let Some(events) = events {
                     tokio::spawn(forward_provisioning(events, store, self.inputs.clone()));
                 }
+                if let Some(start_extra) = &self.config.extra_transports {
+                    self.extra = start_extra(agent.service()).await;
+                }
                 self.agent = Some(agent);
             }
             Err(e) => tracing::error!("cannot start the provisioning service: {e}"),
@@ -248,6 +265,7 @@ impl Runner {
     /// (its client sees the success), so this happens in the background.
     async fn stop_ap(&mut self) {
         let agent = self.agent.take();
+        let extra = self.extra.take();
         let wifi = self.wifi.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -261,6 +279,7 @@ impl Runner {
                 }
                 agent.finished().await;
             }
+            drop(extra);
             if let Err(e) = wifi.stop_ap().await {
                 tracing::warn!("cannot stop the access point: {e}");
             }
@@ -443,6 +462,7 @@ pub async fn run(
         inputs: tx.clone(),
         events: events.clone(),
         agent: None,
+        extra: None,
         console: None,
         epoch: tokio::time::Instant::now(),
         config,

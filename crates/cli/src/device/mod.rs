@@ -1,7 +1,7 @@
 //! `wifiprov device`: the long-running provisioning agent.
 
 mod args;
-mod ble;
+pub(crate) mod ble;
 mod custom;
 mod hooks;
 mod qr;
@@ -427,7 +427,7 @@ fn default_state_dir() -> PathBuf {
 }
 
 /// `PROV_` and six hex digits derived from the machine id (stable across restarts).
-fn default_service_name() -> String {
+pub(crate) fn default_service_name() -> String {
     let id = std::fs::read_to_string("/etc/machine-id")
         .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/random/boot_id"))
         .unwrap_or_default();
