@@ -7,6 +7,7 @@
 //! * [`CredentialStore`] keeps accepted credentials on disk, atomically.
 
 pub mod agent;
+pub mod atomic;
 pub mod endpoints;
 pub mod events;
 pub mod manager;

@@ -61,14 +61,16 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use protocomm::Secret;
 use serde::{Deserialize, Serialize};
 use wifiprov_wifi::{Bssid, Credentials};
 use zeroize::{Zeroize, Zeroizing};
+
+use crate::atomic::{self, WriteStep};
 
 /// Name of the credential file inside the state directory.
 pub const FILE_NAME: &str = "credentials.json";
@@ -83,11 +85,8 @@ pub const MAX_PASSPHRASE_LEN: usize = 64;
 
 /// Lock file serialising the store's operations across threads and processes.
 const LOCK_NAME: &str = ".credentials.lock";
-/// Temporary files are `<TMP_PREFIX><random><TMP_SUFFIX>`.
+/// Temporary files are `<TMP_PREFIX><random>.tmp`.
 const TMP_PREFIX: &str = ".credentials.json.";
-const TMP_SUFFIX: &str = ".tmp";
-/// Temporary files older than this are leftovers of a crashed writer.
-const STALE_TMP_AGE: Duration = Duration::from_secs(60);
 /// Moved-aside files are `<FILE_NAME><ASIDE_INFIX><unix seconds>[-n]`.
 const ASIDE_INFIX: &str = ".corrupt-";
 /// A valid file is well under 1 KiB; anything larger than this is corrupt (and not read).
@@ -262,41 +261,38 @@ impl CredentialStore {
         let _lock = self.lock()?;
         let text = encode(creds, unix_now());
 
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(TMP_PREFIX).suffix(TMP_SUFFIX);
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
-        let mut tmp = builder
-            .tempfile_in(&self.dir)
-            .map_err(|source| StoreError::CreateTemp {
-                dir: self.dir.clone(),
-                source,
-            })?;
-        let tmp_path = tmp.path().to_path_buf();
-        // Created 0600 already (umask can only narrow that); make sure before writing secrets.
-        make_private(tmp.as_file()).map_err(|source| StoreError::SetPermissions {
-            path: tmp_path.clone(),
-            source,
-        })?;
-        tmp.write_all(&text)
-            .and_then(|()| tmp.flush())
-            .map_err(|source| StoreError::Write {
-                path: tmp_path.clone(),
-                source,
-            })?;
+        let written = atomic::replace_private(&self.dir, &self.path, TMP_PREFIX, &text);
         drop(text);
-        tmp.as_file()
-            .sync_all()
-            .map_err(|source| StoreError::Fsync {
-                path: tmp_path.clone(),
-                source,
-            })?;
-        tmp.persist(&self.path).map_err(|e| StoreError::Rename {
-            from: tmp_path,
-            to: self.path.clone(),
-            source: e.error,
+        written.map_err(|e| {
+            let temp = e.temp.clone().unwrap_or_else(|| self.dir.clone());
+            match e.step {
+                WriteStep::CreateTemp => StoreError::CreateTemp {
+                    dir: self.dir.clone(),
+                    source: e.source,
+                },
+                WriteStep::SetPermissions => StoreError::SetPermissions {
+                    path: temp,
+                    source: e.source,
+                },
+                WriteStep::Write => StoreError::Write {
+                    path: temp,
+                    source: e.source,
+                },
+                WriteStep::Fsync => StoreError::Fsync {
+                    path: temp,
+                    source: e.source,
+                },
+                WriteStep::Rename => StoreError::Rename {
+                    from: temp,
+                    to: self.path.clone(),
+                    source: e.source,
+                },
+                WriteStep::SyncDir => StoreError::Fsync {
+                    path: self.dir.clone(),
+                    source: e.source,
+                },
+            }
         })?;
-        self.sync_dir()?;
         tracing::debug!(path = %self.path.display(), ssid = %creds.ssid_lossy(), "saved credentials");
         Ok(())
     }
@@ -421,40 +417,7 @@ impl CredentialStore {
     /// held, so no writer of this store is between creating and renaming its temporary file;
     /// the age check additionally spares any writer that does not take the lock.
     fn remove_stale_temp_files(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        let now = SystemTime::now();
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !(name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX)) {
-                continue;
-            }
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
-            }
-            let old = meta
-                .modified()
-                .ok()
-                .and_then(|m| now.duration_since(m).ok())
-                .is_some_and(|age| age > STALE_TMP_AGE);
-            if !old {
-                continue;
-            }
-            let path = entry.path();
-            match fs::remove_file(&path) {
-                Ok(()) => tracing::info!(
-                    path = %path.display(),
-                    "removed a temporary credential file left by an interrupted save"
-                ),
-                Err(e) => tracing::warn!(
-                    path = %path.display(),
-                    "cannot remove a stale temporary credential file: {e}"
-                ),
-            }
-        }
+        atomic::remove_stale_temp_files(&self.dir, TMP_PREFIX, "credential");
     }
 
     /// Makes renames and removals in the directory durable.
@@ -493,20 +456,6 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     #[cfg(not(unix))]
     builder.create(dir).map_err(err)?;
     Ok(())
-}
-
-/// Gives `file` mode 0600 (owner read and write only).
-fn make_private(file: &File) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        Ok(())
-    }
 }
 
 /// Logs if `path` grants group or other users anything beyond `wanted`.

@@ -1,11 +1,9 @@
 //! Bytes in and out: reading the file, laying the document out the way the file was laid
 //! out, the atomic and durable replace, and wiping secrets from memory.
 
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::ser::{PrettyFormatter, Serializer};
@@ -13,13 +11,10 @@ use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::NetworksError;
+use wifiprov_device::atomic;
 
 /// Files larger than this are refused unread (a real one is a few KiB).
 pub(super) const MAX_FILE_LEN: u64 = 1024 * 1024;
-/// Temporary files are `.<file name>.<random>.tmp` next to the file.
-const TMP_SUFFIX: &str = ".tmp";
-/// A temporary file older than this is a leftover of a writer that crashed.
-const STALE_TMP_AGE: Duration = Duration::from_secs(60);
 
 /// One level of indentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,30 +209,16 @@ pub(super) fn replace_atomically(path: &Path, bytes: &[u8]) -> Result<(), Networ
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut prefix = OsString::from(".");
-    prefix.push(name);
-    prefix.push(".");
-    remove_stale_temp_files(dir, &prefix);
-
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(TMP_SUFFIX);
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| fail("create a temporary file", e))?;
-    // Created 0600 (the umask can only narrow that); make sure before writing passwords.
-    make_private(tmp.as_file()).map_err(|e| fail("set the temporary file's mode to 0600", e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.flush())
-        .map_err(|e| fail("write the temporary file", e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| fail("fsync the temporary file", e))?;
-    tmp.persist(&target)
-        .map_err(|e| fail("rename the temporary file over it", e.error))?;
-    sync_dir(dir).map_err(|e| fail("fsync its directory", e))?;
-    Ok(())
+    let Some(name) = name.to_str() else {
+        return Err(fail(
+            "find its file name",
+            io::Error::new(io::ErrorKind::InvalidInput, "the file name is not UTF-8"),
+        ));
+    };
+    let prefix = format!(".{name}.");
+    atomic::remove_stale_temp_files(dir, &prefix, "networks");
+    atomic::replace_private(dir, &target, &prefix, bytes)
+        .map_err(|e| fail(e.step.describe(), e.source))
 }
 
 /// The file a symbolic link at `path` points to (so that saving keeps the link), or `path`.
@@ -247,68 +228,5 @@ fn resolve_symlink(path: &Path) -> PathBuf {
             fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
         }
         _ => path.to_path_buf(),
-    }
-}
-
-fn make_private(file: &File) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        Ok(())
-    }
-}
-
-/// Makes the rename durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
-/// Best effort: removes this file's temporary files that are older than a minute (left by a
-/// writer that crashed between creating and renaming one). Younger ones may belong to a
-/// writer still at work and are left alone.
-fn remove_stale_temp_files(dir: &Path, prefix: &OsString) {
-    let Some(prefix) = prefix.to_str() else {
-        return;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with(prefix) && name.ends_with(TMP_SUFFIX)) {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else { continue };
-        let stale = meta.is_file()
-            && meta
-                .modified()
-                .ok()
-                .and_then(|modified| now.duration_since(modified).ok())
-                .is_some_and(|age| age > STALE_TMP_AGE);
-        if !stale {
-            continue;
-        }
-        let path = entry.path();
-        match fs::remove_file(&path) {
-            Ok(()) => tracing::info!(
-                path = %path.display(),
-                "removed a temporary networks file left by an interrupted save"
-            ),
-            Err(e) => tracing::warn!(
-                path = %path.display(),
-                "cannot remove a stale temporary networks file: {e}"
-            ),
-        }
     }
 }
