@@ -9,18 +9,27 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-# The BlueZ contract test starts a private D-Bus daemon.
-if ! command -v dbus-daemon >/dev/null 2>&1; then
-    echo "== installing dbus-daemon (for the BlueZ D-Bus contract test)"
+# System components the tests start for real: a private D-Bus daemon (BlueZ contract test,
+# NetworkManager), wpa_supplicant and NetworkManager themselves, iproute2 for the network
+# namespaces they run in.
+need=()
+command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-daemon)
+command -v wpa_supplicant >/dev/null 2>&1 || need+=(wpasupplicant)
+command -v NetworkManager >/dev/null 2>&1 || need+=(network-manager)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iw >/dev/null 2>&1 || need+=(iw)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing ${need[*]}"
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dbus-daemon
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
 echo "== no_std build of the protocol core"
 cargo build --quiet -p wifiprov-proto --no-default-features
 cargo build --quiet -p protocomm --no-default-features
+cargo build --quiet -p smartconfig --no-default-features
 
 echo "== fuzz targets (build + short run)"
 bash fuzz/smoke.sh

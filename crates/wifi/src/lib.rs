@@ -8,8 +8,13 @@
 //! The methods return boxed futures so that backends can be chosen at run time
 //! (`Box<dyn WifiBackend>`).
 
+pub mod detect;
+#[cfg(feature = "networkmanager")]
+pub mod nm;
 pub mod sim;
 mod types;
+#[cfg(feature = "wpa-supplicant")]
+pub mod wpa;
 
 pub use types::*;
 
