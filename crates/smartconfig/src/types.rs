@@ -242,6 +242,15 @@ pub trait LengthDecoder {
     fn reset(&mut self);
 }
 
+/// One datagram of a sender's schedule: its UDP payload length and the pause before the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// UDP payload length.
+    pub length: u16,
+    /// Pause after sending it, in microseconds.
+    pub gap_us: u32,
+}
+
 /// Why an encoder refused its input.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
