@@ -17,9 +17,19 @@
 extern crate alloc;
 
 pub mod airkiss;
+#[cfg(feature = "net")]
+pub mod api;
 mod crc;
 pub mod esptouch_v1;
 pub mod esptouch_v2;
+pub mod frame;
+#[cfg(feature = "monitor")]
+pub mod monitor;
+#[cfg(feature = "net")]
+pub mod net;
+#[cfg(feature = "std")]
+pub mod pcap;
+pub mod receiver;
 mod types;
 
 pub use crc::{crc8, crc8_update};
