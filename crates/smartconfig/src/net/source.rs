@@ -1,0 +1,118 @@
+//! Where a receiver's observations come from.
+//!
+//! An [`ObservationSource`] yields [`Observation`]s one at a time until it ends (the end of a
+//! capture file) or fails. The MicroPython-style API ([`crate::api`]) opens a fresh source for
+//! every `start()` through an [`OpenSource`] function, so that `start()` can be called again
+//! after a run ended.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+use wifiprov_wifi::BoxFuture;
+
+use crate::Observation;
+
+/// Why a source could not be opened or stopped delivering.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A socket could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Reading failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being read.
+        what: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The capture (file or interface) could not be used.
+    #[error("{0}")]
+    Capture(String),
+}
+
+/// A stream of observations.
+pub trait ObservationSource: Send {
+    /// The next observation; `Ok(None)` when the source has ended (a capture file's end).
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Observation>, SourceError>>;
+
+    /// A short description for logs (`udp 127.0.0.1:7001`, `pcap capture.pcapng`, …).
+    fn describe(&self) -> String;
+
+    /// The local address of the source's socket, if it has one.
+    fn local_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    /// Gives up the source's UDP socket, if it has one, once the source is no longer needed.
+    /// The AirKiss acknowledgement waits on it for a datagram from the phone (the phone keeps
+    /// sending to the same port), instead of binding the AirKiss port anew.
+    fn into_socket(self: Box<Self>) -> Option<UdpSocket> {
+        None
+    }
+}
+
+/// Opens a fresh source (called by every [`crate::api::SmartConfig::start`]).
+pub type OpenSource = Arc<
+    dyn Fn() -> BoxFuture<'static, Result<Box<dyn ObservationSource>, SourceError>> + Send + Sync,
+>;
+
+/// An opener binding a [`crate::net::UdpSource`] on `addr` each time.
+pub fn open_udp(addr: SocketAddr) -> OpenSource {
+    Arc::new(move || {
+        Box::pin(async move {
+            let source = crate::net::UdpSource::bind(addr).await?;
+            Ok(Box::new(source) as Box<dyn ObservationSource>)
+        })
+    })
+}
+
+/// A source over observations already in memory (decoded from a capture, or built by a
+/// test); it ends after the last one.
+#[derive(Debug, Clone)]
+pub struct ReplaySource {
+    observations: std::vec::IntoIter<Observation>,
+    name: String,
+}
+
+impl ReplaySource {
+    /// A source yielding `observations` in order, described as `name`.
+    pub fn new(name: impl Into<String>, observations: Vec<Observation>) -> Self {
+        ReplaySource {
+            observations: observations.into_iter(),
+            name: name.into(),
+        }
+    }
+}
+
+impl ObservationSource for ReplaySource {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Observation>, SourceError>> {
+        let next = self.observations.next();
+        Box::pin(async move {
+            // Let other tasks (stop(), timers) run between observations of a long replay.
+            tokio::task::yield_now().await;
+            Ok(next)
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// An opener that replays the same observations on every start.
+pub fn open_replay(name: impl Into<String>, observations: Vec<Observation>) -> OpenSource {
+    let name = name.into();
+    Arc::new(move || {
+        let source = ReplaySource::new(name.clone(), observations.clone());
+        Box::pin(async move { Ok(Box::new(source) as Box<dyn ObservationSource>) })
+    })
+}
