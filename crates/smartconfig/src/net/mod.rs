@@ -15,15 +15,16 @@
 //! ends can run on loopback with ports chosen by the system.
 
 pub mod ack;
-mod codecs;
+pub(crate) mod codecs;
 mod route;
 pub mod sender;
 pub mod source;
 pub mod udp_source;
 
 pub use ack::{AckConfig, AckError, AckReport, AckRequest, send_ack};
+pub use codecs::decode_observations;
 pub use sender::{
-    Device, SendError, SendProgress, SendRequest, Sender, SenderConfig, send,
+    Device, SendError, SendProgress, SendRequest, Sender, SenderConfig, encode_schedule, send,
 };
 pub use source::{ObservationSource, OpenSource, SourceError};
 pub use udp_source::UdpSource;

@@ -367,6 +367,16 @@ impl Sender {
     }
 }
 
+/// One pass of the schedule a [`Sender`] would loop for `request`, with ESPTouch v2 port mark
+/// `port_mark` and ESPTouch v1 phone address `phone_ip` (random material is drawn afresh).
+pub fn encode_schedule(
+    request: &SendRequest,
+    port_mark: u8,
+    phone_ip: Ipv4Addr,
+) -> Result<Vec<Transmit>, EncodeError> {
+    Ok(codecs::plan(request, port_mark, phone_ip)?.schedule)
+}
+
 /// Binds and runs a sender: see [`Sender::bind`] and [`Sender::run`].
 pub async fn send(request: &SendRequest, config: SenderConfig) -> Result<Vec<Device>, SendError> {
     Sender::bind(request, config).await?.run().await
@@ -407,7 +417,11 @@ async fn bind_reply_socket(
                 .and_then(|i| u8::try_from(i).ok())
                 .unwrap_or(0)
         });
-        let mark = if protocol == Protocol::EspTouchV2 { mark } else { 0 };
+        let mark = if protocol == Protocol::EspTouchV2 {
+            mark
+        } else {
+            0
+        };
         return Ok((socket, mark));
     }
     match protocol {

@@ -116,3 +116,29 @@ pub fn open_replay(name: impl Into<String>, observations: Vec<Observation>) -> O
         Box::pin(async move { Ok(Box::new(source) as Box<dyn ObservationSource>) })
     })
 }
+
+/// An opener reading the frames of a pcap or pcapng capture at `path` each time; the source
+/// ends with the file.
+pub fn open_pcap(path: std::path::PathBuf) -> OpenSource {
+    Arc::new(move || {
+        let path = path.clone();
+        Box::pin(async move {
+            Err(SourceError::Capture(format!(
+                "{}: capture files are not supported yet",
+                path.display()
+            )))
+        })
+    })
+}
+
+/// An opener capturing on the monitor-mode interface `interface` each time.
+pub fn open_monitor(interface: String) -> OpenSource {
+    Arc::new(move || {
+        let interface = interface.clone();
+        Box::pin(async move {
+            Err(SourceError::Capture(format!(
+                "{interface}: monitor capture is not supported yet"
+            )))
+        })
+    })
+}

@@ -52,14 +52,14 @@ impl UdpSource {
 
     /// Waits for the next datagram and returns it as an observation, with the peer's address.
     pub async fn recv(&mut self) -> Result<(Observation, SocketAddr), SourceError> {
-        let (len, peer) =
-            self.socket
-                .recv_from(&mut self.buffer)
-                .await
-                .map_err(|source| SourceError::Io {
-                    what: "receiving a datagram".into(),
-                    source,
-                })?;
+        let (len, peer) = self
+            .socket
+            .recv_from(&mut self.buffer)
+            .await
+            .map_err(|source| SourceError::Io {
+                what: "receiving a datagram".into(),
+                source,
+            })?;
         let time_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let length = u16::try_from(len).unwrap_or(u16::MAX);
         Ok((Observation::direct(time_us, peer_key(peer), length), peer))

@@ -1,0 +1,303 @@
+//! `wifiprov smartconfig listen`: the device's part.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{ArgGroup, Args};
+use smartconfig::ScType;
+use smartconfig::api::{Outcome, Settings, SmartConfig, Status};
+use smartconfig::net::AckConfig;
+use smartconfig::net::source::{OpenSource, open_udp};
+use wifiprov_device::CredentialStore;
+
+use super::{EXIT_CONNECT_FAILED, EXIT_NOTHING, decoded_json, key_bytes, mac_text, parse_mac};
+
+/// `wifiprov smartconfig listen` flags.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("source").required(true).args(["interface", "pcap", "udp"])))]
+pub struct ListenArgs {
+    /// What to listen for: esptouch, airkiss, esptouch-airkiss or esptouch-v2.
+    #[arg(long = "type", value_name = "TYPE", value_parser = super::parse_type, default_value = "esptouch-airkiss")]
+    sc_type: ScType,
+    /// Capture on this monitor-mode interface (channel hopping until a lock).
+    #[arg(long, value_name = "IFACE")]
+    interface: Option<String>,
+    /// Read frames from a pcap or pcapng capture.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// Read UDP payload lengths from datagrams arriving on this address (the phone's own
+    /// datagrams, for a machine on the phone's network, or tests).
+    #[arg(long, value_name = "ADDR:PORT")]
+    udp: Option<SocketAddr>,
+    /// AES key for encrypted ESPTouch v2 / AirKiss messages (text).
+    #[arg(long, value_name = "KEY")]
+    aes_key: Option<String>,
+    /// Give up after this many seconds without a complete message.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// With --json: include the password.
+    #[arg(long, requires = "json")]
+    show_password: bool,
+    /// The station MAC the acknowledgement announces [default: derived from the machine id].
+    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
+    mac: Option<[u8; 6]>,
+    /// Wi-Fi backend: sim (the simulator).
+    #[arg(long, value_name = "BACKEND")]
+    wifi: Option<String>,
+    /// Simulator radio environment (TOML) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    sim_env: Option<PathBuf>,
+    /// Add a simulated network, "SSID:PASSPHRASE" (empty passphrase: open). Repeatable.
+    #[arg(long, value_name = "SSID:PASSPHRASE")]
+    sim_ap: Vec<String>,
+    /// Directory for the stored credentials [default: as `wifiprov device`].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Do not store the credentials.
+    #[arg(long)]
+    no_store: bool,
+    /// The phone's reply port instead of the protocol's (18266, 18266+10000·mark, 10000).
+    #[arg(long, value_name = "PORT")]
+    ack_port: Option<u16>,
+    /// Broadcast address for the acknowledgement copies [default: 255.255.255.255].
+    #[arg(long, value_name = "ADDR")]
+    ack_broadcast: Option<IpAddr>,
+    /// AirKiss: where to wait for the phone's datagram before replying [default: the --udp
+    /// address, else 0.0.0.0:10001].
+    #[arg(long, value_name = "ADDR:PORT")]
+    airkiss_listen: Option<SocketAddr>,
+    /// AirKiss: reply only to a phone heard on the AirKiss port, never by broadcast (as
+    /// ESP-IDF).
+    #[arg(long)]
+    no_airkiss_broadcast: bool,
+}
+
+/// Runs `listen`.
+pub async fn run(args: ListenArgs) -> Result<ExitCode> {
+    let wifi = crate::device::backend(args.wifi.as_deref(), args.sim_env.as_deref(), &args.sim_ap)?;
+    let store = if args.no_store {
+        None
+    } else {
+        let dir = args
+            .state_dir
+            .clone()
+            .unwrap_or_else(crate::device::default_state_dir);
+        Some(
+            CredentialStore::open(&dir)
+                .with_context(|| format!("cannot use the state directory {}", dir.display()))?,
+        )
+    };
+    let timeout = match args.timeout {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(_) => bail!("--timeout must be a positive number of seconds"),
+        None => None,
+    };
+
+    let sc = SmartConfig::new(wifi, opener(&args)?);
+    sc.set_type(args.sc_type);
+    let mut ack = AckConfig::default();
+    if let Some(port) = args.ack_port {
+        ack.esptouch_port = port;
+        ack.v2_port = Some(port);
+        ack.airkiss_port = port;
+    }
+    if let Some(ip) = args.ack_broadcast {
+        ack.broadcast = Some(ip);
+    }
+    if let Some(addr) = args.airkiss_listen {
+        ack.airkiss_listen = addr;
+    }
+    ack.airkiss_broadcast_fallback = !args.no_airkiss_broadcast;
+    sc.set_settings(Settings {
+        aes_key: key_bytes(args.aes_key.as_deref())?,
+        mac: args.mac.unwrap_or_else(default_mac),
+        ack,
+    });
+    let stored = Arc::new(std::sync::Mutex::new(None::<String>));
+    if let Some(store) = store {
+        let stored = stored.clone();
+        sc.on_credentials(Arc::new(move |credentials| match store.save(credentials) {
+            Ok(()) => {
+                tracing::info!("credentials stored in {}", store.path().display());
+                if let Ok(mut s) = stored.lock() {
+                    *s = Some(store.path().display().to_string());
+                }
+            }
+            Err(e) => tracing::error!("could not store the credentials: {e}"),
+        }));
+    }
+
+    sc.start().await?;
+    if let Some(addr) = sc.source_addr() {
+        tracing::info!("listening on udp {addr}");
+    }
+    let finished = async {
+        match timeout {
+            Some(t) => tokio::time::timeout(t, sc.wait_finished()).await.ok(),
+            None => Some(sc.wait_finished().await),
+        }
+    };
+    let status = tokio::select! {
+        status = finished => status,
+        () = crate::device::shutdown_signal() => {
+            tracing::info!("stopping on signal");
+            None
+        }
+    };
+    let status = match status {
+        Some(status) => status,
+        None => {
+            // A message may be half-way through joining: only give up while still listening.
+            if sc.status() == Status::Listening {
+                sc.stop();
+                sc.status()
+            } else {
+                sc.wait_finished().await
+            }
+        }
+    };
+    let stored = stored.lock().ok().and_then(|s| s.clone());
+    report(&sc, &status, stored, &args)
+}
+
+fn opener(args: &ListenArgs) -> Result<OpenSource> {
+    if let Some(addr) = args.udp {
+        return Ok(open_udp(addr));
+    }
+    if let Some(path) = &args.pcap {
+        return Ok(smartconfig::net::source::open_pcap(path.clone()));
+    }
+    if let Some(interface) = &args.interface {
+        return Ok(smartconfig::net::source::open_monitor(interface.clone()));
+    }
+    bail!("choose a source: --interface, --pcap or --udp")
+}
+
+fn report(
+    sc: &SmartConfig,
+    status: &Status,
+    stored: Option<String>,
+    args: &ListenArgs,
+) -> Result<ExitCode> {
+    let decoded = sc.result();
+    let (code, summary, link) = match status {
+        Status::Finished(Outcome::Acknowledged { link, ack }) => {
+            let summary = format!(
+                "joined {:?} as {}; acknowledged with {} datagrams",
+                String::from_utf8_lossy(&link.ssid),
+                link.ip,
+                ack.sent
+            );
+            (ExitCode::SUCCESS, summary, Some(link))
+        }
+        Status::Finished(Outcome::AckFailed { link, error }) => (
+            ExitCode::SUCCESS,
+            format!(
+                "joined {:?} as {}; acknowledgement failed: {error}",
+                String::from_utf8_lossy(&link.ssid),
+                link.ip
+            ),
+            Some(link),
+        ),
+        Status::Finished(Outcome::ConnectFailed(e)) => (
+            ExitCode::from(EXIT_CONNECT_FAILED),
+            format!("credentials received, but joining failed: {e}"),
+            None,
+        ),
+        Status::Finished(Outcome::SourceEnded) => (
+            ExitCode::from(EXIT_NOTHING),
+            "the capture ended without a complete message".into(),
+            None,
+        ),
+        Status::Finished(Outcome::SourceFailed(e)) => bail!("the source failed: {e}"),
+        Status::Idle
+        | Status::Listening
+        | Status::Connecting
+        | Status::Acknowledging
+        | Status::Stopped => (
+            ExitCode::from(EXIT_NOTHING),
+            "no complete message received".into(),
+            None,
+        ),
+    };
+    if args.json {
+        let mut out = serde_json::json!({
+            "ok": code == ExitCode::SUCCESS,
+            "summary": summary,
+            "type": sc.type_().name(),
+            "message": decoded.as_ref().map(|d| decoded_json(d, args.show_password)),
+            "connected": link.is_some(),
+            "ip": link.map(|l| l.ip.to_string()),
+            "bssid": link.map(|l| l.bssid.to_string()),
+            "stored": stored,
+        });
+        if let (Some(obj), Some(Status::Finished(Outcome::Acknowledged { ack, .. }))) =
+            (out.as_object_mut(), Some(status))
+        {
+            obj.insert(
+                "ack".into(),
+                serde_json::json!({
+                    "sent": ack.sent,
+                    "failed": ack.failed,
+                    "rounds": ack.rounds,
+                    "targets": ack.targets.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                    "airkiss_phone": ack.airkiss_phone.map(|a| a.to_string()),
+                }),
+            );
+        }
+        println!("{out}");
+    }
+    if code == ExitCode::SUCCESS {
+        tracing::info!("{summary}");
+    } else {
+        tracing::error!("{summary}");
+    }
+    if let Some(d) = &decoded
+        && !args.json
+    {
+        tracing::info!(
+            "{} message for {:?}{}",
+            d.protocol.name(),
+            d.ssid
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default(),
+            d.bssid
+                .map(|b| format!(" (BSSID {})", mac_text(b)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(code)
+}
+
+/// A locally administered unicast MAC derived from the machine id (stable across runs).
+fn default_mac() -> [u8; 6] {
+    let id = std::fs::read_to_string("/etc/machine-id")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/random/boot_id"))
+        .unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.trim().bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let [_, _, _, a, b, c, d, e] = hash.to_be_bytes();
+    [0x02, a, b, c, d, e]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_mac_is_local_unicast() {
+        let mac = default_mac();
+        assert_eq!(mac[0] & 0x03, 0x02);
+        assert_eq!(mac, default_mac());
+    }
+}

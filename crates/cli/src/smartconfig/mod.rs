@@ -1,0 +1,212 @@
+//! `wifiprov smartconfig`: ESPTouch v1, ESPTouch v2 and AirKiss.
+//!
+//! * `send`: the phone's part: broadcast the length code and wait for the device's reply;
+//! * `listen`: the device's part: decode from a monitor interface, a capture file or a UDP
+//!   socket, join the network, acknowledge and store the credentials;
+//! * `encode` / `decode`: the length code of one cycle, and decoding a list of lengths.
+//!
+//! Output rules: progress goes to stderr; stdout carries only data (the `--json` object, the
+//! lengths of `encode`). Passwords are printed only by `decode`/`listen --json
+//! --show-password`.
+
+mod codec;
+mod listen;
+mod send;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use smartconfig::{Protocol, ScType, Secret};
+
+/// Exit status when nothing was received or no device replied in time.
+const EXIT_NOTHING: u8 = 3;
+/// Exit status when credentials were received but joining the network failed.
+const EXIT_CONNECT_FAILED: u8 = 4;
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 ok; 1 error (bad input, a port that cannot be bound, an unreadable file);
+2 usage; 3 nothing: no device replied (send), no message received before the end of the
+capture or --timeout (listen), nothing decoded (decode); 4 credentials received but joining
+the network failed (listen).";
+
+/// `wifiprov smartconfig` flags.
+#[derive(Args, Debug)]
+#[command(after_help = EXIT_CODES)]
+pub struct SmartconfigArgs {
+    #[command(subcommand)]
+    command: ScCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ScCommand {
+    /// Phone role: broadcast the credentials as a length code until a device acknowledges.
+    #[command(after_help = EXIT_CODES)]
+    Send(send::SendArgs),
+    /// Device role: receive credentials, join the network, acknowledge, store them.
+    #[command(after_help = EXIT_CODES)]
+    Listen(Box<listen::ListenArgs>),
+    /// Print the UDP payload lengths of one cycle of the length code.
+    #[command(after_help = EXIT_CODES)]
+    Encode(codec::EncodeArgs),
+    /// Decode observed lengths, one per line ("LEN" or "SOURCE DESTINATION LEN").
+    #[command(after_help = EXIT_CODES)]
+    Decode(codec::DecodeArgs),
+}
+
+/// Runs `wifiprov smartconfig …`.
+pub async fn run(args: SmartconfigArgs) -> Result<ExitCode> {
+    match args.command {
+        ScCommand::Send(args) => send::run(args).await,
+        ScCommand::Listen(args) => listen::run(*args).await,
+        ScCommand::Encode(args) => codec::encode(args),
+        ScCommand::Decode(args) => codec::decode(args),
+    }
+}
+
+/// The credentials of `send` and `encode`.
+#[derive(Args, Debug, Clone)]
+struct MessageArgs {
+    /// Protocol: esptouch (v1), esptouch-v2 or airkiss.
+    #[arg(long, value_name = "PROTOCOL", value_parser = parse_protocol)]
+    protocol: Protocol,
+    /// Network name (sent as its UTF-8 bytes).
+    #[arg(long)]
+    ssid: String,
+    /// Passphrase [default: empty, an open network].
+    #[arg(long, default_value = "", hide_default_value = true)]
+    password: String,
+    /// The access point's BSSID (ESPTouch v1 sends it, v2 its CRC) [default: 00:00:00:00:00:00].
+    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
+    bssid: Option<[u8; 6]>,
+    /// ESPTouch v2 reserved (custom) data, hex, up to 64 bytes.
+    #[arg(long, value_name = "HEX", value_parser = parse_hex)]
+    reserved_data: Option<Vec<u8>>,
+    /// AES key: ESPTouch v2 16 bytes, AirKiss up to 16 (zero-padded); text.
+    #[arg(long, value_name = "KEY")]
+    aes_key: Option<String>,
+}
+
+impl MessageArgs {
+    fn request(&self) -> Result<smartconfig::net::SendRequest> {
+        if self.reserved_data.is_some() && self.protocol != Protocol::EspTouchV2 {
+            bail!("--reserved-data is only carried by esptouch-v2");
+        }
+        if self.aes_key.is_some() && self.protocol == Protocol::EspTouch {
+            bail!("--aes-key applies to esptouch-v2 and airkiss only");
+        }
+        let mut request = smartconfig::net::SendRequest::new(
+            self.protocol,
+            self.ssid.as_bytes(),
+            self.password.as_bytes(),
+        );
+        request.bssid = self.bssid;
+        request.reserved = self.reserved_data.clone().unwrap_or_default();
+        request.aes_key = self.aes_key.as_deref().map(|k| Secret::new(k.as_bytes()));
+        Ok(request)
+    }
+}
+
+fn parse_protocol(text: &str) -> Result<Protocol, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "esptouch" | "esptouch-v1" | "v1" => Ok(Protocol::EspTouch),
+        "esptouch-v2" | "v2" => Ok(Protocol::EspTouchV2),
+        "airkiss" => Ok(Protocol::AirKiss),
+        _ => Err("expected esptouch, esptouch-v2 or airkiss".into()),
+    }
+}
+
+fn parse_type(text: &str) -> Result<ScType, String> {
+    ScType::from_name(text)
+        .ok_or_else(|| "expected esptouch, airkiss, esptouch-airkiss or esptouch-v2".into())
+}
+
+fn parse_mac(text: &str) -> Result<[u8; 6], String> {
+    text.parse::<wifiprov_wifi::Bssid>()
+        .map(|b| b.0)
+        .map_err(|_| "expected six hex bytes like 24:0a:c4:12:34:56".into())
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    hex::decode(text.trim()).map_err(|e| format!("not hex: {e}"))
+}
+
+fn mac_text(mac: [u8; 6]) -> String {
+    wifiprov_wifi::Bssid(mac).to_string()
+}
+
+/// The AES key argument as bytes, checked for the receiver type.
+fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    if key.len() > 16 {
+        bail!("--aes-key is {} bytes; at most 16 fit", key.len());
+    }
+    Ok(Some(Secret::new(key.as_bytes())))
+}
+
+/// The lines of `path`, or of standard input for `-`.
+fn read_input(path: &std::path::Path) -> Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read standard input")?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+/// The fields of a decoded message as JSON; the password only when `show_password`.
+fn decoded_json(decoded: &smartconfig::Decoded, show_password: bool) -> serde_json::Value {
+    let password = if show_password {
+        serde_json::Value::String(String::from_utf8_lossy(decoded.password.expose()).into_owned())
+    } else {
+        serde_json::Value::String("(redacted)".into())
+    };
+    serde_json::json!({
+        "protocol": decoded.protocol.name(),
+        "ssid": decoded.ssid.as_deref().map(|s| String::from_utf8_lossy(s).into_owned()),
+        "ssid_hex": decoded.ssid.as_deref().map(hex::encode),
+        "ssid_crc": decoded.ssid_crc,
+        "password": password,
+        "password_len": decoded.password.len(),
+        "bssid": decoded.bssid.map(mac_text),
+        "bssid_crc": decoded.bssid_crc,
+        "token": decoded.token,
+        "phone_ip": decoded.phone_ip.map(|ip| ip.to_string()),
+        "ipv6": decoded.ipv6,
+        "reserved_hex": hex::encode(&decoded.reserved),
+        "offset": decoded.offset,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_and_type_names() {
+        assert_eq!(parse_protocol("ESPTouch"), Ok(Protocol::EspTouch));
+        assert_eq!(parse_protocol("esptouch-v2"), Ok(Protocol::EspTouchV2));
+        assert_eq!(parse_protocol("airkiss"), Ok(Protocol::AirKiss));
+        assert!(parse_protocol("esptouch-airkiss").is_err());
+        assert_eq!(parse_type("esptouch-airkiss"), Ok(ScType::EspTouchAirKiss));
+        assert_eq!(parse_type("TYPE_ESPTOUCH_V2"), Ok(ScType::EspTouchV2));
+        assert!(parse_type("x").is_err());
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(
+            parse_mac("24:0a:c4:12:34:56"),
+            Ok([0x24, 0x0a, 0xc4, 0x12, 0x34, 0x56])
+        );
+        assert!(parse_mac("24:0a:c4").is_err());
+        assert_eq!(parse_hex("00ff"), Ok(vec![0, 255]));
+        assert!(parse_hex("0").is_err());
+        assert!(key_bytes(Some("0123456789abcdefg")).is_err());
+        assert_eq!(key_bytes(Some("k")).unwrap().unwrap().expose(), b"k");
+    }
+}
