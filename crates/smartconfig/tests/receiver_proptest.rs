@@ -12,7 +12,10 @@ use receiver_support::*;
 use smartconfig::receiver::{Event, Receiver, ReceiverConfig, ScanEntry, State};
 use smartconfig::{Direction, Observation, ScType};
 
-fn observation() -> impl Strategy<Value = (u8, u8, u8, u16, Option<u16>, u32, bool)> {
+/// (station, direction, BSSID, length, sequence number, time step, group destination)
+type Raw = (u8, u8, u8, u16, Option<u16>, u32, bool);
+
+fn observation() -> impl Strategy<Value = Raw> {
     (
         0u8..6, // station
         0u8..3, // direction
@@ -30,7 +33,7 @@ fn observation() -> impl Strategy<Value = (u8, u8, u8, u16, Option<u16>, u32, bo
     )
 }
 
-fn build(raw: &[(u8, u8, u8, u16, Option<u16>, u32, bool)]) -> Vec<Observation> {
+fn build(raw: &[Raw]) -> Vec<Observation> {
     let mut t = 0u64;
     raw.iter()
         .map(|&(s, d, b, length, seq, dt, group)| {
