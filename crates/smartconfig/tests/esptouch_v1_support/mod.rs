@@ -1,5 +1,11 @@
 //! Shared helpers of the ESPTouch v1 tests: vectors, offsets, streams and channel impairments.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::net::{IpAddr, Ipv4Addr};
 
