@@ -1,4 +1,10 @@
 //! ESPTouch v1: reference vectors, schedule, decoder at every link offset, ACK, limits.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod esptouch_v1_support;
 

@@ -1,4 +1,4 @@
-//! The device side: guide detection, triplet reading, accumulation and validation.
+//! The device side: guide detection, item reading, accumulation and validation.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -56,7 +56,7 @@ impl GuideWindow {
 /// A classified, normalised length.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Symbol {
-    /// Nothing usable (window start or broken window).
+    /// Nothing yet.
     Gap,
     /// A nibble datagram: `L − 40` (0..=255).
     Nibble(u8),
@@ -65,19 +65,16 @@ enum Symbol {
 }
 
 impl Symbol {
-    fn classify(normalised: Option<u16>) -> Self {
-        let Some(l) = normalised else {
-            return Symbol::Gap;
-        };
-        if let Some(v) = l.checked_sub(INDEX_BASE) {
+    /// Classifies a normalised length; `None` for lengths outside the data code (40..=423).
+    fn classify(normalised: u16) -> Option<Self> {
+        if let Some(v) = normalised.checked_sub(INDEX_BASE) {
             return u8::try_from(v)
                 .ok()
                 .filter(|&i| i <= super::MAX_INDEX)
-                .map_or(Symbol::Gap, Symbol::Index);
+                .map(Symbol::Index);
         }
-        l.checked_sub(NIBBLE_BASE)
-            .and_then(|v| u8::try_from(v).ok())
-            .map_or(Symbol::Gap, Symbol::Nibble)
+        let v = normalised.checked_sub(NIBBLE_BASE)?;
+        u8::try_from(v).ok().map(Symbol::Nibble)
     }
 }
 
@@ -97,6 +94,73 @@ const EMPTY_SLOT: Slot = Slot {
     alt_count: 0,
 };
 
+/// The two halves of an item: `(nibble, index)` and `(index, nibble)` pairs of adjacent
+/// datagrams, kept until they combine into a CRC-valid item. A half is used at most once, so
+/// every accepted item stands for distinct receptions.
+#[derive(Clone, Zeroize)]
+struct Halves {
+    first: [u8; SLOTS],
+    second: [u8; SLOTS],
+    has_first: u128,
+    has_second: u128,
+}
+
+impl Halves {
+    fn new() -> Self {
+        Halves {
+            first: [0; SLOTS],
+            second: [0; SLOTS],
+            has_first: 0,
+            has_second: 0,
+        }
+    }
+
+    /// The item `(index, byte)` if the halves `u` and `w` pass the CRC.
+    fn combine(u: u8, index: u8, w: u8) -> Option<u8> {
+        let byte = (u << 4) | (w & 0x0F);
+        let crc = (u & 0xF0) | (w >> 4);
+        (crc8(&[byte, index]) == crc).then_some(byte)
+    }
+
+    /// A nibble `u` seen right before index datagram `index`.
+    fn first_half(&mut self, index: u8, u: u8) -> Option<u8> {
+        let bit = 1u128 << (index & 0x7F);
+        let slot = usize::from(index & 0x7F);
+        if self.has_second & bit != 0
+            && let Some(&w) = self.second.get(slot)
+            && let Some(byte) = Self::combine(u, index, w)
+        {
+            self.has_first &= !bit;
+            self.has_second &= !bit;
+            return Some(byte);
+        }
+        if let Some(v) = self.first.get_mut(slot) {
+            *v = u;
+            self.has_first |= bit;
+        }
+        None
+    }
+
+    /// A nibble `w` seen right after index datagram `index`.
+    fn second_half(&mut self, index: u8, w: u8) -> Option<u8> {
+        let bit = 1u128 << (index & 0x7F);
+        let slot = usize::from(index & 0x7F);
+        if self.has_first & bit != 0
+            && let Some(&u) = self.first.get(slot)
+            && let Some(byte) = Self::combine(u, index, w)
+        {
+            self.has_first &= !bit;
+            self.has_second &= !bit;
+            return Some(byte);
+        }
+        if let Some(v) = self.second.get_mut(slot) {
+            *v = w;
+            self.has_second |= bit;
+        }
+        None
+    }
+}
+
 fn low_bits(n: u32) -> u128 {
     if n >= 128 {
         u128::MAX
@@ -109,6 +173,7 @@ fn low_bits(n: u32) -> u128 {
 #[derive(Clone)]
 struct Session {
     slots: [Slot; SLOTS],
+    halves: Halves,
     /// Slots holding a value.
     filled: u128,
     /// Slots whose value was seen at least twice.
@@ -135,6 +200,7 @@ impl Session {
     fn new() -> Self {
         Session {
             slots: [EMPTY_SLOT; SLOTS],
+            halves: Halves::new(),
             filled: 0,
             confirmed: 0,
             conflicted: 0,
@@ -146,6 +212,7 @@ impl Session {
 
     fn clear(&mut self) {
         self.slots.zeroize();
+        self.halves.zeroize();
         *self = Session::new();
     }
 
@@ -371,8 +438,8 @@ impl Session {
 pub struct Decoder {
     guide: GuideWindow,
     offset: Option<u16>,
-    /// The two previous symbols (older first).
-    window: [Symbol; 2],
+    /// The previous data-code symbol.
+    previous: Symbol,
     session: Session,
 }
 
@@ -388,7 +455,7 @@ impl Decoder {
         Decoder {
             guide: GuideWindow::default(),
             offset: None,
-            window: [Symbol::Gap; 2],
+            previous: Symbol::Gap,
             session: Session::new(),
         }
     }
@@ -403,21 +470,22 @@ impl Decoder {
         self.session.header().map(|h| usize::from(h.total) + 6)
     }
 
-    fn read_triplet(&mut self, symbol: Symbol) -> Option<(u8, u8)> {
-        let [older, previous] = self.window;
+    /// Reads the pair (previous, `symbol`): a `(nibble, index)` or `(index, nibble)` pair is one
+    /// half of an item; returns the item when it combines with the other half into a CRC-valid
+    /// one.
+    fn read_pair(&mut self, symbol: Symbol) -> Option<(u8, u8)> {
+        let previous = self.previous;
         if matches!(symbol, Symbol::Index(_)) && previous == symbol {
             // A repeated index datagram (retry or duplicate): ignore it entirely.
             return None;
         }
-        self.window = [previous, symbol];
-        let (Symbol::Nibble(u), Symbol::Index(index), Symbol::Nibble(w)) =
-            (older, previous, symbol)
-        else {
-            return None;
-        };
-        let byte = (u << 4) | (w & 0x0F);
-        let crc = (u & 0xF0) | (w >> 4);
-        (crc8(&[byte, index]) == crc).then_some((index, byte))
+        self.previous = symbol;
+        let halves = &mut self.session.halves;
+        match (previous, symbol) {
+            (Symbol::Nibble(u), Symbol::Index(i)) => halves.first_half(i, u).map(|b| (i, b)),
+            (Symbol::Index(i), Symbol::Nibble(w)) => halves.second_half(i, w).map(|b| (i, b)),
+            _ => None,
+        }
     }
 }
 
@@ -432,11 +500,13 @@ impl LengthDecoder for Decoder {
         {
             self.offset = Some(offset);
             self.session.clear();
-            self.window = [Symbol::Gap; 2];
+            self.previous = Symbol::Gap;
         }
         let offset = self.offset?;
-        let symbol = Symbol::classify(length.checked_sub(offset));
-        let (index, byte) = self.read_triplet(symbol)?;
+        // Lengths outside the data code are other traffic (or guide datagrams): they are skipped
+        // without separating their neighbours, since every item carries its own CRC.
+        let symbol = Symbol::classify(length.checked_sub(offset)?)?;
+        let (index, byte) = self.read_pair(symbol)?;
         self.session.accept(index, byte);
         self.session.complete(offset)
     }
@@ -454,6 +524,7 @@ impl LengthDecoder for Decoder {
 impl Drop for Decoder {
     fn drop(&mut self) {
         self.session.slots.zeroize();
+        self.session.halves.zeroize();
     }
 }
 
