@@ -7,7 +7,7 @@ use core::net::{IpAddr, Ipv4Addr};
 use zeroize::Zeroize;
 
 use super::{GUIDE_BASE, INDEX_BASE, MAX_PASSWORD_LEN, MAX_SSID_LEN, NIBBLE_BASE};
-use crate::{Decoded, LengthDecoder, MAX_OFFSET, Protocol, Secret, crc8};
+use crate::{Decoded, LengthDecoder, MAX_OFFSET, Protocol, Secret, crc8, crc8_update};
 
 /// Item slots: the index datagram carries 7 bits.
 const SLOTS: usize = 128;
@@ -94,70 +94,84 @@ const EMPTY_SLOT: Slot = Slot {
     alt_count: 0,
 };
 
+/// The two most recent distinct values of one half of one item.
+#[derive(Clone, Copy, Default, Zeroize)]
+struct Recent {
+    newest: u8,
+    older: u8,
+    len: u8,
+}
+
+impl Recent {
+    const EMPTY: Recent = Recent {
+        newest: 0,
+        older: 0,
+        len: 0,
+    };
+
+    fn push(&mut self, value: u8) {
+        if self.len > 0 && self.newest == value {
+            return;
+        }
+        self.older = self.newest;
+        self.newest = value;
+        self.len = (self.len + 1).min(2);
+    }
+
+    fn values(&self) -> impl Iterator<Item = u8> {
+        [self.newest, self.older]
+            .into_iter()
+            .take(usize::from(self.len))
+    }
+}
+
 /// The two halves of an item: `(nibble, index)` and `(index, nibble)` pairs of adjacent
-/// datagrams, kept until they combine into a CRC-valid item. A half is used at most once, so
-/// every accepted item stands for distinct receptions.
+/// datagrams, kept until they combine into a CRC-valid item. A lost datagram makes a neighbour
+/// item's nibble look like a half, so the two most recent values of each half are kept. Halves
+/// are used once, so every accepted item stands for distinct receptions.
 #[derive(Clone, Zeroize)]
 struct Halves {
-    first: [u8; SLOTS],
-    second: [u8; SLOTS],
-    has_first: u128,
-    has_second: u128,
+    first: [Recent; SLOTS],
+    second: [Recent; SLOTS],
 }
 
 impl Halves {
     fn new() -> Self {
         Halves {
-            first: [0; SLOTS],
-            second: [0; SLOTS],
-            has_first: 0,
-            has_second: 0,
+            first: [Recent::EMPTY; SLOTS],
+            second: [Recent::EMPTY; SLOTS],
         }
     }
 
-    /// The item `(index, byte)` if the halves `u` and `w` pass the CRC.
+    /// The item's byte if the halves `u` and `w` pass the CRC.
     fn combine(u: u8, index: u8, w: u8) -> Option<u8> {
         let byte = (u << 4) | (w & 0x0F);
         let crc = (u & 0xF0) | (w >> 4);
         (crc8(&[byte, index]) == crc).then_some(byte)
     }
 
-    /// A nibble `u` seen right before index datagram `index`.
-    fn first_half(&mut self, index: u8, u: u8) -> Option<u8> {
-        let bit = 1u128 << (index & 0x7F);
+    /// A half seen for `index`: `value` goes to `mine` unless it combines with one of `theirs`.
+    fn half(&mut self, index: u8, value: u8, is_first: bool) -> Option<u8> {
         let slot = usize::from(index & 0x7F);
-        if self.has_second & bit != 0
-            && let Some(&w) = self.second.get(slot)
-            && let Some(byte) = Self::combine(u, index, w)
-        {
-            self.has_first &= !bit;
-            self.has_second &= !bit;
-            return Some(byte);
+        let (mine, theirs) = if is_first {
+            (self.first.get_mut(slot)?, self.second.get_mut(slot)?)
+        } else {
+            (self.second.get_mut(slot)?, self.first.get_mut(slot)?)
+        };
+        let found = theirs.values().find_map(|other| {
+            if is_first {
+                Self::combine(value, index, other)
+            } else {
+                Self::combine(other, index, value)
+            }
+        });
+        if found.is_some() {
+            *mine = Recent::EMPTY;
+            *theirs = Recent::EMPTY;
+        } else {
+            mine.push(value);
         }
-        if let Some(v) = self.first.get_mut(slot) {
-            *v = u;
-            self.has_first |= bit;
-        }
-        None
-    }
-
-    /// A nibble `w` seen right after index datagram `index`.
-    fn second_half(&mut self, index: u8, w: u8) -> Option<u8> {
-        let bit = 1u128 << (index & 0x7F);
-        let slot = usize::from(index & 0x7F);
-        if self.has_first & bit != 0
-            && let Some(&u) = self.first.get(slot)
-            && let Some(byte) = Self::combine(u, index, w)
-        {
-            self.has_first &= !bit;
-            self.has_second &= !bit;
-            return Some(byte);
-        }
-        if let Some(v) = self.second.get_mut(slot) {
-            *v = w;
-            self.has_second |= bit;
-        }
-        None
+        found
     }
 }
 
@@ -346,19 +360,22 @@ impl Session {
     }
 
     /// The SSID-carrying layout: SSID at `9+p..T`, BSSID at `T..T+6`; CRCs and XOR must match.
+    /// Allocates only for the message it returns.
     fn validate(&self, h: Header, offset: u16) -> Option<Decoded> {
         let p = usize::from(h.password_len);
         let t = usize::from(h.total);
-        let ssid: Vec<u8> = self.bytes(9 + p, t).collect();
+        let crc_of =
+            |bytes: &mut dyn Iterator<Item = u8>| bytes.fold(0, |c, b| crc8_update(c, &[b]));
+        let ssid_crc = crc_of(&mut self.bytes(9 + p, t));
         let bssid = self.bssid(t)?;
         let xor = self
             .bytes(0, 4)
             .chain(self.bytes(5, t))
             .fold(0u8, |acc, b| acc ^ b);
-        let ssid_crc = self.byte(2)?;
-        if crc8(&ssid) != ssid_crc || crc8(&bssid) != self.byte(3)? || xor != self.byte(4)? {
+        if ssid_crc != self.byte(2)? || crc8(&bssid) != self.byte(3)? || xor != self.byte(4)? {
             return None;
         }
+        let ssid = self.bytes(9 + p, t).collect();
         Some(self.decoded(h, Some(ssid), bssid, offset))
     }
 
@@ -427,13 +444,27 @@ impl Session {
 
 /// ESPTouch v1 decoder for one link (see the module docs).
 ///
-/// Memory is fixed (about 600 bytes, no allocation while receiving); each [`LengthDecoder::push`]
-/// does a bounded amount of work. Values are kept per item index with a vote: a CRC-valid value
-/// that contradicts the stored one is remembered and wins once it has been seen more often; when
-/// two indices each carry two values seen at least twice, two sessions are mixed and the decoder
-/// starts over. A complete set that fails the CRC/XOR checks makes the decoder accept only values
-/// seen at least twice; if that still fails it starts over. After a message is returned the
-/// bytes are forgotten but the learned offset is kept.
+/// * **Lock**: the last four raw lengths are checked for a guide quartet (four distinct lengths
+///   spanning exactly 3, any order, smallest in `512..=512 + MAX_OFFSET`); the offset is its
+///   smallest length − 512. A quartet with a different offset re-locks and starts over.
+/// * **Items**: after the lock, lengths outside the data code (40..=423 after the offset) are
+///   skipped without separating their neighbours. A `(nibble, index)` pair is the first half of
+///   an item, an `(index, nibble)` pair the second half; halves are kept per index until two
+///   combine into a CRC-valid item, so a triplet missing its first datagram in one pass and its
+///   last in another still counts. The two latest values of each half are kept (a lost
+///   datagram makes a neighbour's nibble look like a half); each half is used once; a repeated
+///   index datagram is ignored.
+/// * **Votes**: per index the most frequent value wins; when two indices each carry two values
+///   seen at least twice, two sessions are mixed and the decoder starts over from the newest
+///   value. A complete set that fails the CRC/XOR checks makes the decoder accept only values
+///   seen at least twice; if that still fails it starts over.
+/// * **Legacy layout** (SSID omitted): accepted once every item of `0..15+p` was seen twice, the
+///   BSSID CRC matches and three more legacy passes' worth of items arrived without any index
+///   only the SSID-carrying layout uses; reported with `ssid: None`.
+///
+/// Memory is fixed (under 2 KiB, no allocation until a message is returned) and each
+/// [`LengthDecoder::push`] does a bounded amount of work. After a message is returned the bytes
+/// are forgotten but the learned offset is kept; [`LengthDecoder::reset`] forgets both.
 #[derive(Clone)]
 pub struct Decoder {
     guide: GuideWindow,
@@ -482,8 +513,8 @@ impl Decoder {
         self.previous = symbol;
         let halves = &mut self.session.halves;
         match (previous, symbol) {
-            (Symbol::Nibble(u), Symbol::Index(i)) => halves.first_half(i, u).map(|b| (i, b)),
-            (Symbol::Index(i), Symbol::Nibble(w)) => halves.second_half(i, w).map(|b| (i, b)),
+            (Symbol::Nibble(u), Symbol::Index(i)) => halves.half(i, u, true).map(|b| (i, b)),
+            (Symbol::Index(i), Symbol::Nibble(w)) => halves.half(i, w, false).map(|b| (i, b)),
             _ => None,
         }
     }

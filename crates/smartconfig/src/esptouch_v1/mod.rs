@@ -4,8 +4,9 @@
 //!   the datum length list of the reference phone apps; [`Encoded::schedule`] lays them out in
 //!   time (guide 2 s, data 4 s, one datagram every 8 ms) for a UDP sender.
 //! * [`Decoder`] is the device side for one link: it learns the length offset from one guide
-//!   quartet, reads self-checking (nibble, index, nibble) triplets, accumulates bytes across
-//!   passes and validates the whole message (CRC-8 of SSID and BSSID, XOR check byte).
+//!   quartet, reads the self-checking items (a triplet, or its two halves caught in different
+//!   passes), accumulates bytes across passes in any order and validates the whole message
+//!   (CRC-8 of SSID and BSSID, XOR check byte).
 //! * [`ack_payload`] / [`parse_ack`] build and read the 11-byte reply the device sends to the
 //!   phone on [`ACK_PORT`] once it has joined the network.
 //!
