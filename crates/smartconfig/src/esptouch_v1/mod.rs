@@ -28,7 +28,9 @@ mod encode;
 
 pub use ack::{ACK_LEN, ack_payload, ack_targets, parse_ack};
 pub use decode::{Decoder, ssid_candidate_matches};
-pub use encode::{Encoded, Params, data_code, encode};
+pub use encode::{
+    DATA_STEPS_PER_PERIOD, Encoded, GUIDE_QUARTETS_PER_PERIOD, Params, data_code, encode,
+};
 
 use core::net::Ipv4Addr;
 
