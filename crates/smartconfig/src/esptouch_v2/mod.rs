@@ -20,6 +20,7 @@ mod assemble;
 mod crypto;
 mod decode;
 mod encode;
+mod votes;
 mod wire;
 
 pub use crypto::AesKey;
