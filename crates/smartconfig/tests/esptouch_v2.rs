@@ -324,3 +324,33 @@ fn acknowledgement_build_and_parse() {
     assert_eq!(parse_ack(&longer[..6]), None);
     assert_eq!(parse_ack(&[]), None);
 }
+
+#[test]
+fn header_only_session() {
+    // No SSID on the air, no password, no reserved data: the header is the whole message.
+    let mut p = Params::new(b"Hidden".to_vec(), Vec::new(), [7; 6]);
+    p.send_ssid = false;
+    p.port_mark = 3;
+    p.ipv6 = true;
+    let encoded = esptouch_v2::encode(&p, &mut |_: &mut [u8]| unreachable!()).unwrap();
+    assert_eq!(encoded.group_count(), 1);
+    assert_eq!(encoded.lengths()[..4], [1048, 1072, 1048, 1072]);
+    assert_eq!(encoded.lengths().len(), 12);
+    let mut decoder = Decoder::new(None);
+    let got = feed(&mut decoder, &stream(encoded.lengths(), 90, 2));
+    assert_eq!(got.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [11, 23]);
+    let d = &got[0].1;
+    assert_eq!(d.ssid, None);
+    assert!(d.password.is_empty() && d.reserved.is_empty());
+    assert_eq!(d.token, 3);
+    assert!(d.ipv6);
+    assert_eq!(d.bssid_crc, Some(smartconfig::crc8(&[7; 6])));
+}
+
+#[test]
+fn aes_key_from_slice() {
+    assert!(AesKey::from_slice(b"1234567890abcdef").is_some());
+    assert!(AesKey::from_slice(b"1234567890abcde").is_none());
+    assert!(AesKey::from_slice(&[0; 17]).is_none());
+    assert_eq!(AesKey::from([3; 16]).expose(), &[3; 16]);
+}

@@ -1,52 +1,4 @@
 //! The receiver side: a streaming length decoder for one link.
-//!
-//! # How it works
-//!
-//! * **Lock.** The last three raw lengths (consecutive repeats collapsed) are watched for
-//!   `x, y, x` with `{x, y} = {1048 + K, 1071 + N + K}` (`K ≤ MAX_OFFSET`, `1 ≤ N ≤ 41`):
-//!   three of the four sync/count datagrams that open every cycle. That yields K and N at once.
-//!   Once locked, a different (K, N) is adopted only from the full four-datagram pattern, so a
-//!   stray length cannot throw away progress.
-//! * **Runs.** After locking, lengths are normalised (`L = raw − K`) and classified; lengths
-//!   outside every class are skipped. Consecutive sync/count/marker datagrams form a *run*,
-//!   which says which group the following planes belong to (the header after sync/count, body
-//!   group q after marker `128 + q`). The first plane after a run settles it: if the run ends
-//!   in a single datagram and the plane simply continues the interrupted group's planes, the
-//!   run was a stray length and the group resumes; otherwise the run gives the new context if
-//!   it ends in at least two datagrams announcing the same group, or is a single datagram
-//!   announcing the group the sender transmits next (or the same one again). Anything else —
-//!   a count other than N, a group ≥ N − 1, a lone out-of-order marker — gives no context.
-//! * **Passes.** Within one context plane indices must increase (an identical repeat is
-//!   ignored). On a disorder the plane that continues the sequence is kept and the other one
-//!   dropped (a second disorder ends the pass, which also covers the next group arriving
-//!   without its markers); plane 7 ends the pass. A pass's planes then vote, per group and
-//!   plane, across passes (the leading value and one challenger per plane, so stray values
-//!   cannot dislodge a well-supported plane), so a group completes even if no single pass
-//!   delivered all of its planes.
-//! * **Groups.** A group is valid when its leading plane values pass its CRC: CRC-8 for the
-//!   header and 8-bit groups, the 6-bit CRC for 7-bit groups (either, until the header is
-//!   known). The header must also be well formed (§3.4 limits, version 0, security 0..=2) and
-//!   imply exactly N − 1 body groups. While the link has shown nothing but ESPTouch v2 traffic
-//!   one sighting per plane suffices (a clean cycle decodes in one pass); once anything foreign
-//!   was seen (a length outside every class, a wrong count or marker, disagreeing or CRC-failing
-//!   planes) every plane's leader must be ahead of its challenger by two sightings, so a stray
-//!   length that happens to fit where a plane was lost cannot slip through on a weak CRC. A
-//!   group whose planes are all well supported but fail the CRC starts over.
-//! * **Conflicts.** A complete, CRC-valid single pass that contradicts a group already
-//!   confirmed twice means a new session: the session is reset (offset kept) and starts with
-//!   that pass.
-//! * **Completion.** With the header and every body group valid, the message is assembled:
-//!   decrypted when the header says AES (full PKCS#7 check, plaintext length = password +
-//!   reserved length), and every field's length and high-byte flag must equal the header's.
-//!   On success the message is returned; either way the session then starts over (offset and N
-//!   kept), so a failed attempt (e.g. a wrong key) costs another cycle, never a loop.
-//! * **Encrypted, no key.** The decoder never returns ciphertext as a password: it keeps the
-//!   lock and waits; [`Decoder::key_required`] reports the situation. A key does not make the
-//!   decoder refuse plaintext sessions.
-//!
-//! Work per length is O(1) (at most a re-check of the 41 groups when the header changes and
-//! one assembly per completed message), nothing is allocated except the returned message, and
-//! all state is fixed-size.
 
 use core::fmt;
 
@@ -113,9 +65,57 @@ pub struct Progress {
     pub confirming: bool,
 }
 
-/// Streaming ESPTouch v2 decoder for one link (see the module docs for the method).
+/// Streaming ESPTouch v2 decoder for one link.
 ///
 /// `Debug` shows progress only, never the key or received data.
+///
+/// # How it works
+///
+/// * **Lock.** The last three raw lengths (consecutive repeats collapsed) are watched for
+///   `x, y, x` with `{x, y} = {1048 + K, 1071 + N + K}` (`K ≤ MAX_OFFSET`, `1 ≤ N ≤ 41`):
+///   three of the four sync/count datagrams that open every cycle. That yields K and N at once.
+///   Once locked, a different (K, N) is adopted only from the full four-datagram pattern, so a
+///   stray length cannot throw away progress.
+/// * **Runs.** After locking, lengths are normalised (`L = raw − K`) and classified; lengths
+///   outside every class are skipped. Consecutive sync/count/marker datagrams form a *run*,
+///   which says which group the following planes belong to (the header after sync/count, body
+///   group q after marker `128 + q`). The first plane after a run settles it: if the run ends
+///   in a single datagram and the plane simply continues the interrupted group's planes, the
+///   run was a stray length and the group resumes; otherwise the run gives the new context if
+///   it ends in at least two datagrams announcing the same group, or is a single datagram
+///   announcing the group the sender transmits next (or the same one again). Anything else —
+///   a count other than N, a group ≥ N − 1, a lone out-of-order marker — gives no context.
+/// * **Passes.** Within one context plane indices must increase (an identical repeat is
+///   ignored). On a disorder the plane that continues the sequence is kept and the other one
+///   dropped (a second disorder ends the pass, which also covers the next group arriving
+///   without its markers); plane 7 ends the pass. A pass's planes then vote, per group and
+///   plane, across passes (the leading value and one challenger per plane, so stray values
+///   cannot dislodge a well-supported plane), so a group completes even if no single pass
+///   delivered all of its planes.
+/// * **Groups.** A group is valid when its leading plane values pass its CRC: CRC-8 for the
+///   header and 8-bit groups, the 6-bit CRC for 7-bit groups (either, until the header is
+///   known). The header must also be well formed (§3.4 limits, version 0, security 0..=2) and
+///   imply exactly N − 1 body groups. While the link has shown nothing but ESPTouch v2 traffic
+///   one sighting per plane suffices (a clean cycle decodes in one pass); once anything foreign
+///   was seen (a length outside every class, a wrong count or marker, disagreeing or CRC-failing
+///   planes) every plane's leader must be ahead of its challenger by two sightings, so a stray
+///   length that happens to fit where a plane was lost cannot slip through on a weak CRC. A
+///   group whose planes are all well supported but fail the CRC starts over.
+/// * **Conflicts.** A complete, CRC-valid single pass that contradicts a group already
+///   confirmed twice means a new session: the session is reset (offset kept) and starts with
+///   that pass.
+/// * **Completion.** With the header and every body group valid, the message is assembled:
+///   decrypted when the header says AES (full PKCS#7 check, plaintext length = password +
+///   reserved length), and every field's length and high-byte flag must equal the header's.
+///   On success the message is returned; either way the session then starts over (offset and N
+///   kept), so a failed attempt (e.g. a wrong key) costs another cycle, never a loop.
+/// * **Encrypted, no key.** The decoder never returns ciphertext as a password: it keeps the
+///   lock and waits; [`Decoder::key_required`] reports the situation. A key does not make the
+///   decoder refuse plaintext sessions.
+///
+/// Work per length is O(1) (at most a re-check of the 41 groups when the header changes and
+/// one assembly per completed message), nothing is allocated except the returned message, and
+/// all state is fixed-size.
 #[derive(Clone)]
 pub struct Decoder {
     key: Option<AesKey>,
