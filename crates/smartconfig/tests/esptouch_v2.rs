@@ -354,3 +354,17 @@ fn aes_key_from_slice() {
     assert!(AesKey::from_slice(&[0; 17]).is_none());
     assert_eq!(AesKey::from([3; 16]).expose(), &[3; 16]);
 }
+
+#[test]
+fn decoder_is_send_clone_debug() {
+    fn check<T: Send + Sync + Clone + std::fmt::Debug + 'static>(_: &T) {}
+    let mut decoder = Decoder::new(Some([1; 16]));
+    check(&decoder);
+    let case = &cases()[0];
+    let lengths = stream(&case.lengths, 70, 1);
+    feed(&mut decoder, &lengths[..40]);
+    // A clone carries the session on independently.
+    let mut copy = decoder.clone();
+    assert_eq!(feed(&mut copy, &lengths[40..]).len(), 1);
+    assert_eq!(feed(&mut decoder, &lengths[40..]).len(), 1);
+}
