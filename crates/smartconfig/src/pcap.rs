@@ -17,6 +17,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
+pub use crate::frame::LinkType;
 pub use read::{PcapReader, Record};
 pub use write::{ByteOrder, PcapWriter};
 
@@ -28,34 +29,6 @@ pub const MAX_INTERFACES: usize = 64;
 
 /// The largest pcapng section header or interface description block accepted, in bytes.
 pub const MAX_HEADER_BLOCK: usize = 65_536;
-
-/// The link types this module handles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LinkType {
-    /// `LINKTYPE_IEEE802_11` (105): 802.11 frames without a radio header.
-    Ieee80211,
-    /// `LINKTYPE_IEEE802_11_RADIOTAP` (127): 802.11 frames after a radiotap header.
-    Radiotap,
-}
-
-impl LinkType {
-    /// The `LINKTYPE_*` number.
-    pub fn number(self) -> u32 {
-        match self {
-            LinkType::Ieee80211 => 105,
-            LinkType::Radiotap => 127,
-        }
-    }
-
-    /// From a `LINKTYPE_*` number.
-    pub fn from_number(number: u32) -> Option<Self> {
-        match number {
-            105 => Some(LinkType::Ieee80211),
-            127 => Some(LinkType::Radiotap),
-            _ => None,
-        }
-    }
-}
 
 /// The two capture file formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

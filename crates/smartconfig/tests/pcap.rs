@@ -80,7 +80,7 @@ fn round_trip_both_formats_link_types_and_byte_orders() {
     for format in [FileFormat::Pcap, FileFormat::PcapNg] {
         for linktype in [LinkType::Ieee80211, LinkType::Radiotap] {
             for order in [ByteOrder::Little, ByteOrder::Big] {
-                let frames = frames(u64::from(linktype.number()), 60);
+                let frames = frames(u64::from(linktype.dlt()), 60);
                 let bytes = write_all(format, linktype, order, &frames);
                 let (read_format, records) = read_all(&bytes).unwrap();
                 assert_eq!(read_format, format);

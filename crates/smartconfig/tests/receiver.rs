@@ -549,8 +549,9 @@ fn scan_entry(ssid: &[u8], bssid: [u8; 6], channel: u8) -> ScanEntry {
 }
 
 /// Decodes one toy message on `bssid` with the scan table; returns the events.
+/// (AirKiss: its SSID CRC is checked on its own, without the ESPTouch v1 length rule.)
 fn decode_with_scan(scan: Vec<ScanEntry>, bssid: [u8; 6], msg: &[u8]) -> Vec<Event> {
-    let (mut rx, _) = receiver(ReceiverConfig::new(ScType::EspTouch).with_scan(scan));
+    let (mut rx, _) = receiver(ReceiverConfig::new(ScType::AirKiss).with_scan(scan));
     run(
         &mut rx,
         link(
@@ -558,7 +559,7 @@ fn decode_with_scan(scan: Vec<ScanEntry>, bssid: [u8; 6], msg: &[u8]) -> Vec<Eve
             Direction::FromDs,
             bssid,
             PHONE,
-            &stream(Protocol::EspTouch, 80, msg),
+            &stream(Protocol::AirKiss, 80, msg),
         ),
     )
 }
@@ -581,7 +582,7 @@ fn omitted_ssid_is_recovered_from_the_scan_by_crc() {
     let msg = message(b"", Some(crc8(b"Elsewhere")), None, b"pw");
     let events = decode_with_scan(scan.clone(), AP, &msg);
     assert!(events.contains(&Event::Rejected {
-        protocol: Protocol::EspTouch,
+        protocol: Protocol::AirKiss,
         reason: RejectReason::SsidNotInScan
     }));
     assert!(!events.iter().any(|e| matches!(e, Event::Done(_))));
@@ -590,7 +591,7 @@ fn omitted_ssid_is_recovered_from_the_scan_by_crc() {
     let msg = message(b"", None, None, b"pw");
     let events = decode_with_scan(scan, AP, &msg);
     assert!(events.contains(&Event::Rejected {
-        protocol: Protocol::EspTouch,
+        protocol: Protocol::AirKiss,
         reason: RejectReason::SsidNotInScan
     }));
 }
@@ -615,7 +616,7 @@ fn scan_recovery_prefers_the_link_and_refuses_ambiguity() {
     ];
     let events = decode_with_scan(scan, AP, &msg);
     assert!(events.contains(&Event::Rejected {
-        protocol: Protocol::EspTouch,
+        protocol: Protocol::AirKiss,
         reason: RejectReason::SsidAmbiguous
     }));
     // The same SSID on several access points is one network.
@@ -659,22 +660,22 @@ fn carried_ssid_must_match_its_crc() {
     let msg = message(b"Real", Some(crc8(b"Fake")), None, b"pw");
     let events = decode_with_scan(Vec::new(), AP, &msg);
     assert!(events.contains(&Event::Rejected {
-        protocol: Protocol::EspTouch,
+        protocol: Protocol::AirKiss,
         reason: RejectReason::InvalidSsid
     }));
     let long = [b'x'; 33];
     let events = decode_with_scan(Vec::new(), AP, &message(&long, None, None, b"pw"));
     assert!(events.contains(&Event::Rejected {
-        protocol: Protocol::EspTouch,
+        protocol: Protocol::AirKiss,
         reason: RejectReason::InvalidSsid
     }));
 }
 
 #[test]
 fn scan_table_can_be_replaced() {
-    let (mut rx, _) = receiver(ReceiverConfig::new(ScType::EspTouch));
+    let (mut rx, _) = receiver(ReceiverConfig::new(ScType::AirKiss));
     let msg = message(b"", Some(crc8(b"Later")), None, b"pw");
-    let lengths = stream(Protocol::EspTouch, 80, &msg);
+    let lengths = stream(Protocol::AirKiss, 80, &msg);
     let events = run(&mut rx, link(0, Direction::FromDs, AP, PHONE, &lengths));
     assert!(matches!(events.last(), Some(Event::Rejected { .. })));
     rx.set_scan_table(vec![scan_entry(b"Later", AP, 3)]);

@@ -21,10 +21,10 @@ fn observation() -> impl Strategy<Value = Raw> {
         0u8..3, // direction
         0u8..2, // BSSID
         prop_oneof![
-            // Near the toy guides and symbols so locks and messages do happen.
+            // Near the guides and symbols (toy and real) so locks and messages do happen.
             0u16..8,
-            500u16..700,
-            300u16..400,
+            60u16..700,
+            1100u16..1260,
             any::<u16>(),
         ],
         proptest::option::of(0u16..8), // sequence number (collisions likely)
@@ -124,5 +124,38 @@ proptest! {
         }
         let stats = rx.stats();
         prop_assert_eq!(stats.observations, obs.len() as u64);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The same with the crate's decoders (and a key, so the AES paths are reachable).
+    #[test]
+    fn random_streams_with_real_decoders(
+        raw in proptest::collection::vec(observation(), 0..1500),
+        t in 0u8..4,
+        max_links in 1usize..8,
+    ) {
+        let sc_type = ScType::from_number(i64::from(t));
+        let config = ReceiverConfig::new(sc_type)
+            .with_max_links(max_links)
+            .with_timeouts(1_000_000, 5_000_000)
+            .with_aes_key([7; 16]);
+        let mut rx = Receiver::new(config);
+        let obs = build(&raw);
+        let mut locked = false;
+        for o in &obs {
+            match rx.push(o) {
+                Some(Event::Locked(_)) => {
+                    prop_assert!(!locked);
+                    locked = true;
+                }
+                Some(Event::Reset { .. } | Event::Rejected { .. }) => locked = false,
+                Some(Event::Done(r)) => prop_assert!(!r.ssid().is_empty()),
+                None => {}
+            }
+            prop_assert!(rx.links() <= max_links);
+        }
     }
 }

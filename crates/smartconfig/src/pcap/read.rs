@@ -9,6 +9,9 @@ use pcap_file::pcapng::blocks::interface_description::{
 };
 use pcap_file::pcapng::{Block, PcapNgParser};
 
+use crate::Observation;
+use crate::frame::{self, FrameError};
+
 use super::{FileFormat, LinkType, MAX_HEADER_BLOCK, MAX_INTERFACES, MAX_RECORD, PcapError};
 
 /// pcapng block types.
@@ -36,6 +39,26 @@ pub struct Record<'a> {
     pub orig_len: u32,
 }
 
+impl Record<'_> {
+    /// Reduces the frame to an [`Observation`] with [`crate::frame::parse`]: frames that cannot
+    /// carry SmartConfig lengths (management frames, unicast data, …) give a [`FrameError`].
+    ///
+    /// A frame captured shorter than it was (snapshot length) is measured by its original
+    /// length; if the capture claims to end with the FCS, the cut-off FCS cannot be checked and
+    /// the frame is refused as [`FrameError::BadFcs`].
+    pub fn observation(&self) -> Result<Observation, FrameError> {
+        let mut obs = frame::parse(self.linktype, self.data, self.time_us)?;
+        let missing = usize::try_from(self.orig_len)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.data.len());
+        if missing > 0 {
+            let missing = u16::try_from(missing).map_err(|_| FrameError::TooLong)?;
+            obs.length = obs.length.checked_add(missing).ok_or(FrameError::TooLong)?;
+        }
+        Ok(obs)
+    }
+}
+
 /// How to interpret one pcapng interface's packets.
 #[derive(Clone, Copy, Debug)]
 struct Interface {
@@ -52,7 +75,7 @@ impl Interface {
         let mut interface = Interface {
             linktype: {
                 let number = u32::from(idb.linktype);
-                LinkType::from_number(number).ok_or(number)
+                LinkType::from_dlt(number).ok_or(number)
             },
             tsresol: 6,
             tsoffset: 0,
@@ -120,6 +143,8 @@ pub struct PcapReader<R: Read> {
     buf: Vec<u8>,
     /// Set after the end or an error: nothing more is read.
     finished: bool,
+    /// Records that gave no observation.
+    skipped: u64,
 }
 
 impl<R: Read> std::fmt::Debug for PcapReader<R> {
@@ -151,6 +176,7 @@ impl<R: Read> PcapReader<R> {
             format,
             buf: Vec::new(),
             finished: false,
+            skipped: 0,
         })
     }
 
@@ -161,8 +187,7 @@ impl<R: Read> PcapReader<R> {
         let (_, parser) = PcapParser::new(&header).map_err(PcapError::corrupt)?;
         let pcap_header = parser.header();
         let number = u32::from(pcap_header.datalink);
-        let linktype =
-            LinkType::from_number(number).ok_or(PcapError::UnsupportedLinkType(number))?;
+        let linktype = LinkType::from_dlt(number).ok_or(PcapError::UnsupportedLinkType(number))?;
         let nanos = pcap_header.ts_resolution == pcap_file::TsResolution::NanoSecond;
         Ok(Format::Pcap {
             parser,
@@ -191,6 +216,25 @@ impl<R: Read> PcapReader<R> {
             Format::Pcap { .. } => FileFormat::Pcap,
             Format::PcapNg { .. } => FileFormat::PcapNg,
         }
+    }
+
+    /// The next record that reduces to an [`Observation`] (see [`Record::observation`]);
+    /// records that do not are skipped and counted in [`PcapReader::skipped`].
+    pub fn next_observation(&mut self) -> Result<Option<Observation>, PcapError> {
+        loop {
+            let Some(record) = self.next_record()? else {
+                return Ok(None);
+            };
+            match record.observation() {
+                Ok(obs) => return Ok(Some(obs)),
+                Err(_) => self.skipped += 1,
+            }
+        }
+    }
+
+    /// Number of records [`PcapReader::next_observation`] skipped.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// The next record; `Ok(None)` at the end of the file. After an error, `Ok(None)`.

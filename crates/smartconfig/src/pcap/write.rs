@@ -66,7 +66,7 @@ impl<W: Write> PcapWriter<W> {
             ByteOrder::Little => Endianness::Little,
             ByteOrder::Big => Endianness::Big,
         };
-        let datalink = DataLink::from(linktype.number());
+        let datalink = DataLink::from(linktype.dlt());
         let snaplen = MAX_RECORD as u32;
         let inner = match format {
             FileFormat::Pcap => {

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 
 use super::{Link, Received, RejectReason, ScanEntry};
-use crate::{Decoded, Direction, crc8};
+use crate::{Decoded, Direction, Protocol, crc8, esptouch_v1};
 
 /// The longest SSID 802.11 allows.
 const MAX_SSID: usize = 32;
@@ -49,37 +49,47 @@ pub(super) fn complete(
     })
 }
 
-/// Whether `entry` is consistent with what `decoded` says about the SSID and the BSSID.
-fn consistent(entry: &ScanEntry, decoded: &Decoded) -> bool {
-    if entry.ssid.is_empty() || entry.ssid.len() > MAX_SSID {
-        return false;
+/// Whether `entry`'s SSID fits what `decoded` says about the SSID itself: its CRC-8 and, for
+/// ESPTouch v1, its length. `None` when the message says nothing about the SSID.
+fn ssid_fits(entry: &ScanEntry, decoded: &Decoded) -> Option<bool> {
+    if decoded.protocol == Protocol::EspTouch && decoded.ssid_crc.is_some() {
+        return Some(esptouch_v1::ssid_candidate_matches(decoded, &entry.ssid));
     }
-    if decoded.ssid_crc.is_some_and(|crc| crc != crc8(&entry.ssid)) {
-        return false;
-    }
+    decoded.ssid_crc.map(|crc| crc == crc8(&entry.ssid))
+}
+
+/// Whether `entry`'s BSSID is the one `decoded` carries (v1) or fits its CRC-8 (v2). `None`
+/// when the message says nothing about the BSSID.
+fn bssid_fits(entry: &ScanEntry, decoded: &Decoded) -> Option<bool> {
     match (decoded.bssid, decoded.bssid_crc) {
-        (Some(bssid), _) => entry.bssid == bssid,
-        (None, Some(crc)) => crc8(&entry.bssid) == crc,
-        (None, None) => true,
+        (Some(bssid), _) => Some(entry.bssid == bssid),
+        (None, Some(crc)) => Some(crc8(&entry.bssid) == crc),
+        (None, None) => None,
     }
 }
 
-/// The SSID of the only network of the scan that fits; entries heard on the link's own BSSID
-/// take precedence over the rest.
+/// The SSID of the only network of the scan that fits. The SSID's CRC (and length) decides
+/// when the message carries it, the BSSID (or its CRC) otherwise. Among the fitting entries,
+/// those heard on the link's own BSSID take precedence, then those whose BSSID the message
+/// names; a network is accepted only if it is the only SSID of the first non-empty group.
 fn recover_ssid(
     decoded: &Decoded,
     link: &Link,
     scan: &[ScanEntry],
 ) -> Result<Vec<u8>, RejectReason> {
-    if decoded.ssid_crc.is_none() && decoded.bssid.is_none() && decoded.bssid_crc.is_none() {
-        // Nothing identifies the network.
-        return Err(RejectReason::SsidNotInScan);
-    }
-    let candidates = || scan.iter().filter(|e| consistent(e, decoded));
-    let on_link =
-        || candidates().filter(|e| link.direction != Direction::Direct && e.bssid == link.bssid);
+    let usable = |e: &&ScanEntry| !e.ssid.is_empty() && e.ssid.len() <= MAX_SSID;
+    let fits = |e: &&ScanEntry| match ssid_fits(e, decoded) {
+        Some(fits) => fits,
+        None => bssid_fits(e, decoded).unwrap_or(false),
+    };
+    let candidates = || scan.iter().filter(usable).filter(fits);
+    let heard = link.direction != Direction::Direct;
+    let on_link = || candidates().filter(move |e| heard && e.bssid == link.bssid);
+    let named = || candidates().filter(|e| bssid_fits(e, decoded) == Some(true));
     if on_link().next().is_some() {
         unique_ssid(on_link())
+    } else if named().next().is_some() {
+        unique_ssid(named())
     } else {
         unique_ssid(candidates())
     }
