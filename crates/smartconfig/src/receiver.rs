@@ -7,9 +7,11 @@
 //!   [`Direction::Direct`] observations (UDP payload lengths) are taken as they are;
 //! * **key** every frame by (direction, BSSID, source) — never mixing the two copies of a
 //!   datagram — and drop to-DS retries (same sequence number as the previous frame of the key);
-//! * **search**: every key gets its own decoder for each protocol the [`ScType`] accepts (both
-//!   for [`ScType::EspTouchAirKiss`]); the table of keys is bounded and evicts the least recently
-//!   active key, so traffic from many stations cannot grow memory;
+//! * **search**: a key starts being tracked with a length that can begin a guide pattern
+//!   ([`guide_window`]); every tracked key gets its own decoder for each protocol the
+//!   [`ScType`] accepts (both for [`ScType::EspTouchAirKiss`]); the table of keys is bounded
+//!   and evicts the least recently active key, so traffic from many stations cannot grow
+//!   memory;
 //! * **lock**: the first decoder that learns its offset from its guide pattern locks the
 //!   receiver on its key ([`Event::Locked`]: a live capture stops hopping channels); from then on
 //!   only that key is decoded;
@@ -31,11 +33,15 @@ mod table;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::RangeInclusive;
 
 use zeroize::Zeroize;
 
-use crate::{Decoded, Direction, LengthDecoder, Observation, Protocol, ScType};
-use table::{BoxedDecoder, Found, Key, Table, key_of};
+use crate::{
+    Decoded, Direction, LengthDecoder, MAX_OFFSET, Observation, Protocol, ScType, esptouch_v1,
+    esptouch_v2,
+};
+use table::{BoxedDecoder, Inserted, Key, Table, key_of};
 
 /// Default idle timeout of a lock: no frame of the locked link for 2.5 s (spec §5).
 pub const DEFAULT_IDLE_TIMEOUT_US: u64 = 2_500_000;
@@ -273,6 +279,9 @@ pub struct Stats {
     pub filtered: u64,
     /// Dropped as retries (repeated sequence number).
     pub retries: u64,
+    /// Dropped while searching because they came from a link not tracked yet and their
+    /// length cannot begin a guide pattern.
+    pub untracked: u64,
     /// Dropped while locked because they belong to another link.
     pub other_links: u64,
     /// Links forgotten to make room for new ones.
@@ -302,6 +311,8 @@ enum Phase {
 /// The SmartConfig receiver (see the module docs).
 pub struct Receiver {
     config: ReceiverConfig,
+    /// Raw lengths that can begin a guide pattern of the protocols listened for.
+    guides: Vec<RangeInclusive<u16>>,
     table: Table,
     phase: Phase,
     stats: Stats,
@@ -338,8 +349,10 @@ impl Receiver {
                 .map(|&p| make(p))
                 .collect::<Vec<BoxedDecoder>>()
         });
+        let guides = protocols.iter().map(|&p| guide_window(p)).collect();
         Receiver {
             config,
+            guides,
             table,
             phase: Phase::Searching,
             stats: Stats::default(),
@@ -430,12 +443,22 @@ impl Receiver {
     }
 
     fn push_searching(&mut self, obs: &Observation, key: Key) -> Option<Event> {
-        let index = match self.table.lookup(key) {
-            Found::Existing(i) | Found::New(i) => i,
-            Found::Evicted(i) => {
-                self.stats.evictions += 1;
-                i
+        let index = match self.table.find(key) {
+            Some(index) => index,
+            // A link starts being tracked with a length that can begin a guide pattern: the
+            // lengths before it cannot be part of one, and noise from many stations then
+            // rarely displaces a tracked link.
+            None if !self.guides.iter().any(|w| w.contains(&obs.length)) => {
+                self.stats.untracked += 1;
+                return None;
             }
+            None => match self.table.insert(key) {
+                Inserted::Free(index) => index,
+                Inserted::Evicted(index) => {
+                    self.stats.evictions += 1;
+                    index
+                }
+            },
         };
         let slot = self.table.slot_mut(index)?;
         if slot.is_retry(obs.seq) {
@@ -566,6 +589,21 @@ fn admissible(obs: &Observation) -> bool {
             group(&obs.destination) && !group(&obs.source) && !group(&obs.bssid)
         }
     }
+}
+
+/// The raw lengths a guide pattern of `protocol` consists of, for any offset up to
+/// [`MAX_OFFSET`]: ESPTouch v1 512..=515, AirKiss 1..=4, ESPTouch v2 1048 and 1071 + N
+/// (N ≤ 41), each plus the offset.
+pub fn guide_window(protocol: Protocol) -> RangeInclusive<u16> {
+    let (low, high) = match protocol {
+        Protocol::EspTouch => (esptouch_v1::GUIDE_BASE, esptouch_v1::GUIDE_BASE + 3),
+        Protocol::AirKiss => (1, 4),
+        Protocol::EspTouchV2 => (
+            esptouch_v2::SYNC_LENGTH,
+            esptouch_v2::COUNT_BASE + u16::from(esptouch_v2::MAX_GROUPS),
+        ),
+    };
+    low..=high + MAX_OFFSET
 }
 
 /// The crate's decoder for `protocol`.

@@ -343,21 +343,35 @@ fn bssids_separate_links() {
 #[test]
 fn noise_from_many_stations_is_bounded() {
     let config = ReceiverConfig::new(ScType::EspTouch).with_max_links(4);
-    let (mut rx, _) = receiver(config);
+    let (mut rx, pushes) = receiver(config);
+    // Lengths that cannot begin an ESPTouch guide (512..=675) do not even open a link.
     for n in 0..10_000u32 {
-        let o = frame(
-            u64::from(n),
-            Direction::FromDs,
-            AP,
-            station(n),
-            100 + (n % 300) as u16,
-            None,
-        );
+        let len = 100 + (n % 400) as u16;
+        let o = frame(u64::from(n), Direction::FromDs, AP, station(n), len, None);
+        assert_eq!(rx.push(&o), None);
+    }
+    assert_eq!((rx.links(), rx.stats().untracked), (0, 10_000));
+    assert_eq!(pushes.load(Ordering::Relaxed), 0);
+    // Lengths that can: links open, but never more than the bound.
+    for n in 0..10_000u32 {
+        let len = 512 + (n % 164) as u16;
+        let o = frame(u64::from(n), Direction::FromDs, AP, station(n), len, None);
         assert_eq!(rx.push(&o), None);
         assert!(rx.links() <= 4);
     }
     assert_eq!(rx.links(), 4);
     assert_eq!(rx.stats().evictions, 10_000 - 4);
+    // A tracked link gets every length, in the window or not.
+    let before = pushes.load(Ordering::Relaxed);
+    rx.push(&frame(
+        20_000,
+        Direction::FromDs,
+        AP,
+        station(9_999),
+        60,
+        None,
+    ));
+    assert_eq!(pushes.load(Ordering::Relaxed), before + 1);
 
     // The phone among three other chatty stations still gets through: the least recently
     // active link is the one evicted.
@@ -698,4 +712,12 @@ fn config_debug_hides_the_key() {
     assert!(text.contains("redacted"));
     let (rx, _) = receiver(config);
     assert!(!format!("{rx:?}").contains("48, 49"));
+}
+
+#[test]
+fn guide_windows_cover_every_offset() {
+    use smartconfig::receiver::guide_window;
+    assert_eq!(guide_window(Protocol::EspTouch), 512..=515 + 160);
+    assert_eq!(guide_window(Protocol::AirKiss), 1..=4 + 160);
+    assert_eq!(guide_window(Protocol::EspTouchV2), 1048..=1071 + 41 + 160);
 }

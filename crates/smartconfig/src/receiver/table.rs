@@ -63,13 +63,11 @@ impl Slot {
     }
 }
 
-/// What [`Table::lookup`] did to find a slot.
-pub(crate) enum Found {
-    /// The key was already tracked.
-    Existing(usize),
-    /// The key took a free slot.
-    New(usize),
-    /// The key took the slot of the least recently active link, which was forgotten.
+/// Where [`Table::insert`] put a new key.
+pub(crate) enum Inserted {
+    /// In a free slot.
+    Free(usize),
+    /// In the slot of the least recently active link, which was forgotten.
     Evicted(usize),
 }
 
@@ -131,18 +129,23 @@ impl Table {
         self.slots.get_mut(index)
     }
 
-    /// Finds (or makes room for) `key` and marks it active.
-    pub(crate) fn lookup(&mut self, key: Key) -> Found {
-        self.clock = self.clock.wrapping_add(1);
-        let clock = self.clock;
-        let found = if self.keys.get(self.last_hit) == Some(&key) {
-            Found::Existing(self.last_hit)
-        } else if let Some(index) = self.keys.iter().position(|&k| k == key) {
-            Found::Existing(index)
-        } else if let Some(index) = self.keys.iter().position(|&k| k == EMPTY) {
+    /// The slot of `key`, if tracked; marks it active.
+    pub(crate) fn find(&mut self, key: Key) -> Option<usize> {
+        let index = if self.keys.get(self.last_hit) == Some(&key) {
+            self.last_hit
+        } else {
+            self.keys.iter().position(|&k| k == key)?
+        };
+        self.touch(index);
+        Some(index)
+    }
+
+    /// Starts tracking `key` (not tracked yet) with freshly reset decoders, in a free slot or
+    /// in place of the least recently active link; marks it active.
+    pub(crate) fn insert(&mut self, key: Key) -> Inserted {
+        let inserted = if let Some(index) = self.keys.iter().position(|&k| k == EMPTY) {
             self.used += 1;
-            self.install(index, key);
-            Found::New(index)
+            Inserted::Free(index)
         } else {
             let index = self
                 .slots
@@ -150,17 +153,20 @@ impl Table {
                 .enumerate()
                 .min_by_key(|(_, slot)| slot.stamp)
                 .map_or(0, |(index, _)| index);
-            self.install(index, key);
-            Found::Evicted(index)
+            Inserted::Evicted(index)
         };
-        let index = match found {
-            Found::Existing(i) | Found::New(i) | Found::Evicted(i) => i,
-        };
+        let (Inserted::Free(index) | Inserted::Evicted(index)) = inserted;
+        self.install(index, key);
+        self.touch(index);
+        inserted
+    }
+
+    fn touch(&mut self, index: usize) {
+        self.clock = self.clock.wrapping_add(1);
         self.last_hit = index;
         if let Some(slot) = self.slots.get_mut(index) {
-            slot.stamp = clock;
+            slot.stamp = self.clock;
         }
-        found
     }
 
     fn install(&mut self, index: usize, key: Key) {
@@ -207,23 +213,26 @@ mod tests {
     #[test]
     fn evicts_least_recently_active() {
         let mut table = Table::new(2, Vec::new);
-        assert!(matches!(table.lookup(1), Found::New(0)));
-        assert!(matches!(table.lookup(2), Found::New(1)));
-        assert!(matches!(table.lookup(1), Found::Existing(0)));
+        assert!(table.find(1).is_none());
+        assert!(matches!(table.insert(1), Inserted::Free(0)));
+        assert!(matches!(table.insert(2), Inserted::Free(1)));
+        assert_eq!(table.find(1), Some(0));
         // 2 is now the least recently active.
-        assert!(matches!(table.lookup(3), Found::Evicted(1)));
-        assert!(matches!(table.lookup(1), Found::Existing(0)));
-        assert!(matches!(table.lookup(2), Found::Evicted(1)));
+        assert!(matches!(table.insert(3), Inserted::Evicted(1)));
+        assert_eq!(table.find(2), None);
+        assert_eq!(table.find(1), Some(0));
+        assert!(matches!(table.insert(2), Inserted::Evicted(1)));
         assert_eq!(table.len(), 2);
         table.clear();
         assert_eq!(table.len(), 0);
-        assert!(matches!(table.lookup(2), Found::New(0)));
+        assert_eq!(table.find(2), None);
+        assert!(matches!(table.insert(2), Inserted::Free(0)));
     }
 
     #[test]
     fn retry_filter() {
         let mut table = Table::new(1, Vec::new);
-        table.lookup(7);
+        table.insert(7);
         let slot = table.slot_mut(0).unwrap();
         assert!(!slot.is_retry(Some(5)));
         assert!(slot.is_retry(Some(5)));
