@@ -266,7 +266,13 @@ mod tests {
         assert_eq!(s.insert(&good), Stored::Changed);
         assert_eq!(s.leader(3), Some(&b"abcd"[..]));
         assert_eq!(s.insert(&bad), Stored::Conflict);
+
+        let mut s = BlockStore::default();
+        s.insert(&good);
+        s.insert(&block(4, *b"x\0\0\0", 1));
+        assert_eq!(s.led(5), 2);
         s.prune(16);
+        assert_eq!(s.leader(4), None);
         assert_eq!(s.leader(3), Some(&b"abcd"[..]));
         s.prune(14);
         assert_eq!(s.leader(3), None);
