@@ -5,8 +5,9 @@ use core::fmt;
 
 use zeroize::Zeroize;
 
-use super::blocks::{BlockStore, Framer, RawBlock, Stored};
+use super::framer::{self, Framer, Next, Run, Symbol};
 use super::guide::GuideDetector;
+use super::store::{BlockStore, Stored};
 use super::{MAX_MESSAGE_LEN, MAX_PASSWORD_PART_LEN, MAX_SSID_LEN, decrypt_password};
 use crate::{Decoded, LengthDecoder, Protocol, Secret, crc8};
 
@@ -17,19 +18,30 @@ const NO_SYMBOL: u16 = u16::MAX;
 ///
 /// * **Offset**: learned from leading quartets (four distinct raw lengths spanning 3, any order,
 ///   all at most [`MAX_GUIDE_LENGTH`](super::MAX_GUIDE_LENGTH)), confirmed by a second quartet.
-///   A confirmed quartet for a different offset re-locks and starts the message over.
+///   A confirmed quartet for a different offset re-locks and starts the message over. After
+///   that, lengths that cannot be a symbol (below `K + 1` or above `K + 0x1FF`) are skipped as
+///   other traffic; every other length takes part in the windows below.
 /// * **Magic and prefix codes**: a window of four consecutive symbols with tags 0‥3 (resp. 4‥7);
 ///   each must be received twice identically before it counts. A differing value received twice
-///   while another is established means a new message: everything else is forgotten.
-/// * **Blocks**: two header symbols, the data symbols (exactly as many as the block holds, then a
-///   non-data symbol), the 7-bit CRC. Blocks are kept by index across repetitions; a second
-///   content for an index competes by count (an index whose two contents tie waits), two contents both
-///   received twice reset the message.
+///   in a row while another is established means a new message: everything else is forgotten.
+/// * **Blocks**: two adjacent header symbols, the block's data symbols, then a non-data symbol;
+///   the 7-bit CRC must match. Duplicated lengths are tolerated (a duplicated second header, or
+///   up to two repeated data symbols, are tried both ways; an ambiguous reading is dropped).
+///   Blocks are kept by index across repetitions, in any order. A content is used once received
+///   at least twice (three times if it holds two equal adjacent bytes) and at least that many
+///   times more often than a competing content of its index: a single reception can be a CRC
+///   collision (7 bits) — two blocks run together because the headers between them were lost,
+///   or a noise or duplicated length in place of a lost data length — which the SSID CRC, the
+///   same polynomial, misses half the time and nothing checks in the password. Two contents of
+///   one index each received three times and at least once followed by the next block's header
+///   pair mean two messages are mixed and reset the message.
 /// * **Completion**: every block present, SSID CRC from the magic code correct, lengths
-///   consistent, and with a key valid ciphertext (see the [module docs](super)).
+///   consistent (SSID 1..=32 bytes, password part at most 80), and with a key valid ciphertext
+///   (see the [module docs](super)).
 ///
 /// After delivering a message the decoder keeps the offset and starts the message over. Memory
-/// is fixed (no allocation except for the delivered message); work per length is constant.
+/// is fixed (no allocation except for the delivered message); work per length is bounded by a
+/// constant.
 #[derive(Clone)]
 pub struct Decoder {
     key: Option<[u8; 16]>,
@@ -127,23 +139,27 @@ impl Decoder {
         }
     }
 
-    fn on_block(&mut self, block: &RawBlock) -> bool {
-        if !block.crc_ok() {
-            return false;
-        }
-        let fits = match self.session.magic.get() {
-            Some((total, _)) => {
-                let want = usize::from(total)
-                    .saturating_sub(4 * usize::from(block.index))
-                    .min(4);
-                usize::from(block.len) == want
-            }
-            None => block.len == 4,
+    fn on_run(&mut self, run: &Run, next: Next) -> bool {
+        let total = self.session.magic.get().map(|(t, _)| usize::from(t));
+        // Bytes block `index` holds; before the length is known only full blocks are accepted.
+        let want = |index: u8| match total {
+            Some(total) => total.saturating_sub(4 * usize::from(index)).min(4),
+            None => 4,
         };
-        if !fits {
+        let Some((index, mut bytes, len)) = framer::read(run, want) else {
             return false;
-        }
-        match self.session.blocks.insert(block) {
+        };
+        let index = usize::from(index);
+        let last = total.is_some_and(|t| index + 1 == t.div_ceil(4));
+        let in_sequence = match next {
+            Next::Pair(i) => usize::from(i) == index + 1 || (last && i == 0),
+            Next::Other => last,
+            Next::Unknown => false,
+        };
+        let content = bytes.get(..usize::from(len)).unwrap_or(&[]);
+        let stored = self.session.blocks.insert(index, content, in_sequence);
+        bytes.zeroize();
+        match stored {
             Stored::Changed => true,
             Stored::Unchanged => false,
             Stored::Conflict => {
@@ -192,7 +208,7 @@ impl Decoder {
             return None;
         }
         let block_count = total.div_ceil(4);
-        if self.session.blocks.led(block_count) < block_count {
+        if self.session.blocks.ready(block_count) < block_count {
             return None;
         }
         let mut message = [0u8; MAX_MESSAGE_LEN];
@@ -217,15 +233,10 @@ impl Decoder {
     ) -> Option<Decoded> {
         let ssid = message.get(part_len + 1..total)?;
         if crc8(ssid) != ssid_crc {
-            // Some SSID block is a CRC collision: drop the single-sighting ones and collect
-            // again; if every one was received twice, the message is inconsistent.
-            if !self
-                .session
+            // An SSID block is wrong although received repeatedly: collect those again.
+            self.session
                 .blocks
-                .forget_weak((part_len + 1) / 4..total.div_ceil(4))
-            {
-                self.session.clear();
-            }
+                .forget((part_len + 1) / 4..total.div_ceil(4));
             return None;
         }
         let part = message.get(..part_len)?;
@@ -292,21 +303,19 @@ impl LengthDecoder for Decoder {
             self.session.clear();
         }
         let k = self.offset?;
-        let symbol = length.checked_sub(k).filter(|&l| l <= 0x1ff);
+        // Lengths that cannot be a symbol belong to other traffic: skipped, not a window break.
+        let symbol = length.checked_sub(k).filter(|l| (1..=0x1ff).contains(l))?;
         let mut changed = false;
-        let block = match symbol {
-            Some(l) if l >= 0x100 => {
-                self.session.framer.data((l & 0xff) as u8);
-                None
-            }
-            Some(l) if l >= 0x80 => self.session.framer.other(Some((l & 0xff) as u8)),
-            _ => self.session.framer.other(None),
-        };
-        if let Some(block) = block {
-            changed |= self.on_block(&block);
+        let framed = self.session.framer.push(match symbol {
+            0x100.. => Symbol::Data((symbol & 0xff) as u8),
+            0x80.. => Symbol::Header((symbol & 0xff) as u8),
+            _ => Symbol::Other,
+        });
+        if let Some((run, next)) = framed {
+            changed |= self.on_run(&run, next);
         }
         let [_, b, c, d] = self.session.recent;
-        self.session.recent = [b, c, d, symbol.unwrap_or(NO_SYMBOL)];
+        self.session.recent = [b, c, d, symbol];
         changed |= self.on_symbol_window();
         if changed { self.try_complete() } else { None }
     }
@@ -333,14 +342,14 @@ impl fmt::Debug for Decoder {
         let total = self.session.magic.get().map(|(t, _)| usize::from(t));
         let blocks = total.map(|t| {
             let n = t.div_ceil(4);
-            (self.session.blocks.led(n), n)
+            (self.session.blocks.ready(n), n)
         });
         f.debug_struct("Decoder")
             .field("aes_key", &self.key.map(|_| "<redacted>"))
             .field("offset", &self.offset)
             .field("message_len", &total)
             .field("prefix_known", &self.session.prefix.get().is_some())
-            .field("blocks_led", &blocks)
+            .field("blocks_ready", &blocks)
             .finish()
     }
 }

@@ -24,11 +24,12 @@
 use core::net::Ipv4Addr;
 
 mod ack;
-mod blocks;
 mod crypto;
 mod decode;
 mod encode;
+mod framer;
 mod guide;
+mod store;
 
 pub use ack::{ack_payload, ack_payload_short, parse_ack};
 pub use crypto::{decrypt_password, encrypt_password, key_from_bytes};
