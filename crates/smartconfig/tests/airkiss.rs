@@ -335,6 +335,21 @@ fn a_new_message_replaces_a_partial_one() {
 }
 
 #[test]
+fn a_restarted_sender_with_a_new_token_wins() {
+    // Same SSID and password: only the block holding the token differs.
+    let old = encode(&Params::new(b"MyWiFi".to_vec(), b"12345678".to_vec(), 1)).unwrap();
+    let new = encode(&Params::new(b"MyWiFi".to_vec(), b"12345678".to_vec(), 2)).unwrap();
+    let mut decoder = Decoder::new(None);
+    let (old_period, new_period) = (old.one_repetition_lengths(), new.one_repetition_lengths());
+    // One full pass of the old message (every block once), then the new one.
+    let part = 200 + 80 + 4 + old.data_lengths().len() + 1;
+    assert!(run(&mut decoder, old_period[..part].iter().copied()).is_none());
+    let (decoded, _) = run(&mut decoder, new_period.iter().copied()).unwrap();
+    assert_eq!(decoded.token, 2);
+    assert_eq!(decoded.password.expose(), b"12345678");
+}
+
+#[test]
 fn relocks_when_the_offset_changes() {
     let case = &cases()[3];
     let mut decoder = Decoder::new(None);

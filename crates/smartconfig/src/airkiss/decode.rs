@@ -28,8 +28,8 @@ const NO_SYMBOL: u16 = u16::MAX;
 ///   the 7-bit CRC must match. Duplicated lengths are tolerated (a duplicated second header, or
 ///   up to two repeated data symbols, are tried both ways; an ambiguous reading is dropped).
 ///   Blocks are kept by index across repetitions, in any order. A content is used once received
-///   at least twice (three times if it holds two equal adjacent bytes) and at least that many
-///   times more often than a competing content of its index: a single reception can be a CRC
+///   at least twice (three times if it holds two equal adjacent bytes) and that many times more
+///   than a competing content of its index: a single reception can be a CRC
 ///   collision (7 bits) — two blocks run together because the headers between them were lost,
 ///   or a noise or duplicated length in place of a lost data length — which the SSID CRC, the
 ///   same polynomial, misses half the time and nothing checks in the password. Two contents of

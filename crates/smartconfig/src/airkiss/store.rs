@@ -45,8 +45,8 @@ pub(super) enum Stored {
 }
 
 /// Blocks by index. Each index keeps up to two different CRC-valid contents with their counts.
-/// A content is used once it was received at least twice and at least twice more often than the
-/// other content of its index. A single reception is never enough: two blocks run together
+/// A content is used once it was received at least twice and at least two times more than the
+/// other content of its index (three and three when it holds two equal adjacent bytes). A single reception is never enough: two blocks run together
 /// after lost headers, or a noise or duplicated length in place of a lost data length, keep the
 /// framing and pass the 7-bit CRC once in 128; the SSID CRC (the same polynomial) then misses
 /// half of them and nothing checks the password. Such a content can recur (the same loss and
