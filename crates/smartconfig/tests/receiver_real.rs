@@ -15,7 +15,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 use smartconfig::frame::{DataFrameSpec, RadiotapSpec, Security, build_data_frame};
 use smartconfig::pcap::{FileFormat, LinkType, PcapReader, PcapWriter};
 use smartconfig::receiver::{Event, Received, Receiver, ReceiverConfig, RejectReason, ScanEntry};
-use smartconfig::{Direction, Protocol, ScType, Transmit, crc8, esptouch_v1, esptouch_v2};
+use smartconfig::{Direction, Protocol, ScType, Transmit, airkiss, crc8, esptouch_v1, esptouch_v2};
 
 const AP: [u8; 6] = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01];
 const PHONE: [u8; 6] = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
@@ -421,4 +421,61 @@ fn a_second_phone_does_not_disturb_the_first() {
         );
     }
     assert!(rx.stats().other_links > 0);
+}
+
+fn airkiss_schedule(params: &airkiss::Params, periods: usize) -> Vec<Transmit> {
+    let encoded = airkiss::encode(params).unwrap();
+    (0..periods).flat_map(|_| encoded.schedule()).collect()
+}
+
+#[test]
+fn airkiss_in_combined_mode() {
+    let params = airkiss::Params::new(b"WeChatNet".to_vec(), b"airkiss-pw".to_vec(), 0x5a);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let frames = on_air(&airkiss_schedule(&params, 2), 0, NOISY, &mut rng);
+    let mut rx = Receiver::new(ReceiverConfig::new(ScType::EspTouchAirKiss));
+    let (events, _) = replay(&frames, NOISY, &mut rx);
+    let Event::Locked(lock) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(lock.protocol, Protocol::AirKiss);
+    let expected_offset = if lock.direction == Direction::ToDs {
+        82
+    } else {
+        80
+    };
+    assert_eq!(lock.offset, expected_offset);
+    let r = done(&events);
+    assert_eq!(r.protocol(), Protocol::AirKiss);
+    assert_eq!(r.ssid(), b"WeChatNet");
+    assert_eq!(r.decoded.password.expose(), b"airkiss-pw");
+    assert_eq!(r.decoded.token, 0x5a);
+    assert_eq!(r.bssid, Some(AP), "AirKiss carries no BSSID: the link's");
+    // An ESPTouch-only receiver ignores it.
+    let mut rx = Receiver::new(ReceiverConfig::new(ScType::EspTouch));
+    let (events, _) = replay(&frames, NOISY, &mut rx);
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Done(_))),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn airkiss_encrypted_with_the_agreed_key() {
+    let key = airkiss::key_from_bytes(b"sixteen byte key").unwrap();
+    let mut params = airkiss::Params::new(b"Office".to_vec(), b"0123456789".to_vec(), 7);
+    params.aes_key = Some(key);
+    let air = Air {
+        format: FileFormat::Pcap,
+        ..NOISY
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let frames = on_air(&airkiss_schedule(&params, 2), 0, air, &mut rng);
+    let mut rx = Receiver::new(ReceiverConfig::new(ScType::AirKiss).with_aes_key(key));
+    let (events, _) = replay(&frames, air, &mut rx);
+    let r = done(&events);
+    assert_eq!(
+        (r.ssid(), r.decoded.password.expose()),
+        (&b"Office"[..], &b"0123456789"[..])
+    );
 }
