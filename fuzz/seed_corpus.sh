@@ -130,7 +130,7 @@ def lengths(seq, k):
     return b"".join(struct.pack("<H", (x + k) & 0xFFFF) for x in seq)
 
 seeds = {"sc_esptouch_v1": set(), "sc_esptouch_v2": set(), "sc_airkiss": set(),
-         "sc_frame": set(), "sc_receiver": set()}
+         "sc_frame": set(), "sc_receiver": set(), "sc_pcap": set()}
 for case in load("esptouch-v1.json")["cases"]:
     seq = case["guide_lengths"] + case["datum_lengths"]
     for k in (0, 80):
@@ -160,6 +160,31 @@ for i, (from_ds, qos) in enumerate([(True, False), (False, True), (True, True)])
     seeds["sc_frame"].add(bytes([0]) + radiotap + frame)
     seeds["sc_frame"].add(bytes([0]) + radiotap_ch + frame)
     seeds["sc_frame"].add(bytes([1]) + frame)
+
+# sc_receiver: selector 0 (ESPTouch) / 2 (combined), one phone, from-DS, group destination.
+for case in load("esptouch-v1.json")["cases"][:2]:
+    seq = case["guide_lengths"] * 2 + case["datum_lengths"] * 2
+    for sel in (0, 2):
+        recs = b"".join(bytes([8, 7, 1, 1 | 4 | 8]) + struct.pack("<HH", i, x + 80) for i, x in enumerate(seq))
+        seeds["sc_receiver"].add(bytes([sel]) + recs)
+
+# sc_pcap: classic pcap (radiotap and plain 802.11) and a minimal pcapng.
+frames = [data_frame(True, False, 100 + i, i) for i in range(4)]
+for linktype, prefix in ((127, radiotap), (105, b"")):
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype)
+    for i, fr in enumerate(frames):
+        body = prefix + fr
+        out += struct.pack("<IIII", 1, i * 1000, len(body), len(body)) + body
+    seeds["sc_pcap"].add(out)
+shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+idb = struct.pack("<IIHHI", 1, 20, 127, 0, 65535) + struct.pack("<I", 20)
+epbs = b""
+for i, fr in enumerate(frames):
+    body = radiotap + fr
+    pad = (-len(body)) % 4
+    total = 32 + len(body) + pad
+    epbs += struct.pack("<IIIIIII", 6, total, 0, 0, i * 1000, len(body), len(body)) + body + b"\x00" * pad + struct.pack("<I", total)
+seeds["sc_pcap"].add(shb + idb + epbs)
 
 total = 0
 for target, items in sorted(seeds.items()):
