@@ -81,5 +81,76 @@ fn decoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decoders);
+/// Observations from eight stations (the phone in both directions, others' group traffic), one phone
+/// sending ESPTouch v1, through the whole receiver listening for ESPTouch and AirKiss.
+fn receiver(c: &mut Criterion) {
+    use smartconfig::receiver::{Receiver, ReceiverConfig};
+    use smartconfig::{Direction, Observation, ScType};
+
+    let Ok(v1) = esptouch_v1::encode(&esptouch_v1::Params::new(
+        b"HomeWiFi",
+        b"correct pass",
+        [0x24, 0x0a, 0xc4, 0x11, 0x22, 0x33],
+        [192, 168, 1, 9],
+    )) else {
+        return;
+    };
+    let lengths = stream(&v1.schedule(), 4);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut observations = Vec::with_capacity(N);
+    let mut seq = 0u16;
+    let mut time = 0u64;
+    for &length in &lengths {
+        if observations.len() >= N {
+            break;
+        }
+        seq = (seq + 1) & 0x0fff;
+        time += 4000;
+        // The phone's datagram, as the phone sent it and as the access point relayed it.
+        for direction in [Direction::ToDs, Direction::FromDs] {
+            observations.push(Observation {
+                time_us: time,
+                source: [2, 0, 0, 0, 0, 1],
+                destination: [0xff; 6],
+                bssid: [2, 0, 0, 0, 1, 1],
+                direction,
+                length,
+                seq: Some(seq),
+                channel: Some(6),
+            });
+        }
+        // Another station's group traffic.
+        let station = 2 + (rng.next_u32() % 7) as u8;
+        observations.push(Observation {
+            time_us: time,
+            source: [2, 0, 0, 0, 0, station],
+            destination: [0x01, 0x00, 0x5e, 0, 0, 0xfb],
+            bssid: [2, 0, 0, 0, 1, 1],
+            direction: Direction::FromDs,
+            length: (rng.next_u32() % 1500) as u16,
+            seq: Some(rng.next_u32() as u16 & 0x0fff),
+            channel: Some(6),
+        });
+    }
+    observations.truncate(N);
+    let mut group = c.benchmark_group("receiver");
+    group.throughput(Throughput::Elements(N as u64));
+    group.bench_function("esptouch_airkiss_8_stations", |b| {
+        b.iter(|| {
+            let mut rx = Receiver::new(ReceiverConfig::new(ScType::EspTouchAirKiss));
+            let mut done = 0usize;
+            for obs in &observations {
+                if let Some(smartconfig::receiver::Event::Done(_)) = rx.push(black_box(obs)) {
+                    done += 1;
+                    rx.reset();
+                }
+            }
+            assert!(done > 0, "the receiver decoded nothing");
+            done
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decoders, receiver);
 criterion_main!(benches);
