@@ -245,7 +245,7 @@ pub fn auth_from_key_mgmt(key_mgmt: &str, pairwise_cipher: Option<&str>) -> Auth
 
 /// Parses a `SCAN_RESULTS` reply: a header line, then one line per BSS with tab-separated
 /// BSSID, frequency (MHz), signal level (dBm), flags and escaped SSID. Lines that do not
-/// have that shape are skipped.
+/// have that shape are skipped; an SSID of NUL bytes only (a hidden network) becomes empty.
 pub fn parse_scan_results(text: &str) -> Vec<AccessPoint> {
     text.lines().filter_map(parse_scan_line).collect()
 }
@@ -256,7 +256,11 @@ fn parse_scan_line(line: &str) -> Option<AccessPoint> {
     let freq: u32 = fields.next()?.trim().parse().ok()?;
     let level: i32 = fields.next()?.trim().parse().ok()?;
     let flags = fields.next()?;
-    let ssid = fields.next().map(printf_decode).unwrap_or_default();
+    let mut ssid = fields.next().map(printf_decode).unwrap_or_default();
+    // Hidden networks may announce their SSID's length as NUL bytes.
+    if ssid.iter().all(|&b| b == 0) {
+        ssid.clear();
+    }
     let rssi = i8::try_from(level.clamp(i32::from(i8::MIN), i32::from(i8::MAX))).ok()?;
     Some(AccessPoint {
         ssid,
