@@ -110,7 +110,10 @@ fn conventional_paths() {
             Path::new("/var/run/wpa_supplicant/wlan0")
         ]
     );
-    assert_eq!(CTRL_DIRS, ["/run/wpa_supplicant", "/var/run/wpa_supplicant"]);
+    assert_eq!(
+        CTRL_DIRS,
+        ["/run/wpa_supplicant", "/var/run/wpa_supplicant"]
+    );
 }
 
 #[test]
