@@ -2,6 +2,7 @@
 //! socket, is stale, is silent or is something else; and socket discovery. These tests need
 //! no privileges (permission denied is tested as an unprivileged user in
 //! `wpa_supplicant.rs`).
+#![cfg(feature = "wpa-supplicant")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -13,6 +13,7 @@
 //! once with the PAE group address 01:80:c2:00:00:03 and completes open networks, while a
 //! WPA-PSK network stays associated waiting for a 4-way handshake that never comes;
 //! `-D none` fails every scan (`CTRL-EVENT-SCAN-FAILED ret=-1`); neither supports AP mode.
+#![cfg(feature = "wpa-supplicant")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
