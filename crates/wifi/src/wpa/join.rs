@@ -19,13 +19,16 @@ use crate::{
 /// How often `STATUS` is polled for an address.
 const ADDRESS_POLL: Duration = Duration::from_millis(200);
 
-/// Undoes an attempt whose future was dropped before it could clean up: removes the
-/// network block it added and, if no newer attempt took over, re-enables the networks
-/// `SELECT_NETWORK` disabled. Runs synchronously (a few local datagrams).
+/// Undoes an attempt whose future was dropped before it finished cleaning up: marks it
+/// ended, removes the network block it added (while `network` is set) and re-enables the
+/// networks `SELECT_NETWORK` disabled (`restore`, or the attempt's list if it still is the
+/// current attempt). Runs synchronously (a few local datagrams).
 struct DropCleanup<'a> {
     backend: &'a WpaBackend,
     generation: u64,
     network: Option<u32>,
+    /// Taken from the state once the attempt has ended.
+    restore: Option<Vec<u32>>,
     armed: bool,
 }
 
@@ -34,14 +37,12 @@ impl Drop for DropCleanup<'_> {
         if !self.armed {
             return;
         }
-        let restore = {
-            let mut state = lock(&self.backend.state);
-            if matches!(state.attempt, Some((g, _)) if g == self.generation) {
-                state.attempt = None;
-                state.restore.take()
-            } else {
-                None
-            }
+        let restore = match self.restore.take() {
+            Some(r) => r,
+            None => self
+                .backend
+                .finish_attempt(self.generation)
+                .unwrap_or_default(),
         };
         if let Some(id) = self.network {
             let _ = self
@@ -49,7 +50,7 @@ impl Drop for DropCleanup<'_> {
                 .client
                 .request_blocking(&format!("REMOVE_NETWORK {id}"));
         }
-        for id in restore.unwrap_or_default() {
+        for id in restore {
             let _ = self
                 .backend
                 .client
@@ -185,6 +186,7 @@ impl WpaBackend {
             backend: self,
             generation,
             network: None,
+            restore: None,
             armed: true,
         };
         if let Some((ap_id, ap_restore)) = ap {
@@ -238,16 +240,19 @@ impl WpaBackend {
         }
         .await;
 
-        let network = cleanup.network;
-        cleanup.armed = false;
-        match result {
+        // The attempt has ended: from here on, a dropped future still re-enables the
+        // networks (and removes the block, while `cleanup.network` is set).
+        cleanup.restore = Some(self.finish_attempt(generation).unwrap_or_default());
+        let outcome = match result {
             Ok(link) => {
-                if let Some(id) = network {
-                    self.forget_duplicates(&credentials.ssid, id).await;
+                if let Some(id) = cleanup.network.take() {
+                    let removed = self.forget_duplicates(&credentials.ssid, id).await;
+                    if let Some(restore) = cleanup.restore.as_mut() {
+                        restore.retain(|id| !removed.contains(id));
+                    }
                 }
-                if let Some(restore) = self.finish_attempt(generation) {
-                    self.enable_all(&restore).await;
-                }
+                self.enable_all(cleanup.restore.as_deref().unwrap_or_default())
+                    .await;
                 if self.options.save_after_connect
                     && let Err(e) = self.save_config().await
                 {
@@ -263,22 +268,25 @@ impl WpaBackend {
                 Ok(link)
             }
             Err(error) => {
-                if let Some(id) = network {
+                if let Some(id) = cleanup.network {
                     let _ = self.cmd(&format!("REMOVE_NETWORK {id}")).await;
+                    cleanup.network = None;
                 }
-                if let Some(restore) = self.finish_attempt(generation) {
-                    self.enable_all(&restore).await;
-                }
+                self.enable_all(cleanup.restore.as_deref().unwrap_or_default())
+                    .await;
                 tracing::info!(target: "wifiprov_wifi::wpa", "joining {ssid:?} failed: {error}");
                 Err(error)
             }
-        }
+        };
+        cleanup.armed = false;
+        outcome
     }
 
-    /// Removes other network blocks with the same SSID (older credentials).
-    async fn forget_duplicates(&self, ssid: &[u8], keep: u32) {
+    /// Removes other network blocks with the same SSID (older credentials); returns their
+    /// ids.
+    async fn forget_duplicates(&self, ssid: &[u8], keep: u32) -> Vec<u32> {
         let Ok(networks) = self.list_networks().await else {
-            return;
+            return Vec::new();
         };
         let mut removed = Vec::new();
         for n in networks.iter().filter(|n| n.ssid == ssid && n.id != keep) {
@@ -286,9 +294,7 @@ impl WpaBackend {
                 removed.push(n.id);
             }
         }
-        if let Some(restore) = lock(&self.state).restore.as_mut() {
-            restore.retain(|id| !removed.contains(id));
-        }
+        removed
     }
 
     /// Follows the messages until the network is associated (or the attempt fails).

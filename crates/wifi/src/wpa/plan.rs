@@ -1,21 +1,6 @@
-//! What a network block for given credentials looks like.
-//!
-//! | security (from the cached scan results)    | key_mgmt        | more                      |
-//! |--------------------------------------------|-----------------|---------------------------|
-//! | open, or no passphrase given               | `NONE`          |                           |
-//! | WEP                                        | `NONE`          | `wep_key0`, `wep_tx_keyidx 0` |
-//! | WPA, WPA2, WPA/WPA2                        | `WPA-PSK`       | `psk`                     |
-//! | WPA3 (SAE only)                            | `SAE`           | `psk`, `ieee80211w 2`     |
-//! | WPA2/WPA3 transition                       | `WPA-PSK SAE`   | `psk`, `ieee80211w 1`     |
-//! | OWE                                        | `OWE`           | `ieee80211w 2`            |
-//! | not seen (hidden, or no scan yet)          | `WPA-PSK SAE`¹  | `psk`, `ieee80211w 1`, `scan_ssid 1` |
-//! | enterprise                                 | refused (`AssociationRejected`) |           |
-//!
-//! ¹ `WPA-PSK` alone when the driver does not list SAE among its capabilities or the key is
-//! a 64-hex-digit PSK (SAE needs the passphrase itself). A BSSID in the credentials pins the
-//! block (`bssid`). A passphrase is 8–63 bytes without control characters and is passed
-//! quoted; 64 hex digits are a raw PSK and are passed unquoted; both travel only inside
-//! [`Secret`]s.
+//! What a network block for given credentials looks like (the table is in the
+//! [module documentation](super#network-blocks)). Passphrases and raw PSKs travel only inside
+//! [`Secret`]s, and so do the `SET_NETWORK` commands that carry them.
 
 use protocomm::Secret;
 
