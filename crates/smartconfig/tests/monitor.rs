@@ -4,8 +4,9 @@
 //! Needs root (network namespaces, raw sockets). Without root the tests fail, unless
 //! `WIFIPROV_ALLOW_SKIP=1` is set, in which case they print SKIPPED.
 //!
-//! The parts that must run inside the namespace are `#[ignore]`d tests that the parent test
-//! starts through `ip netns exec` (they refuse to run without the parent's environment).
+//! The parts that must run inside the namespace (or without CAP_NET_RAW) are the same tests
+//! started again by themselves through `ip netns exec` (or `setpriv`), with an environment
+//! variable that tells them to play the other side.
 #![cfg(feature = "monitor")]
 // Test helpers outside `#[test]` functions fail loudly too.
 #![allow(
@@ -109,7 +110,6 @@ fn run_child(prefix: &[&str], name: &str, arg: &str) -> Output {
         .args([
             "--exact",
             name,
-            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -134,6 +134,11 @@ fn child_arg(test: &str) -> String {
 
 #[test]
 fn capture_from_veth_in_netns() {
+    // Started again inside the namespace, the same test plays the capturing side.
+    if std::env::var_os(CHILD_ENV).is_some() {
+        netns_child_capture();
+        return;
+    }
     if !need_root("capture_from_veth_in_netns") {
         return;
     }
@@ -147,7 +152,7 @@ fn capture_from_veth_in_netns() {
     ns.ip(&["addr", "add", "10.213.0.1/24", "dev", &b]);
     let out = run_child(
         &["ip", "netns", "exec", &ns.name],
-        "netns_child_capture",
+        "capture_from_veth_in_netns",
         &format!("{a} {b}"),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("observations 10"));
@@ -155,12 +160,17 @@ fn capture_from_veth_in_netns() {
 
 #[test]
 fn capture_without_cap_net_raw_is_refused() {
+    // Started again without CAP_NET_RAW, the same test plays the refused side.
+    if std::env::var_os(CHILD_ENV).is_some() {
+        child_without_net_raw();
+        return;
+    }
     if !need_root("capture_without_cap_net_raw_is_refused") {
         return;
     }
     run_child(
         &["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"],
-        "child_without_net_raw",
+        "capture_without_cap_net_raw_is_refused",
         "-",
     );
 }
@@ -362,8 +372,7 @@ fn frames() -> Vec<(Vec<u8>, Option<Observation>)> {
     out
 }
 
-#[test]
-#[ignore = "runs inside a network namespace; started by capture_from_veth_in_netns"]
+/// The part of `capture_from_veth_in_netns` that runs inside the namespace.
 fn netns_child_capture() {
     let arg = child_arg("netns_child_capture");
     let (a, b) = arg.split_once(' ').unwrap();
@@ -476,8 +485,7 @@ fn netns_child_capture() {
     println!("{MARKER}");
 }
 
-#[test]
-#[ignore = "runs without CAP_NET_RAW; started by capture_without_cap_net_raw_is_refused"]
+/// The part of `capture_without_cap_net_raw_is_refused` that runs without CAP_NET_RAW.
 fn child_without_net_raw() {
     child_arg("child_without_net_raw");
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -688,6 +688,11 @@ async fn a_second_attempt_replaces_the_first_and_disconnect_cancels() {
 
 #[tokio::test]
 async fn permission_denied_for_an_unprivileged_user() {
+    // The same test, started again below as user nobody, plays the unprivileged client.
+    if std::env::var_os("WPA_TEST_CTRL").is_some() {
+        unprivileged_helper().await;
+        return;
+    }
     if !can_run("permission_denied_for_an_unprivileged_user") {
         return;
     }
@@ -705,9 +710,8 @@ async fn permission_denied_for_an_unprivileged_user() {
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&copy)
         .args([
-            "--ignored",
             "--exact",
-            "unprivileged_helper",
+            "permission_denied_for_an_unprivileged_user",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -726,9 +730,7 @@ async fn permission_denied_for_an_unprivileged_user() {
     }
 }
 
-/// Run only by `permission_denied_for_an_unprivileged_user`, as user nobody.
-#[tokio::test]
-#[ignore = "helper: run as an unprivileged user by permission_denied_for_an_unprivileged_user"]
+/// The part of `permission_denied_for_an_unprivileged_user` that runs as user nobody.
 async fn unprivileged_helper() {
     let ctrl = std::env::var("WPA_TEST_CTRL")
         .expect("run by permission_denied_for_an_unprivileged_user (WPA_TEST_CTRL unset)");
