@@ -107,12 +107,7 @@ fn run_child(prefix: &[&str], name: &str, arg: &str) -> Output {
     let out = Command::new(prefix[0])
         .args(&prefix[1..])
         .arg(&exe)
-        .args([
-            "--exact",
-            name,
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, arg)
         .output()
         .unwrap();
