@@ -114,3 +114,86 @@ for target, items in sorted(seeds.items()):
     print(f"{target:18} {len(items):3} seeds -> {out}")
 print(f"{total} seeds written")
 PY
+
+# SmartConfig: length streams (u16 little endian) built from the SmartConfig vectors, shifted by
+# typical link offsets; 802.11 frames (one selector byte, then the frame).
+python3 - "${here}/../testdata/vectors/smartconfig" "$corpus" <<'PY'
+import hashlib, json, os, struct, sys
+
+vectors, corpus = sys.argv[1], sys.argv[2]
+
+def load(name):
+    with open(os.path.join(vectors, name)) as f:
+        return json.load(f)
+
+def lengths(seq, k):
+    return b"".join(struct.pack("<H", (x + k) & 0xFFFF) for x in seq)
+
+seeds = {"sc_esptouch_v1": set(), "sc_esptouch_v2": set(), "sc_airkiss": set(),
+         "sc_frame": set(), "sc_receiver": set(), "sc_pcap": set()}
+for case in load("esptouch-v1.json")["cases"]:
+    seq = case["guide_lengths"] + case["datum_lengths"]
+    for k in (0, 80):
+        seeds["sc_esptouch_v1"].add(lengths(seq * 2, k))
+for case in load("esptouch-v2.json")["cases"]:
+    for k in (0, 82):
+        seeds["sc_esptouch_v2"].add(bytes([0]) + lengths(case["packet_lengths"] * 2, k))
+        seeds["sc_esptouch_v2"].add(bytes([1]) + lengths(case["packet_lengths"] * 2, k))
+for name in ("airkiss.json", "airkiss-derived.json"):
+    for case in load(name)["cases"]:
+        seq = case.get("one_repetition_lengths") or case.get("one_repetition_lengths_zhchbin_schedule")
+        for k in (0, 80):
+            seeds["sc_airkiss"].add(bytes([0]) + lengths(seq * 2, k))
+
+def data_frame(from_ds, qos, body_len, seq):
+    bssid, sa, da = bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 0, 2]), b"\xff" * 6
+    fc = bytes([0x88 if qos else 0x08, 0x02 if from_ds else 0x01])
+    addrs = da + bssid + sa if from_ds else bssid + sa + da
+    hdr = fc + b"\x00\x00" + addrs + struct.pack("<H", seq << 4) + (b"\x00\x00" if qos else b"")
+    return hdr + b"\xaa" * body_len
+
+radiotap = bytes([0, 0, 8, 0, 0, 0, 0, 0])
+# radiotap with flags (FCS absent) and channel 6 (2437 MHz)
+radiotap_ch = bytes([0, 0, 16, 0, 0x0a, 0, 0, 0, 0x00, 0, 0x85, 0x09, 0xa0, 0x00, 0, 0])
+for i, (from_ds, qos) in enumerate([(True, False), (False, True), (True, True)]):
+    frame = data_frame(from_ds, qos, 100 + i, i)
+    seeds["sc_frame"].add(bytes([0]) + radiotap + frame)
+    seeds["sc_frame"].add(bytes([0]) + radiotap_ch + frame)
+    seeds["sc_frame"].add(bytes([1]) + frame)
+
+# sc_receiver: selector 0 (ESPTouch) / 2 (combined), one phone, from-DS, group destination.
+for case in load("esptouch-v1.json")["cases"][:2]:
+    seq = case["guide_lengths"] * 2 + case["datum_lengths"] * 2
+    for sel in (0, 2):
+        recs = b"".join(bytes([8, 7, 1, 1 | 4 | 8]) + struct.pack("<HH", i, x + 80) for i, x in enumerate(seq))
+        seeds["sc_receiver"].add(bytes([sel]) + recs)
+
+# sc_pcap: classic pcap (radiotap and plain 802.11) and a minimal pcapng.
+frames = [data_frame(True, False, 100 + i, i) for i in range(4)]
+for linktype, prefix in ((127, radiotap), (105, b"")):
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype)
+    for i, fr in enumerate(frames):
+        body = prefix + fr
+        out += struct.pack("<IIII", 1, i * 1000, len(body), len(body)) + body
+    seeds["sc_pcap"].add(out)
+shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+idb = struct.pack("<IIHHI", 1, 20, 127, 0, 65535) + struct.pack("<I", 20)
+epbs = b""
+for i, fr in enumerate(frames):
+    body = radiotap + fr
+    pad = (-len(body)) % 4
+    total = 32 + len(body) + pad
+    epbs += struct.pack("<IIIIIII", 6, total, 0, 0, i * 1000, len(body), len(body)) + body + b"\x00" * pad + struct.pack("<I", total)
+seeds["sc_pcap"].add(shb + idb + epbs)
+
+total = 0
+for target, items in sorted(seeds.items()):
+    out = os.path.join(corpus, target)
+    os.makedirs(out, exist_ok=True)
+    for b in sorted(items):
+        with open(os.path.join(out, hashlib.sha1(b).hexdigest()), "wb") as f:
+            f.write(b)
+    total += len(items)
+    print(f"{target:18} {len(items):3} seeds -> {out}")
+print(f"{total} SmartConfig seeds written")
+PY

@@ -11,7 +11,11 @@ pub fn crc8_update(mut crc: u8, bytes: &[u8]) -> u8 {
     for &byte in bytes {
         crc ^= byte;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x8C } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x8C
+            } else {
+                crc >> 1
+            };
         }
     }
     crc

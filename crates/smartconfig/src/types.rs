@@ -74,7 +74,10 @@ impl ScType {
             (self, protocol),
             (ScType::EspTouch, Protocol::EspTouch)
                 | (ScType::AirKiss, Protocol::AirKiss)
-                | (ScType::EspTouchAirKiss, Protocol::EspTouch | Protocol::AirKiss)
+                | (
+                    ScType::EspTouchAirKiss,
+                    Protocol::EspTouch | Protocol::AirKiss
+                )
                 | (ScType::EspTouchV2, Protocol::EspTouchV2)
         )
     }
@@ -275,13 +278,21 @@ mod tests {
 
     #[test]
     fn type_numbers_and_names() {
-        for t in [ScType::EspTouch, ScType::AirKiss, ScType::EspTouchAirKiss, ScType::EspTouchV2] {
+        for t in [
+            ScType::EspTouch,
+            ScType::AirKiss,
+            ScType::EspTouchAirKiss,
+            ScType::EspTouchV2,
+        ] {
             assert_eq!(ScType::from_number(t.number().into()), t);
             assert_eq!(ScType::from_name(t.name()), Some(t));
         }
         assert_eq!(ScType::from_number(7), ScType::EspTouchAirKiss);
         assert_eq!(ScType::from_number(-1), ScType::EspTouchAirKiss);
-        assert_eq!(ScType::from_name("TYPE_ESPTOUCH_V2"), Some(ScType::EspTouchV2));
+        assert_eq!(
+            ScType::from_name("TYPE_ESPTOUCH_V2"),
+            Some(ScType::EspTouchV2)
+        );
         assert_eq!(ScType::from_name("smoke"), None);
         assert!(ScType::EspTouchAirKiss.accepts(Protocol::AirKiss));
         assert!(!ScType::EspTouchAirKiss.accepts(Protocol::EspTouchV2));
