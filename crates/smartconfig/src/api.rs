@@ -7,8 +7,8 @@
 //!
 //! 1. stores the result, after which [`SmartConfig::type_`] reports the protocol received
 //!    (and the next `start()` listens for that protocol only, as MicroPython does);
-//! 2. joins the network through the [`WifiBackend`], pinning the BSSID when the message
-//!    carried one (an SSID the sender left out is looked up in a scan by its CRC);
+//! 2. joins the network through the [`WifiBackend`], pinning the BSSID when it is known (an
+//!    SSID the sender left out is recovered from a scan the run makes while listening);
 //! 3. on success hands the credentials to the credential sink
 //!    ([`SmartConfig::on_credentials`]) and sends the acknowledgement ([`crate::net::ack`]).
 //!
@@ -41,7 +41,8 @@ use wifiprov_wifi::{Bssid, ConnectError, Credentials, LinkStatus, ScanParams, Wi
 use crate::net::ack::{AckConfig, AckReport, AckRequest, send_ack};
 use crate::net::codecs::Decoding;
 use crate::net::source::{ObservationSource, OpenSource, SourceError};
-use crate::{Decoded, Protocol, ScType, Secret, crc8};
+use crate::receiver::{Received, ScanEntry};
+use crate::{Protocol, ScType, Secret};
 
 /// MicroPython's `smartconfig.TYPE_ESPTOUCH`.
 pub const TYPE_ESPTOUCH: u8 = 0;
@@ -148,7 +149,7 @@ struct State {
     sc_type: ScType,
     settings: Settings,
     sink: Option<CredentialSink>,
-    result: Option<Decoded>,
+    result: Option<Received>,
     done: bool,
     run: u64,
     task: Option<JoinHandle<()>>,
@@ -307,7 +308,7 @@ impl SmartConfig {
     }
 
     /// The complete message received in the current run, if any (nothing cut or truncated).
-    pub fn result(&self) -> Option<Decoded> {
+    pub fn result(&self) -> Option<Received> {
         self.inner.lock().result.clone()
     }
 
@@ -329,7 +330,7 @@ impl SmartConfig {
         let ssid = state
             .result
             .as_ref()
-            .and_then(|r| r.ssid.as_deref())
+            .map(Received::ssid)
             .unwrap_or_default();
         String::from_utf8_lossy(until_nul(ssid)).into_owned()
     }
@@ -337,11 +338,12 @@ impl SmartConfig {
     /// `password()`: the password, cut at the first NUL; empty before a result.
     pub fn password(&self) -> Secret {
         let state = self.inner.lock();
-        let password = state.result.as_ref().map(|r| r.password.expose());
+        let password = state.result.as_ref().map(|r| r.decoded.password.expose());
         Secret::new(until_nul(password.unwrap_or_default()))
     }
 
-    /// `bssid()`: six bytes, zeros before a result or when the message carried none.
+    /// `bssid()`: six bytes, zeros before a result or when the access point's BSSID is not
+    /// known ([`Received::bssid`]).
     pub fn bssid(&self) -> [u8; 6] {
         let state = self.inner.lock();
         state
@@ -355,7 +357,7 @@ impl SmartConfig {
     /// 32 bytes, cut at the first NUL; empty otherwise. [`SmartConfig::result`] has it whole.
     pub fn rvd_data(&self) -> Vec<u8> {
         let state = self.inner.lock();
-        let reserved = state.result.as_ref().map(|r| r.reserved.as_slice());
+        let reserved = state.result.as_ref().map(|r| r.decoded.reserved.as_slice());
         let reserved = reserved.unwrap_or_default();
         until_nul(reserved.get(..RVD_CAPACITY).unwrap_or(reserved)).to_vec()
     }
@@ -376,38 +378,61 @@ async fn run_once(
     settings: Settings,
 ) {
     let mut decoding = Decoding::new(sc_type, settings.aes_key.as_ref());
-    let decoded = loop {
-        match source.next().await {
-            Ok(Some(observation)) => {
-                if let Some(decoded) = decoding.push(&observation) {
-                    break decoded;
+    // The scan table completes messages whose SSID the sender left out; scan while listening.
+    let wifi = inner.wifi.clone();
+    let mut scan = Box::pin(async move { wifi.scan(ScanParams::default()).await });
+    let mut scanning = true;
+    let received = loop {
+        tokio::select! {
+            result = &mut scan, if scanning => {
+                scanning = false;
+                match result {
+                    Ok(aps) => decoding.set_scan(
+                        aps.into_iter()
+                            .map(|ap| ScanEntry {
+                                ssid: ap.ssid,
+                                bssid: ap.bssid.0,
+                                channel: ap.channel,
+                                rssi: ap.rssi,
+                            })
+                            .collect(),
+                    ),
+                    Err(e) => tracing::debug!("smartconfig: scan failed: {e}"),
                 }
             }
-            Ok(None) => {
-                tracing::info!("smartconfig: {} ended without a message", source.describe());
-                inner.update(run, Status::Finished(Outcome::SourceEnded), |_| {});
-                return;
-            }
-            Err(e) => {
-                tracing::error!("smartconfig: {e}");
-                let outcome = Outcome::SourceFailed(e.to_string());
-                inner.update(run, Status::Finished(outcome), |_| {});
-                return;
-            }
+            next = source.next() => match next {
+                Ok(Some(observation)) => {
+                    if let Some(received) = decoding.push(&observation) {
+                        break received;
+                    }
+                }
+                Ok(None) => {
+                    tracing::info!(
+                        "smartconfig: {} ended: {}",
+                        source.describe(),
+                        decoding.why_not()
+                    );
+                    inner.update(run, Status::Finished(Outcome::SourceEnded), |_| {});
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!("smartconfig: {e}");
+                    let outcome = Outcome::SourceFailed(e.to_string());
+                    inner.update(run, Status::Finished(outcome), |_| {});
+                    return;
+                }
+            },
         }
     };
-    let protocol = decoded.protocol;
+    drop(scan);
+    let protocol = received.protocol();
     tracing::info!(
         "smartconfig: received {} credentials for {:?}",
         protocol.name(),
-        decoded
-            .ssid
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default()
+        String::from_utf8_lossy(received.ssid())
     );
     let stored = inner.update(run, Status::Connecting, |state| {
-        state.result = Some(decoded.clone());
+        state.result = Some(received.clone());
         // MicroPython: type() now reports, and the next start() uses, the received protocol.
         state.sc_type = protocol.sc_type();
     });
@@ -421,10 +446,9 @@ async fn run_once(
         None
     };
 
-    let credentials = match credentials(inner.wifi.as_ref(), &decoded).await {
-        Ok(credentials) => credentials,
-        Err(e) => return connect_failed(&inner, run, e),
-    };
+    let mut credentials = Credentials::new(received.ssid(), received.decoded.password.expose());
+    credentials.bssid = received.bssid.filter(|b| *b != [0; 6]).map(Bssid);
+    credentials.channel = received.channel;
     let link = match inner.wifi.connect(credentials.clone(), None).await {
         Ok(link) => link,
         Err(e) => return connect_failed(&inner, run, e),
@@ -447,8 +471,8 @@ async fn run_once(
     inner.update(run, Status::Acknowledging, |_| {});
     let request = AckRequest {
         protocol,
-        token: decoded.token,
-        phone_ip: decoded.phone_ip,
+        token: received.decoded.token,
+        phone_ip: received.decoded.phone_ip,
         mac: settings.mac,
         ip: link.ip,
     };
@@ -476,39 +500,6 @@ fn connect_failed(inner: &Inner, run: u64, error: ConnectError) {
     tracing::warn!("smartconfig: joining failed: {error}");
     let outcome = Outcome::ConnectFailed(error);
     inner.update(run, Status::Finished(outcome), |state| state.done = true);
-}
-
-/// The credentials to join with: the BSSID pinned when the message carried a non-zero one;
-/// an SSID the sender left out looked up in a scan (a unique access point whose SSID has
-/// the message's SSID CRC and whose BSSID, or BSSID CRC, matches).
-async fn credentials(
-    wifi: &dyn WifiBackend,
-    decoded: &Decoded,
-) -> Result<Credentials, ConnectError> {
-    let bssid = decoded.bssid.filter(|b| *b != [0; 6]);
-    let ssid = match &decoded.ssid {
-        Some(ssid) => ssid.clone(),
-        None => {
-            let aps = wifi.scan(ScanParams::default()).await?;
-            let mut matches = aps.iter().filter(|ap| {
-                !ap.ssid.is_empty()
-                    && decoded.ssid_crc.is_none_or(|c| crc8(&ap.ssid) == c)
-                    && bssid.is_none_or(|b| ap.bssid.0 == b)
-                    && decoded.bssid_crc.is_none_or(|c| crc8(&ap.bssid.0) == c)
-            });
-            match (matches.next(), matches.next()) {
-                (Some(ap), None) => ap.ssid.clone(),
-                _ => {
-                    return Err(ConnectError::NetworkNotFound {
-                        ssid: "(not sent; no unique match in a scan)".into(),
-                    });
-                }
-            }
-        }
-    };
-    let mut credentials = Credentials::new(ssid, decoded.password.expose());
-    credentials.bssid = bssid.map(Bssid);
-    Ok(credentials)
 }
 
 #[cfg(test)]

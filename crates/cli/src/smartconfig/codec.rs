@@ -88,20 +88,17 @@ pub fn decode(args: DecodeArgs) -> Result<ExitCode> {
     let outcome = smartconfig::net::decode_observations(&observations, &types, key.as_ref());
     let read = observations.len();
     match outcome {
-        Ok(decoded) => {
+        Ok(received) => {
+            let decoded = &received.decoded;
             if args.json {
-                let mut out = decoded_json(&decoded, args.show_password);
+                let mut out = decoded_json(&received, args.show_password);
                 if let Some(obj) = out.as_object_mut() {
                     obj.insert("decoded".into(), true.into());
                     obj.insert("lengths_read".into(), read.into());
                 }
                 println!("{out}");
             } else {
-                let ssid = decoded
-                    .ssid
-                    .as_deref()
-                    .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
-                    .unwrap_or_else(|| "(not sent)".into());
+                let ssid = format!("{:?}", String::from_utf8_lossy(received.ssid()));
                 println!("protocol: {}", decoded.protocol.name());
                 println!("ssid: {ssid}");
                 if args.show_password {
@@ -112,7 +109,7 @@ pub fn decode(args: DecodeArgs) -> Result<ExitCode> {
                 } else {
                     println!("password: ({} bytes, redacted)", decoded.password.len());
                 }
-                if let Some(b) = decoded.bssid {
+                if let Some(b) = received.bssid {
                     println!("bssid: {}", super::mac_text(b));
                 }
                 if !decoded.reserved.is_empty() {

@@ -135,9 +135,6 @@ pub async fn run(args: ListenArgs) -> Result<ExitCode> {
     }
 
     sc.start().await?;
-    if let Some(addr) = sc.source_addr() {
-        tracing::info!("listening on udp {addr}");
-    }
     let finished = async {
         match timeout {
             Some(t) => tokio::time::timeout(t, sc.wait_finished()).await.ok(),
@@ -264,11 +261,8 @@ fn report(
     {
         tracing::info!(
             "{} message for {:?}{}",
-            d.protocol.name(),
-            d.ssid
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default(),
+            d.protocol().name(),
+            String::from_utf8_lossy(d.ssid()),
             d.bssid
                 .map(|b| format!(" (BSSID {})", mac_text(b)))
                 .unwrap_or_default()

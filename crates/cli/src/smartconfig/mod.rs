@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use smartconfig::receiver::Received;
 use smartconfig::{Protocol, ScType, Secret};
 
 /// Exit status when nothing was received or no device replied in time.
@@ -81,10 +82,14 @@ struct MessageArgs {
     bssid: Option<[u8; 6]>,
     /// ESPTouch v2 reserved (custom) data, hex, up to 64 bytes.
     #[arg(long, value_name = "HEX", value_parser = parse_hex)]
-    reserved_data: Option<Vec<u8>>,
+    reserved_data: Option<HexBytes>,
     /// AES key: ESPTouch v2 16 bytes, AirKiss up to 16 (zero-padded); text.
     #[arg(long, value_name = "KEY")]
     aes_key: Option<String>,
+    /// ESPTouch v2 with --aes-key: send a random IV (security 2, SmartConfig V3.0.2 and later)
+    /// instead of the zero IV every v2 device understands.
+    #[arg(long, requires = "aes_key")]
+    random_iv: bool,
 }
 
 impl MessageArgs {
@@ -101,8 +106,13 @@ impl MessageArgs {
             self.password.as_bytes(),
         );
         request.bssid = self.bssid;
-        request.reserved = self.reserved_data.clone().unwrap_or_default();
+        request.reserved = self
+            .reserved_data
+            .as_ref()
+            .map(|h| h.0.clone())
+            .unwrap_or_default();
         request.aes_key = self.aes_key.as_deref().map(|k| Secret::new(k.as_bytes()));
+        request.v2_random_iv = self.random_iv;
         Ok(request)
     }
 }
@@ -127,8 +137,14 @@ fn parse_mac(text: &str) -> Result<[u8; 6], String> {
         .map_err(|_| "expected six hex bytes like 24:0a:c4:12:34:56".into())
 }
 
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    hex::decode(text.trim()).map_err(|e| format!("not hex: {e}"))
+/// Bytes given in hex on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HexBytes(Vec<u8>);
+
+fn parse_hex(text: &str) -> Result<HexBytes, String> {
+    hex::decode(text.trim())
+        .map(HexBytes)
+        .map_err(|e| format!("not hex: {e}"))
 }
 
 fn mac_text(mac: [u8; 6]) -> String {
@@ -158,8 +174,9 @@ fn read_input(path: &std::path::Path) -> Result<String> {
     }
 }
 
-/// The fields of a decoded message as JSON; the password only when `show_password`.
-fn decoded_json(decoded: &smartconfig::Decoded, show_password: bool) -> serde_json::Value {
+/// The fields of a received message as JSON; the password only when `show_password`.
+fn decoded_json(received: &Received, show_password: bool) -> serde_json::Value {
+    let decoded = &received.decoded;
     let password = if show_password {
         serde_json::Value::String(String::from_utf8_lossy(decoded.password.expose()).into_owned())
     } else {
@@ -167,16 +184,14 @@ fn decoded_json(decoded: &smartconfig::Decoded, show_password: bool) -> serde_js
     };
     serde_json::json!({
         "protocol": decoded.protocol.name(),
-        "ssid": decoded.ssid.as_deref().map(|s| String::from_utf8_lossy(s).into_owned()),
-        "ssid_hex": decoded.ssid.as_deref().map(hex::encode),
-        "ssid_crc": decoded.ssid_crc,
+        "ssid": String::from_utf8_lossy(received.ssid()),
+        "ssid_hex": hex::encode(received.ssid()),
+        "ssid_from_scan": received.ssid_from_scan,
         "password": password,
         "password_len": decoded.password.len(),
-        "bssid": decoded.bssid.map(mac_text),
-        "bssid_crc": decoded.bssid_crc,
+        "bssid": received.bssid.map(mac_text),
         "token": decoded.token,
         "phone_ip": decoded.phone_ip.map(|ip| ip.to_string()),
-        "ipv6": decoded.ipv6,
         "reserved_hex": hex::encode(&decoded.reserved),
         "offset": decoded.offset,
     })
@@ -204,7 +219,7 @@ mod tests {
             Ok([0x24, 0x0a, 0xc4, 0x12, 0x34, 0x56])
         );
         assert!(parse_mac("24:0a:c4").is_err());
-        assert_eq!(parse_hex("00ff"), Ok(vec![0, 255]));
+        assert_eq!(parse_hex("00ff"), Ok(HexBytes(vec![0, 255])));
         assert!(parse_hex("0").is_err());
         assert!(key_bytes(Some("0123456789abcdefg")).is_err());
         assert_eq!(key_bytes(Some("k")).unwrap().unwrap().expose(), b"k");

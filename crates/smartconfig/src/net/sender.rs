@@ -49,6 +49,9 @@ pub struct SendRequest {
     pub reserved: Vec<u8>,
     /// ESPTouch v2: the 16-byte AES key; AirKiss: the key (zero-padded to 16 bytes).
     pub aes_key: Option<Secret>,
+    /// ESPTouch v2 with a key: security 2 (a random IV sent along; SmartConfig V3.0.2 and
+    /// later) instead of security 1 (zero IV, every v2-capable device).
+    pub v2_random_iv: bool,
 }
 
 impl SendRequest {
@@ -61,6 +64,7 @@ impl SendRequest {
             bssid: None,
             reserved: Vec::new(),
             aes_key: None,
+            v2_random_iv: false,
         }
     }
 }

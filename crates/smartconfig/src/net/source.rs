@@ -42,6 +42,7 @@ pub enum SourceError {
 /// A stream of observations.
 pub trait ObservationSource: Send {
     /// The next observation; `Ok(None)` when the source has ended (a capture file's end).
+    /// Must be cancel-safe: dropping the future before it completes loses no observation.
     fn next(&mut self) -> BoxFuture<'_, Result<Option<Observation>, SourceError>>;
 
     /// A short description for logs (`udp 127.0.0.1:7001`, `pcap capture.pcapng`, …).
@@ -95,11 +96,11 @@ impl ReplaySource {
 
 impl ObservationSource for ReplaySource {
     fn next(&mut self) -> BoxFuture<'_, Result<Option<Observation>, SourceError>> {
-        let next = self.observations.next();
         Box::pin(async move {
-            // Let other tasks (stop(), timers) run between observations of a long replay.
+            // Let other tasks (stop(), timers) run between observations of a long replay;
+            // taking the observation only afterwards keeps this cancel-safe.
             tokio::task::yield_now().await;
-            Ok(next)
+            Ok(self.observations.next())
         })
     }
 
