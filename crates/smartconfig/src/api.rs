@@ -39,7 +39,7 @@ use tokio::task::JoinHandle;
 use wifiprov_wifi::{Bssid, ConnectError, Credentials, LinkStatus, ScanParams, WifiBackend};
 
 use crate::net::ack::{AckConfig, AckReport, AckRequest, send_ack};
-use crate::net::codecs::Decoding;
+use crate::net::codecs::{Decoding, Step};
 use crate::net::source::{ObservationSource, OpenSource, SourceError};
 use crate::receiver::{Received, ScanEntry};
 use crate::{Protocol, ScType, Secret};
@@ -401,11 +401,12 @@ async fn run_once(
                 }
             }
             next = source.next() => match next {
-                Ok(Some(observation)) => {
-                    if let Some(received) = decoding.push(&observation) {
-                        break received;
-                    }
-                }
+                Ok(Some(observation)) => match decoding.step(&observation) {
+                    Some(Step::Done(received)) => break *received,
+                    Some(Step::Locked(channel)) => source.lock_channel(channel),
+                    Some(Step::Unlocked) => source.lock_channel(None),
+                    None => {}
+                },
                 Ok(None) => {
                     tracing::info!(
                         "smartconfig: {} ended: {}",

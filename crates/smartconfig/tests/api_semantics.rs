@@ -2,7 +2,13 @@
 //! and after a result, start() twice, stop(), done() after the acknowledgement and after a
 //! failed join, and what info() returns.
 #![cfg(feature = "net")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

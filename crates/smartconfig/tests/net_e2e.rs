@@ -2,7 +2,13 @@
 //! phone-role [`Sender`] sends to a [`UdpSource`], the sans-I/O receiver decodes, and the
 //! device-role [`send_ack`] answers on the sender's reply port.
 #![cfg(feature = "net")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

@@ -11,6 +11,7 @@ use clap::{ArgGroup, Args};
 use smartconfig::ScType;
 use smartconfig::api::{Outcome, Settings, SmartConfig, Status};
 use smartconfig::net::AckConfig;
+use smartconfig::net::capture::MonitorOptions;
 use smartconfig::net::source::{OpenSource, open_udp};
 use wifiprov_device::CredentialStore;
 
@@ -26,6 +27,17 @@ pub struct ListenArgs {
     /// Capture on this monitor-mode interface (channel hopping until a lock).
     #[arg(long, value_name = "IFACE")]
     interface: Option<String>,
+    /// With --interface: channels to hop through, comma-separated [default: 1-13].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "interface",
+          value_parser = clap::value_parser!(u8).range(1..=196))]
+    channels: Vec<u8>,
+    /// With --interface: milliseconds on each channel [default: 100].
+    #[arg(long, value_name = "MS", requires = "interface",
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    dwell_ms: Option<u64>,
+    /// With --interface: do not hop; stay on the channel the interface is tuned to.
+    #[arg(long, requires = "interface", conflicts_with = "channels")]
+    no_hop: bool,
     /// Read frames from a pcap or pcapng capture.
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
@@ -172,7 +184,19 @@ fn opener(args: &ListenArgs) -> Result<OpenSource> {
         return Ok(smartconfig::net::source::open_pcap(path.clone()));
     }
     if let Some(interface) = &args.interface {
-        return Ok(smartconfig::net::source::open_monitor(interface.clone()));
+        let mut options = MonitorOptions::default();
+        if args.no_hop {
+            options.channels.clear();
+        } else if !args.channels.is_empty() {
+            options.channels = args.channels.clone();
+        }
+        if let Some(ms) = args.dwell_ms {
+            options.dwell = Duration::from_millis(ms);
+        }
+        return Ok(smartconfig::net::source::open_monitor(
+            interface.clone(),
+            options,
+        ));
     }
     bail!("choose a source: --interface, --pcap or --udp")
 }

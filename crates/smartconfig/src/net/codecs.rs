@@ -146,6 +146,16 @@ pub(crate) fn parse_reply(expect: &Expect, bytes: &[u8], from: SocketAddr) -> Op
     }
 }
 
+/// What one observation changed.
+pub(crate) enum Step {
+    /// Locked on a link, seen on this channel if known.
+    Locked(Option<u8>),
+    /// The lock ended; searching again.
+    Unlocked,
+    /// A complete message.
+    Done(Box<Received>),
+}
+
 /// A receiver for one run: observations in, a validated message out, the events logged and
 /// the last one kept to explain a run without a result.
 pub(crate) struct Decoding {
@@ -176,28 +186,41 @@ impl Decoding {
 
     /// Feeds one observation; returns the message once one is complete.
     pub(crate) fn push(&mut self, observation: &Observation) -> Option<Received> {
+        match self.step(observation)? {
+            Step::Done(received) => Some(*received),
+            Step::Locked(_) | Step::Unlocked => None,
+        }
+    }
+
+    /// Feeds one observation; returns what changed.
+    pub(crate) fn step(&mut self, observation: &Observation) -> Option<Step> {
         self.pushed += 1;
         let event = self.receiver.push(observation)?;
-        match &event {
-            Event::Locked(link) => tracing::info!(
-                "smartconfig: locked on {} (offset {}, channel {:?})",
-                link.protocol.name(),
-                link.offset,
-                link.channel
-            ),
-            Event::Done(received) => {
-                return Some(received.as_ref().clone());
+        let step = match &event {
+            Event::Locked(link) => {
+                tracing::info!(
+                    "smartconfig: locked on {} (offset {}, channel {:?})",
+                    link.protocol.name(),
+                    link.offset,
+                    link.channel
+                );
+                Step::Locked(link.channel)
             }
-            Event::Rejected { protocol, reason } => tracing::info!(
-                "smartconfig: a {} message was rejected: {reason:?}",
-                protocol.name()
-            ),
+            Event::Done(received) => return Some(Step::Done(received.clone())),
+            Event::Rejected { protocol, reason } => {
+                tracing::info!(
+                    "smartconfig: a {} message was rejected: {reason:?}",
+                    protocol.name()
+                );
+                Step::Unlocked
+            }
             Event::Reset { reason } => {
                 tracing::info!("smartconfig: lock lost ({reason:?}); searching again");
+                Step::Unlocked
             }
-        }
+        };
         self.last = Some(event);
-        None
+        Some(step)
     }
 
     /// Why no message came out so far.

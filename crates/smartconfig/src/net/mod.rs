@@ -8,6 +8,8 @@
 //!   a sniffer in tests and on machines that are on the phone's network.
 //! * [`ack`]: the device role's acknowledgement task, as ESP-IDF runs it after the device has
 //!   joined the network (spec §6.3), with a broadcast fallback for AirKiss.
+//! * [`capture`]: sources over captured 802.11 frames: a pcap/pcapng file and (feature
+//!   `monitor`) a monitor-mode interface with channel hopping.
 //! * [`source`]: the [`ObservationSource`] trait the MicroPython-style API reads from, and the
 //!   openers for its implementations.
 //!
@@ -15,6 +17,7 @@
 //! ends can run on loopback with ports chosen by the system.
 
 pub mod ack;
+pub mod capture;
 pub(crate) mod codecs;
 mod route;
 pub mod sender;

@@ -53,6 +53,12 @@ pub trait ObservationSource: Send {
         None
     }
 
+    /// The receiver locked on a link seen on `channel` (`Some`), or lost its lock (`None`):
+    /// a live capture stops or resumes channel hopping. Others ignore it.
+    fn lock_channel(&mut self, channel: Option<u8>) {
+        let _ = channel;
+    }
+
     /// Gives up the source's UDP socket, if it has one, once the source is no longer needed.
     /// The AirKiss acknowledgement waits on it for a datagram from the phone (the phone keeps
     /// sending to the same port), instead of binding the AirKiss port anew.
@@ -118,28 +124,28 @@ pub fn open_replay(name: impl Into<String>, observations: Vec<Observation>) -> O
     })
 }
 
-/// An opener reading the frames of a pcap or pcapng capture at `path` each time; the source
-/// ends with the file.
+/// An opener reading the frames of a pcap or pcapng capture at `path` each time
+/// ([`super::capture::PcapSource`]); the source ends with the file.
 pub fn open_pcap(path: std::path::PathBuf) -> OpenSource {
     Arc::new(move || {
         let path = path.clone();
         Box::pin(async move {
-            Err(SourceError::Capture(format!(
-                "{}: capture files are not supported yet",
-                path.display()
-            )))
+            let source = super::capture::PcapSource::open(path)?;
+            Ok(Box::new(source) as Box<dyn ObservationSource>)
         })
     })
 }
 
-/// An opener capturing on the monitor-mode interface `interface` each time.
-pub fn open_monitor(interface: String) -> OpenSource {
+/// An opener capturing on the monitor-mode interface `interface` each time
+/// ([`super::capture::MonitorSource`]).
+#[cfg(feature = "monitor")]
+pub fn open_monitor(interface: String, options: super::capture::MonitorOptions) -> OpenSource {
     Arc::new(move || {
         let interface = interface.clone();
+        let options = options.clone();
         Box::pin(async move {
-            Err(SourceError::Capture(format!(
-                "{interface}: monitor capture is not supported yet"
-            )))
+            let source = super::capture::MonitorSource::open(&interface, &options)?;
+            Ok(Box::new(source) as Box<dyn ObservationSource>)
         })
     })
 }
