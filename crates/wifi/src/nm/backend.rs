@@ -11,6 +11,10 @@ use super::settings::{ConnectionSettings, Profile, WifiMode};
 use super::{DEVICE_TYPE_WIFI, HOTSPOT_ID, WIFI_CAP_AP, iface, proxies};
 use crate::{AccessPoint, ConnectError, WifiError};
 
+/// How long a call to NetworkManager may take before it counts as failed (libdbus's
+/// default), on the system bus connection [`NmBackend::connect`] opens.
+const METHOD_TIMEOUT: Duration = Duration::from_secs(25);
+
 /// The [`WifiBackend`](crate::WifiBackend) that drives NetworkManager over D-Bus. See the
 /// [module documentation](super).
 #[derive(Debug, Clone)]
@@ -111,9 +115,13 @@ impl NmBackend {
     /// NetworkManager is not on it, and with the errors of [`NmBackend::wifi_device`] when
     /// there is no usable Wi-Fi device.
     pub async fn connect(interface: Option<&str>) -> Result<Self, WifiError> {
-        let conn = Connection::system().await.map_err(|e| {
-            WifiError::Unavailable(format!("cannot reach the system D-Bus bus: {e}"))
-        })?;
+        let conn = zbus::connection::Builder::system()
+            .method_timeout(METHOD_TIMEOUT)
+            .build()
+            .await
+            .map_err(|e| {
+                WifiError::Unavailable(format!("cannot reach the system D-Bus bus: {e}"))
+            })?;
         let backend = Self::with_connection(conn, interface).await?;
         let device = backend.wifi_device().await?;
         tracing::info!(interface = %device.interface, "using NetworkManager's Wi-Fi device");
