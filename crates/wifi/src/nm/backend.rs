@@ -263,7 +263,12 @@ impl NmBackend {
             .map_err(|e| bus_error("listing NetworkManager's devices", &e))?;
         let mut others = Vec::new();
         for path in paths {
-            let (kind, device) = self.describe(&path).await?;
+            let (kind, device) = match self.describe(&path).await {
+                Ok(found) => found,
+                // Removed since the listing.
+                Err(WifiError::Invalid(_)) => continue,
+                Err(e) => return Err(e),
+            };
             if kind == DEVICE_TYPE_WIFI && device.is_managed() {
                 return Ok(device);
             }
