@@ -269,6 +269,12 @@ async fn a_sender_without_replies_times_out() {
     )
     .await
     .unwrap();
+    // Debug shows no lengths (they spell out the password).
+    let debug = format!("{sender:?}");
+    assert!(
+        debug.contains("datagrams_per_pass") && !debug.contains("515"),
+        "{debug}"
+    );
     let err = sender.run().await.unwrap_err();
     match err {
         smartconfig::net::SendError::Timeout {

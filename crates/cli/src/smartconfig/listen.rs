@@ -81,9 +81,9 @@ pub struct ListenArgs {
     /// Broadcast address for the acknowledgement copies [default: 255.255.255.255].
     #[arg(long, value_name = "ADDR")]
     ack_broadcast: Option<IpAddr>,
-    /// AirKiss: where to wait for the phone's datagram before replying [default: the --udp
-    /// address, else 0.0.0.0:10001].
-    #[arg(long, value_name = "ADDR:PORT")]
+    /// AirKiss: where to wait for the phone's datagram before replying [default: 0.0.0.0:10001;
+    /// with --udp the socket the message arrived on].
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "udp")]
     airkiss_listen: Option<SocketAddr>,
     /// AirKiss: reply only to a phone heard on the AirKiss port, never by broadcast (as
     /// ESP-IDF).

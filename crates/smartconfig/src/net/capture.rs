@@ -18,7 +18,6 @@ const QUEUE: usize = 8;
 /// The observations of a pcap or pcapng file, read on a thread (records that are not
 /// SmartConfig candidates are skipped). Ends with the file; a corrupt file ends with an error
 /// after the observations before the damage.
-#[derive(Debug)]
 pub struct PcapSource {
     path: PathBuf,
     rx: mpsc::Receiver<Result<Vec<Observation>, SourceError>>,
@@ -74,6 +73,16 @@ impl PcapSource {
             rx,
             buffer: VecDeque::new(),
         })
+    }
+}
+
+impl std::fmt::Debug for PcapSource {
+    // The buffered lengths can spell out a password: show only how many there are.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapSource")
+            .field("path", &self.path)
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -11,8 +11,8 @@ use crate::{
     EncodeError, Observation, Protocol, ScType, Secret, Transmit, airkiss, esptouch_v1, esptouch_v2,
 };
 
-/// An encoded request: one pass of the schedule and the reply it asks for.
-#[derive(Debug)]
+/// An encoded request: one pass of the schedule and the reply it asks for. (No `Debug`: the
+/// schedule spells out the password.)
 pub(crate) struct Plan {
     pub schedule: Vec<Transmit>,
     pub expect: Expect,

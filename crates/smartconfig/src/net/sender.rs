@@ -174,7 +174,6 @@ pub enum SendError {
 }
 
 /// A sender with its sockets bound and its message encoded.
-#[derive(Debug)]
 pub struct Sender {
     protocol: Protocol,
     ack: UdpSocket,
@@ -185,6 +184,19 @@ pub struct Sender {
     expect: Expect,
     port_mark: u8,
     config: SenderConfig,
+}
+
+impl std::fmt::Debug for Sender {
+    // The schedule spells out the password: show only its size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("protocol", &self.protocol)
+            .field("target", &self.target)
+            .field("ack", &self.ack.local_addr().ok())
+            .field("datagrams_per_pass", &self.schedule.len())
+            .field("port_mark", &self.port_mark)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sender {

@@ -84,7 +84,7 @@ pub fn open_udp(addr: SocketAddr) -> OpenSource {
 
 /// A source over observations already in memory (decoded from a capture, or built by a
 /// test); it ends after the last one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ReplaySource {
     observations: std::vec::IntoIter<Observation>,
     name: String,
@@ -97,6 +97,16 @@ impl ReplaySource {
             observations: observations.into_iter(),
             name: name.into(),
         }
+    }
+}
+
+impl std::fmt::Debug for ReplaySource {
+    // The lengths can spell out a password: show only how many are left.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplaySource")
+            .field("name", &self.name)
+            .field("remaining", &self.observations.len())
+            .finish()
     }
 }
 
@@ -148,4 +158,27 @@ pub fn open_monitor(interface: String, options: super::capture::MonitorOptions) 
             Ok(Box::new(source) as Box<dyn ObservationSource>)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn replays_end_and_hide_their_lengths() {
+        let obs = vec![
+            Observation::direct(0, [1; 6], 4242),
+            Observation::direct(1, [1; 6], 4343),
+        ];
+        let mut source = ReplaySource::new("two", obs.clone());
+        assert!(!format!("{source:?}").contains("4242"));
+        assert_eq!(source.next().await.unwrap(), obs.first().copied());
+        assert_eq!(source.next().await.unwrap(), obs.get(1).copied());
+        assert_eq!(source.next().await.unwrap(), None);
+        assert_eq!(source.describe(), "two");
+        let mut boxed: Box<dyn ObservationSource> = Box::new(source);
+        boxed.lock_channel(Some(6));
+        assert!(boxed.local_addr().is_none());
+        assert!(boxed.into_socket().is_none());
+    }
 }

@@ -18,11 +18,18 @@ use crate::Observation;
 const RECV_BUFFER: usize = 65_536;
 
 /// A bound UDP socket turning datagrams into observations.
-#[derive(Debug)]
 pub struct UdpSource {
     socket: UdpSocket,
     started: Instant,
     buffer: Vec<u8>,
+}
+
+impl std::fmt::Debug for UdpSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UdpSource")
+            .field("local_addr", &self.socket.local_addr().ok())
+            .finish_non_exhaustive()
+    }
 }
 
 impl UdpSource {
