@@ -12,6 +12,7 @@ mod logging;
 mod manage;
 mod provision;
 mod serial;
+mod wifi;
 
 use std::process::ExitCode;
 
