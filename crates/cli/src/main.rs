@@ -13,6 +13,7 @@ mod manage;
 mod provision;
 mod serial;
 mod smartconfig;
+mod wifi;
 
 use std::process::ExitCode;
 

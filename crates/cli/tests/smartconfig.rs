@@ -268,6 +268,8 @@ fn send_and_listen(protocol: &str, listen_type: &str, state: &std::path::Path) -
     let reply_port = reply.to_string();
     let listener = wifiprov(&[
         "listen",
+        "--wifi",
+        "sim",
         "--type",
         listen_type,
         "--udp",
@@ -381,6 +383,8 @@ fn a_wrong_password_exits_4_and_stores_nothing() {
     let data_addr = format!("127.0.0.1:{data}");
     let listener = wifiprov(&[
         "listen",
+        "--wifi",
+        "sim",
         "--udp",
         &data_addr,
         "--sim-ap",
@@ -435,6 +439,8 @@ fn a_wrong_password_exits_4_and_stores_nothing() {
 fn listen_times_out_with_exit_3() {
     let out = run(&[
         "listen",
+        "--wifi",
+        "sim",
         "--udp",
         "127.0.0.1:0",
         "--no-store",
@@ -487,6 +493,8 @@ fn listen_reads_a_capture_file() {
 
     let out = run(&[
         "listen",
+        "--wifi",
+        "sim",
         "--pcap",
         path.to_str().unwrap(),
         "--sim-ap",
@@ -516,6 +524,13 @@ fn listen_reads_a_capture_file() {
         .unwrap()
         .finish()
         .unwrap();
-    let out = run(&["listen", "--pcap", empty.to_str().unwrap(), "--no-store"]);
+    let out = run(&[
+        "listen",
+        "--wifi",
+        "sim",
+        "--pcap",
+        empty.to_str().unwrap(),
+        "--no-store",
+    ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
 }

@@ -73,9 +73,14 @@ pub struct DeviceArgs {
     /// Service name (SoftAP SSID / advertised name) [default: PROV_ + 6 hex digits of the machine id].
     #[arg(long)]
     pub service_name: Option<String>,
-    /// Wi-Fi backend: sim (the simulator).
-    #[arg(long, value_name = "BACKEND")]
+    #[arg(long, value_name = "BACKEND", help = crate::wifi::WIFI_HELP)]
     pub wifi: Option<String>,
+    /// wpa_supplicant control socket [default: the first in /run/wpa_supplicant].
+    #[arg(long, value_name = "PATH")]
+    pub wpa_ctrl: Option<PathBuf>,
+    /// Wi-Fi interface (NetworkManager device or wpa_supplicant socket name).
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
     /// Simulator radio environment (TOML) instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     pub sim_env: Option<PathBuf>,
@@ -161,6 +166,9 @@ struct FileSettings {
     #[serde(alias = "service_name")]
     service_name: Option<String>,
     wifi: Option<String>,
+    #[serde(alias = "wpa_ctrl")]
+    wpa_ctrl: Option<PathBuf>,
+    interface: Option<String>,
     #[serde(alias = "sim_env")]
     sim_env: Option<PathBuf>,
     #[serde(alias = "sim_ap", default)]
@@ -251,6 +259,8 @@ impl DeviceArgs {
         self.sec_patch_ver = self.sec_patch_ver.or(file.sec_patch_ver);
         self.service_name = self.service_name.or(file.service_name);
         self.wifi = self.wifi.or(file.wifi);
+        self.wpa_ctrl = self.wpa_ctrl.or(file.wpa_ctrl.map(relative));
+        self.interface = self.interface.or(file.interface);
         self.sim_env = self.sim_env.or(file.sim_env.map(relative));
         if self.sim_ap.is_empty() {
             self.sim_ap = file.sim_ap;

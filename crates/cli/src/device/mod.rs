@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use protocomm::{AppInfo, Sec2Credentials, Secret, Security};
 use wifiprov_device::{AgentBuilder, AgentError, CredentialStore, CustomEndpoint, ManagerConfig};
 use wifiprov_wifi::WifiBackend;
-use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
+use wifiprov_wifi::sim::SimEnvironment;
 
 /// Runs the agent until provisioning ends or a signal arrives.
 pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
@@ -27,7 +27,14 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         print!("{}", SimEnvironment::builtin_table());
         return Ok(ExitCode::SUCCESS);
     }
-    let wifi = backend(args.wifi.as_deref(), args.sim_env.as_deref(), &args.sim_ap)?;
+    let wifi = crate::wifi::backend(crate::wifi::WifiOptions {
+        wifi: args.wifi.as_deref(),
+        wpa_ctrl: args.wpa_ctrl.as_deref(),
+        interface: args.interface.as_deref(),
+        sim_env: args.sim_env.as_deref(),
+        sim_ap: &args.sim_ap,
+    })
+    .await?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
         .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
@@ -237,31 +244,6 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-/// The Wi-Fi backend named by `--wifi` (only the simulator so far), with `--sim-env` and
-/// `--sim-ap` applied.
-pub(crate) fn backend(
-    wifi: Option<&str>,
-    sim_env: Option<&std::path::Path>,
-    sim_ap: &[String],
-) -> Result<Arc<dyn WifiBackend>> {
-    match wifi.unwrap_or("sim") {
-        "sim" => {
-            let mut env = match sim_env {
-                Some(path) => SimEnvironment::from_file(path)?,
-                None => SimEnvironment::builtin(),
-            };
-            for spec in sim_ap {
-                env.add_or_replace(
-                    SimNetwork::from_spec(spec)
-                        .context("invalid --sim-ap (expected SSID:PASSPHRASE)")?,
-                );
-            }
-            Ok(Arc::new(SimBackend::new(env)))
-        }
-        other => bail!("unknown Wi-Fi backend {other:?}; available: sim"),
-    }
-}
-
 fn security(args: &DeviceArgs) -> Result<Security> {
     security_from(
         args.security,

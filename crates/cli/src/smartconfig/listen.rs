@@ -60,9 +60,15 @@ pub struct ListenArgs {
     /// The station MAC the acknowledgement announces [default: derived from the machine id].
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     mac: Option<[u8; 6]>,
-    /// Wi-Fi backend: sim (the simulator).
-    #[arg(long, value_name = "BACKEND")]
+    #[arg(long, value_name = "BACKEND", help = crate::wifi::WIFI_HELP)]
     wifi: Option<String>,
+    /// wpa_supplicant control socket [default: the first in /run/wpa_supplicant].
+    #[arg(long, value_name = "PATH")]
+    wpa_ctrl: Option<PathBuf>,
+    /// The station interface that joins the network (NetworkManager device or
+    /// wpa_supplicant socket name); --interface is the monitor interface.
+    #[arg(long, value_name = "IFACE")]
+    wifi_interface: Option<String>,
     /// Simulator radio environment (TOML) instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     sim_env: Option<PathBuf>,
@@ -93,7 +99,14 @@ pub struct ListenArgs {
 
 /// Runs `listen`.
 pub async fn run(args: ListenArgs) -> Result<ExitCode> {
-    let wifi = crate::device::backend(args.wifi.as_deref(), args.sim_env.as_deref(), &args.sim_ap)?;
+    let wifi = crate::wifi::backend(crate::wifi::WifiOptions {
+        wifi: args.wifi.as_deref(),
+        wpa_ctrl: args.wpa_ctrl.as_deref(),
+        interface: args.wifi_interface.as_deref(),
+        sim_env: args.sim_env.as_deref(),
+        sim_ap: &args.sim_ap,
+    })
+    .await?;
     let store = if args.no_store {
         None
     } else {

@@ -1,0 +1,123 @@
+//! `--wifi`: choosing and opening the Wi-Fi backend (simulator, wpa_supplicant, NetworkManager,
+//! or detection).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use wifiprov_wifi::WifiBackend;
+use wifiprov_wifi::detect::{self, BackendKind, Choice};
+use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
+
+/// What the backend flags say.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct WifiOptions<'a> {
+    /// `--wifi`: sim, wpa-supplicant, networkmanager or auto.
+    pub wifi: Option<&'a str>,
+    /// `--wpa-ctrl`: the wpa_supplicant control socket.
+    pub wpa_ctrl: Option<&'a Path>,
+    /// `--interface`: the Wi-Fi interface (NetworkManager device, wpa_supplicant socket name).
+    pub interface: Option<&'a str>,
+    /// `--sim-env`.
+    pub sim_env: Option<&'a Path>,
+    /// `--sim-ap`.
+    pub sim_ap: &'a [String],
+}
+
+/// The help text shared by every `--wifi` flag.
+pub(crate) const WIFI_HELP: &str = "Wi-Fi backend: sim, wpa-supplicant, networkmanager or auto \
+    [default: auto on a machine with Wi-Fi hardware, else sim]";
+
+/// The backend to use when `--wifi` is not given: detection on a machine with Wi-Fi hardware
+/// (or when a backend-specific flag was given), the simulator elsewhere.
+fn default_kind(options: &WifiOptions<'_>) -> BackendKind {
+    if options.wpa_ctrl.is_some() {
+        BackendKind::WpaSupplicant
+    } else if options.interface.is_some() || detect::has_wifi_hardware() {
+        BackendKind::Auto
+    } else {
+        BackendKind::Sim
+    }
+}
+
+/// Opens the backend the flags name.
+pub(crate) async fn backend(options: WifiOptions<'_>) -> Result<Arc<dyn WifiBackend>> {
+    let kind = match options.wifi {
+        Some(name) => BackendKind::parse(name).with_context(|| {
+            format!(
+                "unknown Wi-Fi backend {name:?}; available: sim, wpa-supplicant, networkmanager, auto"
+            )
+        })?,
+        None => default_kind(&options),
+    };
+    match kind {
+        BackendKind::Sim => sim(options),
+        BackendKind::WpaSupplicant => {
+            let path = match options.wpa_ctrl {
+                Some(path) => path.to_path_buf(),
+                None => wpa_default_socket(options.interface)?,
+            };
+            wpa(&path).await
+        }
+        BackendKind::NetworkManager => networkmanager(options.interface).await,
+        BackendKind::Auto => {
+            if let Some(path) = options.wpa_ctrl {
+                return wpa(path).await;
+            }
+            let probe = detect::probe(options.interface).await;
+            match detect::decide(&probe) {
+                Choice::NetworkManager => {
+                    tracing::info!("Wi-Fi backend: NetworkManager (detected)");
+                    networkmanager(options.interface).await
+                }
+                Choice::WpaSupplicant(path) => {
+                    tracing::info!(socket = %path.display(), "Wi-Fi backend: wpa_supplicant (detected)");
+                    wpa(&path).await
+                }
+                Choice::Nothing(message) => bail!("{message}"),
+            }
+        }
+    }
+}
+
+fn sim(options: WifiOptions<'_>) -> Result<Arc<dyn WifiBackend>> {
+    let mut env = match options.sim_env {
+        Some(path) => SimEnvironment::from_file(path)?,
+        None => SimEnvironment::builtin(),
+    };
+    for spec in options.sim_ap {
+        env.add_or_replace(
+            SimNetwork::from_spec(spec).context("invalid --sim-ap (expected SSID:PASSPHRASE)")?,
+        );
+    }
+    Ok(Arc::new(SimBackend::new(env)))
+}
+
+fn wpa_default_socket(interface: Option<&str>) -> Result<PathBuf> {
+    let dirs: Vec<&Path> = detect::WPA_CTRL_DIRS.iter().map(Path::new).collect();
+    match detect::wpa_sockets_in(&dirs, interface).into_iter().next() {
+        Some(path) => Ok(path),
+        None => bail!(
+            "no wpa_supplicant control socket{} in {}; start wpa_supplicant with a \
+             ctrl_interface or name the socket with --wpa-ctrl PATH",
+            interface.map(|i| format!(" for {i}")).unwrap_or_default(),
+            detect::WPA_CTRL_DIRS.join(" or ")
+        ),
+    }
+}
+
+/// wpa_supplicant at `path`. A joined network is saved to wpa_supplicant's configuration (when
+/// it allows that: `update_config=1`), so the device reconnects after a restart on its own.
+async fn wpa(path: &Path) -> Result<Arc<dyn WifiBackend>> {
+    let options = wifiprov_wifi::wpa::WpaOptions {
+        save_after_connect: true,
+        ..Default::default()
+    };
+    let backend = wifiprov_wifi::wpa::WpaBackend::connect_with(path, options).await?;
+    Ok(Arc::new(backend))
+}
+
+async fn networkmanager(interface: Option<&str>) -> Result<Arc<dyn WifiBackend>> {
+    let backend = wifiprov_wifi::nm::NmBackend::connect(interface).await?;
+    Ok(Arc::new(backend))
+}
