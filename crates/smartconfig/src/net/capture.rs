@@ -118,7 +118,10 @@ mod live {
 
     use super::super::source::{ObservationSource, SourceError};
     use crate::Observation;
-    use crate::monitor::{AsyncCapture, CaptureOptions, Hopper, HopperConfig, IwRunner};
+    use crate::frame::LinkType;
+    use crate::monitor::{
+        AsyncCapture, CaptureOptions, ChannelSetter, Hopper, HopperConfig, IwRunner,
+    };
 
     /// How to capture on a monitor interface.
     #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +130,10 @@ mod live {
         pub channels: Vec<u8>,
         /// Time on each channel.
         pub dwell: Duration,
+        /// Read frames as this link type instead of the interface's own (for interfaces that
+        /// carry radiotap frames without announcing it, e.g. a veth in tests); `None`: the
+        /// interface must be in monitor mode.
+        pub link_type: Option<LinkType>,
     }
 
     impl Default for MonitorOptions {
@@ -136,6 +143,7 @@ mod live {
             MonitorOptions {
                 channels: config.channels,
                 dwell: config.dwell,
+                link_type: None,
             }
         }
     }
@@ -155,10 +163,23 @@ mod live {
             interface: &str,
             options: &MonitorOptions,
         ) -> Result<MonitorSource, SourceError> {
+            MonitorSource::open_with_setter(interface, options, IwRunner::new())
+        }
+
+        /// Like [`MonitorSource::open`], tuning channels with `setter` instead of `iw`.
+        pub fn open_with_setter(
+            interface: &str,
+            options: &MonitorOptions,
+            setter: impl ChannelSetter,
+        ) -> Result<MonitorSource, SourceError> {
             let fail =
                 |e: crate::monitor::MonitorError| SourceError::Capture(format!("{interface}: {e}"));
+            let check = CaptureOptions {
+                link_type: options.link_type,
+                channel_tag: None,
+            };
             // Check the interface (exists, monitor mode, permission) before tuning it.
-            drop(crate::monitor::Capture::open(interface).map_err(fail)?);
+            drop(crate::monitor::Capture::open_with(interface, &check).map_err(fail)?);
             let hopper = if options.channels.is_empty() {
                 None
             } else {
@@ -166,10 +187,10 @@ mod live {
                     channels: options.channels.clone(),
                     dwell: options.dwell,
                 };
-                Some(Hopper::start(interface, config, IwRunner::new()).map_err(fail)?)
+                Some(Hopper::start(interface, config, setter).map_err(fail)?)
             };
             let capture_options = CaptureOptions {
-                link_type: None,
+                link_type: options.link_type,
                 channel_tag: hopper.as_ref().map(Hopper::channel_tag),
             };
             let capture = AsyncCapture::open_with(interface, &capture_options).map_err(fail)?;
