@@ -149,6 +149,29 @@ fn receiver(c: &mut Criterion) {
             done
         })
     });
+    // The worst case for the link table: every frame comes from a station never seen before,
+    // with a length that could start an ESPTouch guide, so each one evicts a link.
+    let strangers: Vec<Observation> = (0..N)
+        .map(|i| Observation {
+            time_us: i as u64 * 100,
+            source: [2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 0x77],
+            destination: [0xff; 6],
+            bssid: [2, 0, 0, 0, 1, 1],
+            direction: Direction::FromDs,
+            length: 592 + (i % 4) as u16,
+            seq: Some((i & 0x0fff) as u16),
+            channel: Some(6),
+        })
+        .collect();
+    group.bench_function("new_station_every_frame", |b| {
+        b.iter(|| {
+            let mut rx = Receiver::new(ReceiverConfig::new(ScType::EspTouchAirKiss));
+            for obs in &strangers {
+                black_box(rx.push(black_box(obs)));
+            }
+            rx.links()
+        })
+    });
     group.finish();
 }
 

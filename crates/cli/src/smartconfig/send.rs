@@ -30,7 +30,7 @@ pub struct SendArgs {
     /// target].
     #[arg(long, value_name = "IPV4")]
     phone_ip: Option<Ipv4Addr>,
-    /// Wait for this many devices (told apart by MAC) [default: 1].
+    /// Wait for this many devices (told apart by MAC).
     #[arg(long, value_name = "N", default_value_t = 1)]
     devices: usize,
     /// Microseconds between datagrams instead of the protocol's pacing.

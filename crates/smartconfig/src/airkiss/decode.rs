@@ -326,8 +326,10 @@ impl LengthDecoder for Decoder {
 
     fn reset(&mut self) {
         self.guide.reset();
-        self.offset = None;
-        self.session.clear();
+        // The session only fills once an offset is known: without one there is nothing to wipe.
+        if self.offset.take().is_some() {
+            self.session.clear();
+        }
     }
 }
 

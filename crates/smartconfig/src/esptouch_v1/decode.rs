@@ -547,8 +547,14 @@ impl LengthDecoder for Decoder {
     }
 
     fn reset(&mut self) {
-        self.session.clear();
-        *self = Decoder::new();
+        // Field by field: assigning a new decoder would run `Drop` (a second wipe) on the old.
+        // Items are only stored once an offset is known, so without one there is nothing to wipe.
+        if self.offset.is_some() {
+            self.session.clear();
+        }
+        self.guide = GuideWindow::default();
+        self.offset = None;
+        self.previous = Symbol::Gap;
     }
 }
 
