@@ -39,7 +39,12 @@ pub struct DecodeArgs {
     #[arg(long = "type", value_name = "TYPE", value_parser = super::parse_type)]
     sc_type: Option<ScType>,
     /// AES key for encrypted ESPTouch v2 / AirKiss messages (text).
-    #[arg(long, value_name = "KEY")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "WIFIPROV_AES_KEY",
+        hide_env_values = true
+    )]
     aes_key: Option<String>,
     /// Print the result as one JSON object on stdout.
     #[arg(long)]

@@ -46,7 +46,12 @@ pub struct ListenArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     udp: Option<SocketAddr>,
     /// AES key for encrypted ESPTouch v2 / AirKiss messages (text).
-    #[arg(long, value_name = "KEY")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "WIFIPROV_AES_KEY",
+        hide_env_values = true
+    )]
     aes_key: Option<String>,
     /// Give up after this many seconds without a complete message.
     #[arg(long, value_name = "SECONDS")]

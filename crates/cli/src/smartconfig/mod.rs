@@ -75,7 +75,13 @@ struct MessageArgs {
     #[arg(long)]
     ssid: String,
     /// Passphrase [default: empty, an open network].
-    #[arg(long, default_value = "", hide_default_value = true)]
+    #[arg(
+        long,
+        env = "WIFIPROV_PASSPHRASE",
+        hide_env_values = true,
+        default_value = "",
+        hide_default_value = true
+    )]
     password: String,
     /// The access point's BSSID (ESPTouch v1 sends it, v2 its CRC) [default: 00:00:00:00:00:00].
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
@@ -84,7 +90,12 @@ struct MessageArgs {
     #[arg(long, value_name = "HEX", value_parser = parse_hex)]
     reserved_data: Option<HexBytes>,
     /// AES key: ESPTouch v2 16 bytes, AirKiss up to 16 (zero-padded); text.
-    #[arg(long, value_name = "KEY")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "WIFIPROV_AES_KEY",
+        hide_env_values = true
+    )]
     aes_key: Option<String>,
     /// ESPTouch v2 with --aes-key: send a random IV (security 2, SmartConfig V3.0.2 and later)
     /// instead of the zero IV every v2 device understands.
