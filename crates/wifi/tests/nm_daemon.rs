@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use protocomm::Secret;
 use tokio::sync::mpsc::unbounded_channel;
+use wifiprov_testkit::cmd::stop_pids;
+use wifiprov_testkit::needs::{Needs, current_test};
 use wifiprov_wifi::nm::{Ipv4Method, KeyMgmt, NmBackend, Profile, WifiMode, manages_wifi_device};
 use wifiprov_wifi::{
     ApConfig, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams, WifiBackend, WifiError,
@@ -44,37 +46,26 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
-}
-
-/// Why the test cannot run here, if it cannot.
-fn missing_prerequisite() -> Option<String> {
-    if !is_root() {
-        return Some(
-            "this test needs root: it creates mount and network namespaces for a private \
-             NetworkManager (CI runs it as root)"
-                .into(),
-        );
-    }
+/// What the test needs to run here: root (for the namespaces), the daemons, and working
+/// `unshare --mount --net`.
+fn prerequisites() -> Needs {
+    let mut needs = Needs::new(&current_test()).root();
     for (program, package) in [
         ("NetworkManager", "network-manager"),
         ("dbus-daemon", "dbus-daemon"),
         ("unshare", "util-linux"),
     ] {
-        if find_program(program).is_none() {
-            return Some(format!(
-                "this test needs {program} (install the {package} package)"
-            ));
-        }
+        needs = needs.check(program, || {
+            find_program(program)
+                .is_none()
+                .then(|| format!("{program} is missing (install the {package} package)"))
+        });
     }
+    needs.check("mount and network namespaces", unshare_problem)
+}
+
+/// Why `unshare --mount --net` cannot run here, if it cannot.
+fn unshare_problem() -> Option<String> {
     let probe = Command::new("unshare")
         .args(["--mount", "--net", "--propagation", "private", "--", "true"])
         .env("PATH", search_path())
@@ -108,12 +99,8 @@ impl Daemon {
     /// Starts the daemons, or returns `None` after printing `SKIPPED` when the test cannot
     /// run here and `WIFIPROV_ALLOW_SKIP=1`; panics otherwise.
     async fn start() -> Option<Daemon> {
-        if let Some(reason) = missing_prerequisite() {
-            if std::env::var("WIFIPROV_ALLOW_SKIP").as_deref() == Ok("1") {
-                eprintln!("SKIPPED: {reason}");
-                return None;
-            }
-            panic!("{reason}; set WIFIPROV_ALLOW_SKIP=1 to skip this test where it cannot run");
+        if !prerequisites().ok() {
+            return None;
         }
         let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/nm-netns.sh");
@@ -200,43 +187,13 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-/// Whether `pid` is gone (or only a zombie waiting to be reaped).
-fn is_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .and_then(|rest| rest.split_whitespace().next())
-            .is_some_and(|state| state == "Z" || state == "X"),
-    }
-}
-
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .stderr(Stdio::null())
-        .status();
-}
-
 impl Drop for Daemon {
     fn drop(&mut self) {
         let pids: Vec<u32> = ["nm.pid", "dbus.pid"]
             .iter()
             .filter_map(|f| self.pid(f))
             .collect();
-        for &pid in &pids {
-            signal(pid, "-TERM");
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !pids.iter().all(|&p| is_gone(p)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        for &pid in &pids {
-            if !is_gone(pid) {
-                signal(pid, "-KILL");
-            }
-        }
+        stop_pids(&pids, Duration::from_secs(10));
         // unshare ends when the script does (both daemons gone); kill it if it has not.
         let deadline = Instant::now() + Duration::from_secs(5);
         while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {

@@ -22,12 +22,11 @@
 )]
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{broadcast, mpsc};
+use wifiprov_testkit::child::{ChildTest, child_value};
+use wifiprov_testkit::wpa::{self, Driver, Options, Supplicant};
 use wifiprov_wifi::wpa::{WpaBackend, WpaEvent, WpaOptions};
 use wifiprov_wifi::{
     ApConfig, AuthMode, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams,
@@ -37,175 +36,23 @@ use wifiprov_wifi::{
 /// The address `-D wired` reports as its "access point" (the IEEE 802.1X PAE group address).
 const PAE: Bssid = Bssid([0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+/// Starts a daemon in its own namespace (names starting with `wq`); `update_config` adds
+/// `update_config=1`; `address` gives the namespace's end of the veth an IPv4 address.
+fn start(driver: Driver, update_config: bool, address: Option<&str>) -> Supplicant {
+    Supplicant::start(
+        "wq",
+        Options {
+            driver,
+            update_config,
+            address,
+        },
+    )
 }
 
-/// Whether the privileged tests can run here; fails (or, with `WIFIPROV_ALLOW_SKIP=1`,
-/// reports SKIPPED) when not.
-fn can_run(test: &str) -> bool {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next().map(str::to_owned))
-        })
-        .unwrap_or_default();
-    let problem = if uid != "0" {
-        Some(format!("not running as root (uid {uid})"))
-    } else if let Err(e) = run(Command::new("ip").args(["netns", "list"])) {
-        Some(format!("`ip netns` is unavailable: {e}"))
-    } else if let Err(e) = run(Command::new("wpa_supplicant").arg("-v")) {
-        Some(format!("wpa_supplicant is not installed: {e}"))
-    } else {
-        None
-    };
-    match problem {
-        None => true,
-        Some(why) if std::env::var("WIFIPROV_ALLOW_SKIP").as_deref() == Ok("1") => {
-            eprintln!("SKIPPED {test}: {why}");
-            false
-        }
-        Some(why) => panic!(
-            "{test} needs root, `ip netns` and wpa_supplicant: {why}. CI runs these tests as \
-             root; set WIFIPROV_ALLOW_SKIP=1 to skip them explicitly"
-        ),
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Driver {
-    /// `-D wired` with `ap_scan=0`.
-    Wired,
-    /// `-D none`.
-    None,
-}
-
-/// One wpa_supplicant in its own namespace. Dropping it kills the daemon (by pid) and
-/// deletes the namespace (which removes the veth pair).
-struct Daemon {
-    ns: String,
-    iface: String,
-    dir: tempfile::TempDir,
-    conf: PathBuf,
-    ctrl: PathBuf,
-    pidfile: PathBuf,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts a daemon. `update_config` adds `update_config=1`; `ip` gives the
-    /// namespace's end of the veth an IPv4 address.
-    fn start(driver: Driver, update_config: bool, ip: Option<&str>) -> Daemon {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let ns = format!("wq{}x{n}", std::process::id() % 100_000);
-        let dir = tempfile::tempdir().unwrap();
-        let iface = format!("{ns}a");
-        let daemon = Daemon {
-            conf: dir.path().join("wpa.conf"),
-            ctrl: dir.path().join("run").join(&iface),
-            pidfile: dir.path().join("wpa.pid"),
-            log: dir.path().join("wpa.log"),
-            ns: ns.clone(),
-            iface: iface.clone(),
-            dir,
-        };
-        let peer = format!("{ns}b");
-        run(Command::new("ip").args(["netns", "add", &ns])).unwrap();
-        run(Command::new("ip").args([
-            "link", "add", &iface, "type", "veth", "peer", "name", &peer,
-        ]))
-        .unwrap();
-        run(Command::new("ip").args(["link", "set", &iface, "netns", &ns])).unwrap();
-        run(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"])).unwrap();
-        run(Command::new("ip").args(["-n", &ns, "link", "set", &iface, "up"])).unwrap();
-        run(Command::new("ip").args(["link", "set", &peer, "up"])).unwrap();
-        if let Some(ip) = ip {
-            run(Command::new("ip").args(["-n", &ns, "addr", "add", ip, "dev", &iface])).unwrap();
-        }
-        let mut conf = format!(
-            "ctrl_interface=DIR={}\n",
-            daemon.dir.path().join("run").display()
-        );
-        if update_config {
-            conf.push_str("update_config=1\n");
-        }
-        if driver == Driver::Wired {
-            conf.push_str("ap_scan=0\n");
-        }
-        std::fs::write(&daemon.conf, conf).unwrap();
-        let drv = match driver {
-            Driver::Wired => "wired",
-            Driver::None => "none",
-        };
-        run(Command::new("ip")
-            .args(["netns", "exec", &ns, "wpa_supplicant", "-B", "-D", drv])
-            .arg("-i")
-            .arg(&iface)
-            .arg("-c")
-            .arg(&daemon.conf)
-            .arg("-P")
-            .arg(&daemon.pidfile)
-            .arg("-f")
-            .arg(&daemon.log)
-            .arg("-dd"))
-        .unwrap();
-        let start = Instant::now();
-        while !daemon.ctrl.exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "wpa_supplicant did not create {}",
-                daemon.ctrl.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        daemon
-    }
-
-    fn saved(&self) -> String {
-        std::fs::read_to_string(&self.conf).unwrap()
-    }
-
-    async fn backend(&self, options: WpaOptions) -> WpaBackend {
-        WpaBackend::connect_with(&self.ctrl, options).await.unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(&self.pidfile) {
-            let pid = pid.trim().to_owned();
-            let _ = Command::new("kill").arg(&pid).status();
-            let proc = Path::new("/proc").join(&pid);
-            let start = Instant::now();
-            while proc.exists() && start.elapsed() < Duration::from_secs(3) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if proc.exists() {
-                let _ = Command::new("kill").args(["-9", &pid]).status();
-            }
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            eprintln!("--- wpa_supplicant log (last lines, newest first) ---");
-            for line in tail {
-                eprintln!("{line}");
-            }
-        }
-    }
+async fn connect_to(daemon: &Supplicant, options: WpaOptions) -> WpaBackend {
+    WpaBackend::connect_with(daemon.ctrl(), options)
+        .await
+        .unwrap()
 }
 
 fn fast() -> WpaOptions {
@@ -258,12 +105,12 @@ async fn join(
 
 #[tokio::test]
 async fn networks_are_added_saved_listed_and_removed() {
-    if !can_run("networks_are_added_saved_listed_and_removed") {
+    if !wpa::can_run("networks_are_added_saved_listed_and_removed") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, true, None);
-    let backend = daemon.backend(fast()).await;
-    assert_eq!(backend.interface(), daemon.iface);
+    let daemon = start(Driver::Wired, true, None);
+    let backend = connect_to(&daemon, fast()).await;
+    assert_eq!(backend.interface(), daemon.iface());
     assert_eq!(backend.name(), "wpa_supplicant");
     let mut events = backend.subscribe();
 
@@ -321,7 +168,7 @@ async fn networks_are_added_saved_listed_and_removed() {
     assert_eq!(added, [open, home, cafe, raw]);
 
     backend.save_config().await.unwrap();
-    let saved = daemon.saved();
+    let saved = daemon.saved_config();
     for expected in [
         "ssid=\"Lobby\"",
         "ssid=\"HomeNet\"",
@@ -357,7 +204,7 @@ async fn networks_are_added_saved_listed_and_removed() {
     assert_eq!(list.len(), 3);
     assert!(list.iter().all(|n| n.id != home));
     backend.save_config().await.unwrap();
-    let saved = daemon.saved();
+    let saved = daemon.saved_config();
     assert!(
         !saved.contains("HomeNet") && !saved.contains("correct horse"),
         "{saved}"
@@ -376,15 +223,15 @@ async fn networks_are_added_saved_listed_and_removed() {
 
 #[tokio::test]
 async fn joins_an_open_network_on_a_wired_link() {
-    if !can_run("joins_an_open_network_on_a_wired_link") {
+    if !wpa::can_run("joins_an_open_network_on_a_wired_link") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, true, Some("10.77.0.2/24"));
+    let daemon = start(Driver::Wired, true, Some("10.77.0.2/24"));
     let options = WpaOptions {
         save_after_connect: true,
         ..fast()
     };
-    let backend = daemon.backend(options).await;
+    let backend = connect_to(&daemon, options).await;
     let other = backend
         .add_network(&Credentials::new("Elsewhere", "correct horse"))
         .await
@@ -430,9 +277,9 @@ async fn joins_an_open_network_on_a_wired_link() {
     }
     // Saved after joining; the network SELECT_NETWORK disabled is enabled again.
     assert!(
-        daemon.saved().contains("ssid=\"Lobby\""),
+        daemon.saved_config().contains("ssid=\"Lobby\""),
         "{}",
-        daemon.saved()
+        daemon.saved_config()
     );
     let list = backend.list_networks().await.unwrap();
     let elsewhere = list.iter().find(|n| n.id == other).unwrap();
@@ -473,11 +320,11 @@ async fn joins_an_open_network_on_a_wired_link() {
 
 #[tokio::test]
 async fn open_network_without_an_address_is_no_address() {
-    if !can_run("open_network_without_an_address_is_no_address") {
+    if !wpa::can_run("open_network_without_an_address_is_no_address") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, true, None);
-    let backend = daemon.backend(fast()).await;
+    let daemon = start(Driver::Wired, true, None);
+    let backend = connect_to(&daemon, fast()).await;
     let started = Instant::now();
     let (result, steps) = join(&backend, Credentials::new("NoDhcp", "")).await;
     assert_eq!(
@@ -494,11 +341,11 @@ async fn open_network_without_an_address_is_no_address() {
 
 #[tokio::test]
 async fn secured_network_on_a_wired_link_times_out_authenticating() {
-    if !can_run("secured_network_on_a_wired_link_times_out_authenticating") {
+    if !wpa::can_run("secured_network_on_a_wired_link_times_out_authenticating") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, true, Some("10.77.0.2/24"));
-    let backend = daemon.backend(fast()).await;
+    let daemon = start(Driver::Wired, true, Some("10.77.0.2/24"));
+    let backend = connect_to(&daemon, fast()).await;
     let kept = backend
         .add_network(&Credentials::new("Kept", "correct horse"))
         .await
@@ -542,11 +389,11 @@ async fn secured_network_on_a_wired_link_times_out_authenticating() {
 
 #[tokio::test]
 async fn wired_driver_with_ap_scan_0_does_not_scan_nor_host_an_ap() {
-    if !can_run("wired_driver_with_ap_scan_0_does_not_scan_nor_host_an_ap") {
+    if !wpa::can_run("wired_driver_with_ap_scan_0_does_not_scan_nor_host_an_ap") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, true, None);
-    let backend = daemon.backend(fast()).await;
+    let daemon = start(Driver::Wired, true, None);
+    let backend = connect_to(&daemon, fast()).await;
     let err = backend.scan(ScanParams::default()).await.unwrap_err();
     assert!(
         matches!(&err, WifiError::Unsupported(m) if m.contains("ap_scan=0")),
@@ -564,7 +411,7 @@ async fn wired_driver_with_ap_scan_0_does_not_scan_nor_host_an_ap() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, WifiError::Unsupported(m) if m.contains("access point") && m.contains(&daemon.iface)),
+        matches!(&err, WifiError::Unsupported(m) if m.contains("access point") && m.contains(daemon.iface())),
         "{err:?}"
     );
     backend.stop_ap().await.unwrap();
@@ -574,15 +421,15 @@ async fn wired_driver_with_ap_scan_0_does_not_scan_nor_host_an_ap() {
 
 #[tokio::test]
 async fn none_driver_scans_fail_and_joins_give_up() {
-    if !can_run("none_driver_scans_fail_and_joins_give_up") {
+    if !wpa::can_run("none_driver_scans_fail_and_joins_give_up") {
         return;
     }
-    let daemon = Daemon::start(Driver::None, true, None);
+    let daemon = start(Driver::None, true, None);
     let options = WpaOptions {
         join_timeout: Duration::from_secs(8),
         ..fast()
     };
-    let backend = daemon.backend(options).await;
+    let backend = connect_to(&daemon, options).await;
     let mut events = backend.subscribe();
     let err = backend.scan(ScanParams::default()).await.unwrap_err();
     assert!(
@@ -627,35 +474,35 @@ async fn none_driver_scans_fail_and_joins_give_up() {
 
 #[tokio::test]
 async fn save_config_is_refused_without_update_config() {
-    if !can_run("save_config_is_refused_without_update_config") {
+    if !wpa::can_run("save_config_is_refused_without_update_config") {
         return;
     }
-    let daemon = Daemon::start(Driver::None, false, None);
-    let backend = daemon.backend(fast()).await;
+    let daemon = start(Driver::None, false, None);
+    let backend = connect_to(&daemon, fast()).await;
     backend
         .add_network(&Credentials::new("Other", "12345678"))
         .await
         .unwrap();
-    let before = daemon.saved();
+    let before = daemon.saved_config();
     let err = backend.save_config().await.unwrap_err();
     assert!(
         matches!(&err, WifiError::Unsupported(m) if m.contains("update_config=1")),
         "{err:?}"
     );
-    assert_eq!(daemon.saved(), before);
+    assert_eq!(daemon.saved_config(), before);
 }
 
 #[tokio::test]
 async fn a_second_attempt_replaces_the_first_and_disconnect_cancels() {
-    if !can_run("a_second_attempt_replaces_the_first_and_disconnect_cancels") {
+    if !wpa::can_run("a_second_attempt_replaces_the_first_and_disconnect_cancels") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, true, None);
+    let daemon = start(Driver::Wired, true, None);
     let options = WpaOptions {
         join_timeout: Duration::from_secs(10),
         ..fast()
     };
-    let backend = daemon.backend(options).await;
+    let backend = connect_to(&daemon, options).await;
     let first = backend.connect(Credentials::new("First", "correct horse"), None);
     let second = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -689,56 +536,43 @@ async fn a_second_attempt_replaces_the_first_and_disconnect_cancels() {
 #[tokio::test]
 async fn permission_denied_for_an_unprivileged_user() {
     // The same test, started again below as user nobody, plays the unprivileged client.
-    if std::env::var_os("WPA_TEST_CTRL").is_some() {
-        unprivileged_helper().await;
+    if let Some(ctrl) = child_value("WPA_TEST_CTRL") {
+        unprivileged_helper(&ctrl).await;
         return;
     }
-    if !can_run("permission_denied_for_an_unprivileged_user") {
+    if !wpa::can_run("permission_denied_for_an_unprivileged_user") {
         return;
     }
-    let daemon = Daemon::start(Driver::Wired, false, None);
+    let daemon = start(Driver::Wired, false, None);
     // Run this test binary's helper as nobody (a copy, in case the build directory is
     // not readable for other users).
-    let exe = std::env::current_exe().unwrap();
-    let bin_dir = tempfile::tempdir().unwrap();
-    let copy = bin_dir.path().join("wpa-test-helper");
-    std::fs::copy(&exe, &copy).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(&copy)
-        .args([
-            "--exact",
-            "permission_denied_for_an_unprivileged_user",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("WPA_TEST_CTRL", &daemon.ctrl)
-        .env("TMPDIR", "/tmp")
-        .output()
-        .unwrap();
+    let out = ChildTest::new(
+        "permission_denied_for_an_unprivileged_user",
+        "WPA_TEST_CTRL",
+        daemon.ctrl(),
+    )
+    .prefix(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+    ])
+    .as_other_user()
+    .run("HELPER-OK");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("HELPER-OK"),
-        "helper failed:\n{stdout}\n{stderr}"
-    );
     if let Some(line) = stdout.lines().find(|l| l.contains("HELPER-OK")) {
         eprintln!("{line}");
     }
 }
 
 /// The part of `permission_denied_for_an_unprivileged_user` that runs as user nobody.
-async fn unprivileged_helper() {
-    let ctrl = std::env::var("WPA_TEST_CTRL")
-        .expect("run by permission_denied_for_an_unprivileged_user (WPA_TEST_CTRL unset)");
-    let err = WpaBackend::connect(&ctrl).await.unwrap_err();
+async fn unprivileged_helper(ctrl: &str) {
+    let err = WpaBackend::connect(ctrl).await.unwrap_err();
     match &err {
         WifiError::Unavailable(m) => {
             assert!(m.contains("permission denied"), "{m}");
-            assert!(m.contains(&ctrl), "{m}");
+            assert!(m.contains(ctrl), "{m}");
         }
         other => panic!("{other:?}"),
     }

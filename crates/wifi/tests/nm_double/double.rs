@@ -5,19 +5,17 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_wifi::nm::NmBackend;
 use wifiprov_wifi::{AuthMode, ConnectProgress, LinkStatus};
 use zbus::names::InterfaceName;
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, ObjectServer, OwnedObjectPath, OwnedVariant, Variant, interface};
 
-pub const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 pub const NM: &str = "org.freedesktop.NetworkManager";
 pub const DEVICE: &str = "/org/freedesktop/NetworkManager/Devices/1";
 pub const IP4: &str = "/org/freedesktop/NetworkManager/IP4Config/1";
@@ -27,71 +25,8 @@ pub type Settings = HashMap<String, HashMap<String, OwnedVariant>>;
 
 // ---------------------------------------------------------------- private bus
 
-pub struct Bus {
-    pub child: Child,
-    pub address: String,
-    pub _dir: tempfile::TempDir,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn start_bus() -> Bus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bus.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"#,
-            dir.path().join("bus").display()
-        ),
-    )
-    .unwrap();
-    let program = if std::path::Path::new(DBUS_DAEMON).exists() {
-        DBUS_DAEMON
-    } else {
-        "dbus-daemon"
-    };
-    let mut child = Command::new(program)
-        .arg(format!("--config-file={}", config.display()))
-        .args(["--nofork", "--print-address"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("this test needs dbus-daemon for a private bus (package dbus-daemon): {e}")
-        });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().to_owned();
-    assert!(!address.is_empty(), "dbus-daemon printed no address");
-    Bus {
-        child,
-        address,
-        _dir: dir,
-    }
-}
-
-pub async fn connect(bus: &Bus) -> Connection {
-    zbus::connection::Builder::address(bus.address.as_str())
+pub async fn connect(bus: &PrivateBus) -> Connection {
+    zbus::connection::Builder::address(bus.address())
         .build()
         .await
         .unwrap()
@@ -746,11 +681,11 @@ pub struct Rig {
     pub double: Double,
     pub backend: NmBackend,
     pub _server: Connection,
-    pub _bus: Bus,
+    pub _bus: PrivateBus,
 }
 
 pub async fn rig(interface: Option<&str>) -> Rig {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let server = connect(&bus).await;
     let double = Double {
         world: Arc::new(Mutex::new(World {

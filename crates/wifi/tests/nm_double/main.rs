@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use protocomm::Secret;
 use tokio::sync::mpsc::unbounded_channel;
+use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_wifi::nm::{NmBackend, manages_wifi_device};
 use wifiprov_wifi::{
     ApConfig, AuthMode, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams,
@@ -363,7 +364,7 @@ async fn the_hotspot_is_a_shared_ap_profile_and_goes_away_on_stop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_networkmanager_on_the_bus_the_backend_is_unavailable() {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let conn = connect(&bus).await;
     assert!(!manages_wifi_device(&conn).await);
     match NmBackend::with_connection(conn, None).await {
