@@ -18,7 +18,6 @@
 
 use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -31,143 +30,55 @@ use nix::sys::time::{TimeVal, TimeValLike};
 use smartconfig::frame::{DataFrameSpec, LinkType, RadiotapSpec, Security, build_data_frame};
 use smartconfig::monitor::{AsyncCapture, Capture, CaptureOptions, ChannelTag, MonitorError};
 use smartconfig::{Direction, Observation};
+use wifiprov_testkit::child::{ChildTest, child_value};
+use wifiprov_testkit::needs::Needs;
+use wifiprov_testkit::netns::Netns;
 
 const CHILD_ENV: &str = "SMARTCONFIG_MONITOR_CHILD";
 const MARKER: &str = "MONITOR-CHILD-OK";
 const WAIT: Duration = Duration::from_secs(5);
 
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().nth(1).map(|euid| euid == "0"))
-        .unwrap_or(false)
-}
-
-/// True when the test can run; prints SKIPPED (allowed) or fails (not allowed) otherwise.
-fn need_root(test: &str) -> bool {
-    if is_root() {
-        return true;
-    }
-    if std::env::var("WIFIPROV_ALLOW_SKIP").as_deref() == Ok("1") {
-        println!("SKIPPED {test}: needs root (network namespace, raw packet sockets)");
-        return false;
-    }
-    panic!(
-        "{test} needs root: it creates a network namespace with a veth pair and opens raw \
-         packet sockets. Run the tests as root, or set WIFIPROV_ALLOW_SKIP=1 to skip them."
-    );
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", args[0]));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace, deleted (with its interfaces) on drop, also when a test fails.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn create(name: String) -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        run(&["ip", "netns", "add", &name]);
-        Netns { name }
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut all = vec!["ip", "-n", self.name.as_str()];
-        all.extend_from_slice(args);
-        run(&all);
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
-/// Runs the ignored test `name` of this binary with `prefix` in front (e.g. `ip netns exec`),
-/// passing `arg` in the environment; asserts it passed and printed the marker.
-fn run_child(prefix: &[&str], name: &str, arg: &str) -> Output {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(prefix[0])
-        .args(&prefix[1..])
-        .arg(&exe)
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, arg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("--- child {name} stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
-    assert!(out.status.success(), "child {name} failed");
-    assert!(
-        stdout.contains(MARKER),
-        "child {name} did not run to the end"
-    );
-    out
-}
-
-fn child_arg(test: &str) -> String {
-    std::env::var(CHILD_ENV)
-        .unwrap_or_else(|_| panic!("{test} is started by its parent test, not directly"))
-}
-
 #[test]
 fn capture_from_veth_in_netns() {
     // Started again inside the namespace, the same test plays the capturing side.
-    if std::env::var_os(CHILD_ENV).is_some() {
-        netns_child_capture();
+    if let Some(arg) = child_value(CHILD_ENV) {
+        netns_child_capture(&arg);
         return;
     }
-    if !need_root("capture_from_veth_in_netns") {
+    if !Needs::new("capture_from_veth_in_netns")
+        .root()
+        .program("ip", &["netns", "list"])
+        .ok()
+    {
         return;
     }
     let pid = std::process::id();
     let ns = Netns::create(format!("scmon{pid}"));
     let (a, b) = (format!("scm{pid}a"), format!("scm{pid}b"));
-    ns.ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
-    for dev in ["lo", a.as_str(), b.as_str()] {
-        ns.ip(&["link", "set", dev, "up"]);
-    }
-    ns.ip(&["addr", "add", "10.213.0.1/24", "dev", &b]);
-    let out = run_child(
-        &["ip", "netns", "exec", &ns.name],
-        "capture_from_veth_in_netns",
-        &format!("{a} {b}"),
-    );
+    ns.veth_pair(&a, &b);
+    ns.add_address(&b, "10.213.0.1/24");
+    let out = ChildTest::new("capture_from_veth_in_netns", CHILD_ENV, format!("{a} {b}"))
+        .prefix(&ns.exec_prefix())
+        .run(MARKER);
     assert!(String::from_utf8_lossy(&out.stdout).contains("observations 10"));
 }
 
 #[test]
 fn capture_without_cap_net_raw_is_refused() {
     // Started again without CAP_NET_RAW, the same test plays the refused side.
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if child_value(CHILD_ENV).is_some() {
         child_without_net_raw();
         return;
     }
-    if !need_root("capture_without_cap_net_raw_is_refused") {
+    if !Needs::new("capture_without_cap_net_raw_is_refused")
+        .root()
+        .ok()
+    {
         return;
     }
-    run_child(
-        &["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"],
-        "capture_without_cap_net_raw_is_refused",
-        "-",
-    );
+    ChildTest::new("capture_without_cap_net_raw_is_refused", CHILD_ENV, "-")
+        .prefix(&["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+        .run(MARKER);
 }
 
 #[test]
@@ -368,8 +279,7 @@ fn frames() -> Vec<(Vec<u8>, Option<Observation>)> {
 }
 
 /// The part of `capture_from_veth_in_netns` that runs inside the namespace.
-fn netns_child_capture() {
-    let arg = child_arg("netns_child_capture");
+fn netns_child_capture(arg: &str) {
     let (a, b) = arg.split_once(' ').unwrap();
 
     // A veth is an Ethernet interface: without an override the capture refuses it.
@@ -482,7 +392,6 @@ fn netns_child_capture() {
 
 /// The part of `capture_without_cap_net_raw_is_refused` that runs without CAP_NET_RAW.
 fn child_without_net_raw() {
-    child_arg("child_without_net_raw");
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let eff = status
         .lines()

@@ -25,7 +25,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,6 +45,9 @@ use smartconfig::net::source::{ObservationSource, OpenSource};
 use smartconfig::net::{AckConfig, AckReport};
 use smartconfig::{Direction, Protocol, ScType, airkiss, esptouch_v1};
 use tokio::runtime::Runtime;
+use wifiprov_testkit::child::{ChildTest, child_value};
+use wifiprov_testkit::needs::Needs;
+use wifiprov_testkit::netns::Netns;
 use wifiprov_wifi::WifiBackend;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
 
@@ -82,102 +84,29 @@ const AK_TOKEN: u8 = 0x5c;
 /// The hopper's dwell time: a lock shows as no channel change for many dwell times.
 const DWELL: Duration = Duration::from_millis(25);
 
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().nth(1).map(|euid| euid == "0"))
-        .unwrap_or(false)
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", args[0]));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace, deleted with its interfaces when dropped (also on a failed assert).
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn create(name: String) -> Netns {
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        run(&["ip", "netns", "add", &name]);
-        Netns { name }
-    }
-
-    fn ip(&self, args: &[&str]) {
-        let mut all = vec!["ip", "-n", self.name.as_str()];
-        all.extend_from_slice(args);
-        run(&all);
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
 #[test]
 fn smartconfig_api_decodes_injected_frames_on_a_monitor_source() {
-    if let Ok(arg) = std::env::var(CHILD_ENV) {
+    let name = "smartconfig_api_decodes_injected_frames_on_a_monitor_source";
+    if let Some(arg) = child_value(CHILD_ENV) {
         let (listen, inject) = arg.split_once(' ').expect("two interface names");
         in_namespace(listen, inject);
         return;
     }
-    if !is_root() {
-        if std::env::var("WIFIPROV_ALLOW_SKIP").as_deref() == Ok("1") {
-            println!("SKIPPED: needs root (network namespace, raw packet sockets)");
-            return;
-        }
-        panic!(
-            "this test needs root: it creates a network namespace with a veth pair and opens \
-             raw packet sockets. Run it as root, or set WIFIPROV_ALLOW_SKIP=1 to skip it."
-        );
+    if !Needs::new(name)
+        .root()
+        .program("ip", &["netns", "list"])
+        .ok()
+    {
+        return;
     }
     let pid = std::process::id();
     let ns = Netns::create(format!("sclisten{pid}"));
     let (listen, inject) = (format!("scl{pid}a"), format!("scl{pid}b"));
-    ns.ip(&[
-        "link", "add", &listen, "type", "veth", "peer", "name", &inject,
-    ]);
-    for dev in ["lo", listen.as_str(), inject.as_str()] {
-        ns.ip(&["link", "set", dev, "up"]);
-    }
-    ns.ip(&["addr", "add", PHONE_NET, "dev", &inject]);
-
-    let exe = std::env::current_exe().unwrap();
-    let name = "smartconfig_api_decodes_injected_frames_on_a_monitor_source";
-    let out = Command::new("ip")
-        .args(["netns", "exec", &ns.name])
-        .arg(&exe)
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, format!("{listen} {inject}"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!(
-        "--- namespace side stdout ---\n{stdout}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "the namespace side failed");
-    assert!(
-        stdout.contains(MARKER),
-        "the namespace side did not run to the end"
-    );
+    ns.veth_pair(&listen, &inject);
+    ns.add_address(&inject, PHONE_NET);
+    ChildTest::new(name, CHILD_ENV, format!("{listen} {inject}"))
+        .prefix(&ns.exec_prefix())
+        .run(MARKER);
 }
 
 /// Sends raw frames out of one interface through a packet socket. The destination address
