@@ -18,8 +18,6 @@
 )]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +28,7 @@ use wifiprov_client::{
     Provisioner, TransportError,
 };
 use wifiprov_device::{Manager, ManagerConfig};
+use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_transport::Service;
 use wifiprov_transport::ble::gatt::{
     AttError, USER_DESCRIPTION_UUID16, prepare_write_len, read_chunk_len, write_request_len,
@@ -40,82 +39,14 @@ use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 use zbus::object_server::SignalEmitter;
 use zbus::{Connection, ObjectServer, OwnedObjectPath, OwnedVariant, interface};
 
-const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 const ADAPTER: &str = "/org/bluez/hci0";
 const DEVICE: &str = "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF";
 const NAME: &str = "PROV_TEST01";
 /// The MTU BlueZ negotiated with the device: the smallest, so that long operations happen.
 const MTU: u16 = 23;
 
-/// A private bus, killed on drop.
-struct Bus {
-    child: Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_bus() -> Bus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bus.conf");
-    let socket = dir.path().join("bus");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            socket.display()
-        ),
-    )
-    .unwrap();
-    let program = if std::path::Path::new(DBUS_DAEMON).exists() {
-        DBUS_DAEMON
-    } else {
-        "dbus-daemon"
-    };
-    let mut child = Command::new(program)
-        .arg(format!("--config-file={}", config.display()))
-        .args(["--nofork", "--print-address"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "this test needs dbus-daemon ({DBUS_DAEMON} or on PATH) for a private bus; \
-                 install the `dbus-daemon` / `dbus` package: {e}"
-            )
-        });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().to_string();
-    assert!(!address.is_empty(), "dbus-daemon printed no address");
-    Bus {
-        child,
-        address,
-        _dir: dir,
-    }
-}
-
-async fn connect(bus: &Bus) -> Connection {
-    zbus::connection::Builder::address(bus.address.as_str())
+async fn connect(bus: &PrivateBus) -> Connection {
+    zbus::connection::Builder::address(bus.address())
         .build()
         .await
         .unwrap()
@@ -522,7 +453,7 @@ async fn gatt_device(security: Security, config: MemoryGattConfig) -> (MemoryGat
 
 /// A private bus with the `org.bluez` double serving `gatt`.
 struct World {
-    _bus: Bus,
+    _bus: PrivateBus,
     _bluez: Connection,
     client_bus: Connection,
     remote: Shared,
@@ -530,7 +461,7 @@ struct World {
 }
 
 async fn world(security: Security, config: MemoryGattConfig) -> World {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let (gatt, manager) = gatt_device(security, config).await;
     let remote = Arc::new(Remote {
         gatt,
@@ -538,7 +469,7 @@ async fn world(security: Security, config: MemoryGattConfig) -> World {
         log: Mutex::new(Log::default()),
         gatt_paths: Mutex::new(Vec::new()),
     });
-    let bluez = zbus::connection::Builder::address(bus.address.as_str())
+    let bluez = zbus::connection::Builder::address(bus.address())
         .name("org.bluez")
         .serve_at("/", zbus::fdo::ObjectManager)
         .serve_at(ADAPTER, AdapterDouble(remote.clone()))
@@ -749,7 +680,7 @@ async fn a_missing_device_is_unreachable() {
     }
 
     // A bus without BlueZ at all.
-    let bare = start_bus();
+    let bare = PrivateBus::start();
     let err =
         BluezCentral::connect_on(connect(&bare).await, quick(BluezCentralConfig::named(NAME)))
             .await

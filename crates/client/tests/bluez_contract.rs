@@ -17,8 +17,6 @@
 )]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +25,7 @@ use protocomm::{
     Security,
 };
 use wifiprov_device::{Manager, ManagerConfig};
+use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_transport::Service;
 use wifiprov_transport::ble::bluez::{BluezConfig, BluezHandle, BluezPeripheral};
 use wifiprov_transport::ble::gatt::{prepare_write_len, read_chunk_len, write_request_len};
@@ -37,78 +36,10 @@ use zbus::message::Header;
 use zbus::names::InterfaceName;
 use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
 
-const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 const ADAPTER: &str = "/org/bluez/hci0";
 
-/// A private bus, killed on drop.
-struct Bus {
-    child: Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_bus() -> Bus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bus.conf");
-    let socket = dir.path().join("bus");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            socket.display()
-        ),
-    )
-    .unwrap();
-    let program = if std::path::Path::new(DBUS_DAEMON).exists() {
-        DBUS_DAEMON
-    } else {
-        "dbus-daemon"
-    };
-    let mut child = Command::new(program)
-        .arg(format!("--config-file={}", config.display()))
-        .args(["--nofork", "--print-address"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "this contract test needs dbus-daemon ({DBUS_DAEMON} or on PATH) to start a \
-                 private bus; install the `dbus-daemon` / `dbus` package: {e}"
-            )
-        });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().to_string();
-    assert!(!address.is_empty(), "dbus-daemon printed no address");
-    Bus {
-        child,
-        address,
-        _dir: dir,
-    }
-}
-
-async fn connect(bus: &Bus) -> Connection {
-    zbus::connection::Builder::address(bus.address.as_str())
+async fn connect(bus: &PrivateBus) -> Connection {
+    zbus::connection::Builder::address(bus.address())
         .build()
         .await
         .unwrap()
@@ -196,8 +127,8 @@ impl AdvertisingManagerDouble {
     }
 }
 
-async fn bluez_double(bus: &Bus, record: Shared) -> Connection {
-    zbus::connection::Builder::address(bus.address.as_str())
+async fn bluez_double(bus: &PrivateBus, record: Shared) -> Connection {
+    zbus::connection::Builder::address(bus.address())
         .name("org.bluez")
         .serve_at(ADAPTER, GattManagerDouble(record.clone()))
         .serve_at(ADAPTER, AdvertisingManagerDouble(record))
@@ -381,7 +312,7 @@ async fn wait_for(handle: &BluezHandle, expected: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bluez_dbus_shape_contract_with_test_double() {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let record: Shared = Arc::default();
     let bluez = bluez_double(&bus, record.clone()).await;
     let agent_bus = connect(&bus).await;
