@@ -120,6 +120,8 @@ struct State {
     prov: ProvState,
     station: Station,
     pending: Option<Credentials>,
+    /// Why the last attempt gave up (for [`Manager::provide`]).
+    last_error: Option<ConnectError>,
     attempts: u32,
     generation: u64,
     connect_task: Option<JoinHandle<()>>,
@@ -168,6 +170,7 @@ impl Manager {
                     prov: ProvState::Stopped,
                     station: Station::Connecting,
                     pending: None,
+                    last_error: None,
                     attempts: 0,
                     generation: 0,
                     connect_task: None,
@@ -270,6 +273,46 @@ impl Manager {
         lock(&self.inner.custom).insert(name.to_string(), handler);
     }
 
+    /// Credentials that arrived by another route (SmartConfig, …), handled exactly like
+    /// SetConfig followed by ApplyConfig: stored, tried, reported with events, and counted for
+    /// auto-stop. Resolves with the link once joined, or with the reason the attempt failed;
+    /// after a failure the Manager accepts credentials again (from any route), since the
+    /// other route has no CtrlReset of its own.
+    pub async fn provide(&self, credentials: Credentials) -> Result<LinkStatus, ConnectError> {
+        let ssid = credentials.ssid_lossy();
+        let mut events = self.subscribe();
+        self.set_pending(credentials);
+        if !self.apply() {
+            return Err(ConnectError::Invalid(
+                "provisioning is not accepting credentials now (another attempt runs, or it \
+                 has ended)"
+                    .into(),
+            ));
+        }
+        loop {
+            match events.recv().await {
+                Ok(ProvEvent::CredSuccess { .. }) => {
+                    if let Station::Connected(link) = self.station() {
+                        return Ok(link);
+                    }
+                }
+                Ok(ProvEvent::CredFail { reason, .. }) => {
+                    let error = self.state().last_error.take();
+                    self.ctrl_reset();
+                    return Err(error.unwrap_or(match reason {
+                        FailReason::AuthError => ConnectError::AuthFailed { ssid },
+                        FailReason::NetworkNotFound => ConnectError::NetworkNotFound { ssid },
+                    }));
+                }
+                Ok(ProvEvent::End | ProvEvent::Deinit)
+                | Err(broadcast::error::RecvError::Closed) => {
+                    return Err(ConnectError::Invalid("provisioning ended".into()));
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            }
+        }
+    }
+
     /// Remembers credentials for ApplyConfig (SetConfig).
     pub(crate) fn set_pending(&self, credentials: Credentials) {
         self.state().pending = Some(credentials);
@@ -369,6 +412,7 @@ impl Manager {
                     if config.reset_on_failure {
                         s.attempts = 0;
                     }
+                    s.last_error = Some(error.clone());
                     drop(s);
                     self.emit(ProvEvent::CredFail {
                         reason,
@@ -382,6 +426,13 @@ impl Manager {
 
     /// Called after a GetStatus reply: arms auto-stop once the client has seen success.
     pub(crate) fn status_seen(&self) {
+        self.outcome_reported();
+    }
+
+    /// The outcome reached the provisioning client by another route (a SmartConfig
+    /// acknowledgement, say): after a success, auto-stop follows the cleanup delay instead of
+    /// the longer auto-stop timeout, as after a GetStatus reply.
+    pub fn outcome_reported(&self) {
         let schedule = {
             let mut s = self.state();
             let due = self.inner.config.auto_stop

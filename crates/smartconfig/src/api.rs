@@ -60,6 +60,15 @@ const RVD_CAPACITY: usize = 32;
 /// It runs on the runtime: keep it short.
 pub type CredentialSink = Arc<dyn Fn(&Credentials) + Send + Sync>;
 
+/// Joins the network with received credentials, in place of the Wi-Fi backend's own
+/// `connect` (a provisioning agent routes them through its state machine this way, so that
+/// they are stored, reported and counted like credentials from any other route).
+pub type Joiner = Arc<
+    dyn Fn(Credentials) -> wifiprov_wifi::BoxFuture<'static, Result<LinkStatus, ConnectError>>
+        + Send
+        + Sync,
+>;
+
 /// Settings of the device side.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
@@ -149,6 +158,7 @@ struct State {
     sc_type: ScType,
     settings: Settings,
     sink: Option<CredentialSink>,
+    joiner: Option<Joiner>,
     result: Option<Received>,
     done: bool,
     run: u64,
@@ -210,6 +220,11 @@ impl SmartConfig {
     /// Sets the function that receives the credentials after a successful join.
     pub fn on_credentials(&self, sink: CredentialSink) {
         self.inner.lock().sink = Some(sink);
+    }
+
+    /// Joins through `joiner` instead of the Wi-Fi backend's `connect`.
+    pub fn join_with(&self, joiner: Joiner) {
+        self.inner.lock().joiner = Some(joiner);
     }
 
     /// `type(t)`: the protocol(s) the next `start()` listens for.
@@ -450,7 +465,12 @@ async fn run_once(
     let mut credentials = Credentials::new(received.ssid(), received.decoded.password.expose());
     credentials.bssid = received.bssid.filter(|b| *b != [0; 6]).map(Bssid);
     credentials.channel = received.channel;
-    let link = match inner.wifi.connect(credentials.clone(), None).await {
+    let joiner = inner.lock().joiner.clone();
+    let joined = match joiner {
+        Some(join) => join(credentials.clone()).await,
+        None => inner.wifi.connect(credentials.clone(), None).await,
+    };
+    let link = match joined {
         Ok(link) => link,
         Err(e) => return connect_failed(&inner, run, e),
     };

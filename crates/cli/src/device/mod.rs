@@ -5,6 +5,7 @@ pub(crate) mod ble;
 mod custom;
 mod hooks;
 mod qr;
+mod smartconfig;
 
 pub use args::DeviceArgs;
 
@@ -86,6 +87,14 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         Some(_) => Some(ble::connect().await?),
         None => None,
     };
+    let smartconfig_route = smartconfig::Route::from_flags(
+        args.smartconfig_interface.as_deref(),
+        args.smartconfig_udp,
+        args.smartconfig_type,
+        args.smartconfig_aes_key.as_deref(),
+        args.smartconfig_ack_port,
+        args.smartconfig_ack_broadcast,
+    )?;
     let console_on_stdio = console && args.serial.is_none();
     if console_on_stdio && (args.qr || args.events.is_some()) {
         bail!("--qr and --events print on stdout, which the console uses; serve it on --serial");
@@ -190,6 +199,12 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
             settings.adapter_path, settings.config.service_uuid
         ));
     }
+    if let Some(interface) = &args.smartconfig_interface {
+        places.push(format!("SmartConfig on {interface}"));
+    }
+    if let Some(addr) = &args.smartconfig_udp {
+        places.push(format!("SmartConfig on udp {addr}"));
+    }
     if console {
         places.push(match &args.serial {
             Some(path) => format!("the console on {}", path.display()),
@@ -214,6 +229,7 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     };
 
     let manager = agent.manager.clone();
+    let smartconfig = smartconfig_route.map(|route| route.spawn(wifi.clone(), manager.clone()));
     let console_ended = async {
         match console_task {
             // Without HTTP or BLE nothing can reach the agent once its console has ended.
@@ -233,6 +249,9 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         () = console_ended => {}
     }
     let _ = stop_console.send(true);
+    if let Some(smartconfig) = smartconfig {
+        smartconfig.finish().await;
+    }
     if let Some(ble) = ble {
         ble.stop().await;
     }

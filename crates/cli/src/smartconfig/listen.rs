@@ -314,7 +314,7 @@ fn report(
 }
 
 /// A locally administered unicast MAC derived from the machine id (stable across runs).
-fn default_mac() -> [u8; 6] {
+pub(crate) fn default_mac() -> [u8; 6] {
     let id = std::fs::read_to_string("/etc/machine-id")
         .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/random/boot_id"))
         .unwrap_or_default();

@@ -10,7 +10,7 @@
 //! --show-password`.
 
 mod codec;
-mod listen;
+pub(crate) mod listen;
 mod send;
 
 use std::process::ExitCode;
@@ -137,7 +137,7 @@ fn parse_protocol(text: &str) -> Result<Protocol, String> {
     }
 }
 
-fn parse_type(text: &str) -> Result<ScType, String> {
+pub(crate) fn parse_type(text: &str) -> Result<ScType, String> {
     ScType::from_name(text)
         .ok_or_else(|| "expected esptouch, airkiss, esptouch-airkiss or esptouch-v2".into())
 }
@@ -163,7 +163,7 @@ fn mac_text(mac: [u8; 6]) -> String {
 }
 
 /// The AES key argument as bytes, checked for the receiver type.
-fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
+pub(crate) fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
     let Some(key) = key else {
         return Ok(None);
     };
