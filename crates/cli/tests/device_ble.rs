@@ -20,6 +20,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_transport::ble::gatt::legacy_endpoint_name;
 use wifiprov_transport::ble::uuid::{
     DEFAULT_SERVICE_UUID, EXAMPLE_SERVICE_UUID, Uuid128, characteristic_uuid,
@@ -29,76 +30,9 @@ use zbus::message::Header;
 use zbus::names::InterfaceName;
 use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
 
-const DBUS_DAEMON: &str = "/usr/bin/dbus-daemon";
 const ADAPTER: &str = "/org/bluez/hci0";
 const HINT: &str = "BlueZ (bluetoothd) is not running or this machine has no Bluetooth adapter";
 const CENTRAL: &str = "/org/bluez/hci0/dev_00_11_22_33_44_55";
-
-/// A private message bus, killed on drop.
-struct Bus {
-    child: Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_bus() -> Bus {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bus.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            dir.path().join("bus").display()
-        ),
-    )
-    .unwrap();
-    let program = if std::path::Path::new(DBUS_DAEMON).exists() {
-        DBUS_DAEMON
-    } else {
-        "dbus-daemon"
-    };
-    let mut child = Command::new(program)
-        .arg(format!("--config-file={}", config.display()))
-        .args(["--nofork", "--print-address"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "this test needs dbus-daemon ({DBUS_DAEMON} or on PATH) for a private bus; \
-                 install the `dbus-daemon` / `dbus` package: {e}"
-            )
-        });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line.trim().to_string();
-    assert!(!address.is_empty(), "dbus-daemon printed no address");
-    Bus {
-        child,
-        address,
-        _dir: dir,
-    }
-}
 
 /// What the double of `org.bluez` saw.
 #[derive(Default)]
@@ -179,8 +113,8 @@ impl AdvertisingManagerDouble {
     }
 }
 
-async fn bluez_double(bus: &Bus, record: Shared) -> Connection {
-    let connect = zbus::connection::Builder::address(bus.address.as_str())
+async fn bluez_double(bus: &PrivateBus, record: Shared) -> Connection {
+    let connect = zbus::connection::Builder::address(bus.address())
         .name("org.bluez")
         .serve_at(ADAPTER, GattManagerDouble(record.clone()))
         .serve_at(ADAPTER, AdvertisingManagerDouble(record))
@@ -424,12 +358,12 @@ async fn transact(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_ble_through_bluez_and_unregisters_on_sigterm() {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let record: Shared = Arc::default();
     let bluez = bluez_double(&bus, record.clone()).await;
 
     let mut agent = Agent::start(
-        &bus.address,
+        bus.address(),
         &["--transport", "ble", "--security", "1", "--pop", "abcd1234"],
     );
     agent
@@ -494,12 +428,12 @@ async fn serves_ble_through_bluez_and_unregisters_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_and_ble_with_the_example_uuid_and_manufacturer_data() {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let record: Shared = Arc::default();
     let bluez = bluez_double(&bus, record.clone()).await;
 
     let mut agent = Agent::start(
-        &bus.address,
+        bus.address(),
         &[
             "--transport",
             "http,ble",
@@ -585,9 +519,9 @@ async fn no_system_bus_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bus_without_bluez_is_a_clear_error() {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let mut agent = Agent::start(
-        &bus.address,
+        bus.address(),
         &["--transport", "ble,console", "--security", "0"],
     );
     let status = agent.wait_exit().await;
@@ -621,7 +555,7 @@ fn ble_flags_need_the_ble_transport() {
 /// is also registered with BlueZ and answers over its characteristics.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manage_serves_fallback_provisioning_over_ble_too() {
-    let bus = start_bus();
+    let bus = PrivateBus::start();
     let record: Shared = Arc::default();
     let bluez = bluez_double(&bus, record.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -646,7 +580,7 @@ async fn manage_serves_fallback_provisioning_over_ble_too() {
             "--service-name",
             "PROV_FALLBK",
         ])
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", bus.address())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -13,12 +13,11 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
+use wifiprov_testkit::wpa::{self, Driver, Options, Supplicant};
 
 #[test]
 fn unknown_backend_is_refused() {
@@ -93,113 +92,22 @@ fn auto_without_any_backend_suggests_the_simulator() {
     assert!(stderr.contains("--wifi sim"), "{stderr}");
 }
 
-/// A real wpa_supplicant (`-D wired`, `ap_scan=0`) on a veth in its own network namespace;
-/// the namespace's end of the veth has 10.77.0.2/24, which wpa_supplicant's STATUS reports.
-struct WiredSupplicant {
-    ns: String,
-    dir: tempfile::TempDir,
-    ctrl: PathBuf,
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl WiredSupplicant {
-    fn start() -> Option<WiredSupplicant> {
-        // SAFETY-free check for root: /proc/self/status Uid line.
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let root = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"));
-        if !root {
-            if std::env::var("WIFIPROV_ALLOW_SKIP").as_deref() == Ok("1") {
-                eprintln!("SKIPPED: needs root for a network namespace");
-                return None;
-            }
-            panic!(
-                "this test needs root (network namespace + wpa_supplicant); CI runs it as root. \
-                 Set WIFIPROV_ALLOW_SKIP=1 to skip it knowingly."
-            );
-        }
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let ns = format!("wc{}x{n}", std::process::id() % 100_000);
-        let dir = tempfile::tempdir().unwrap();
-        let iface = format!("{ns}a");
-        let peer = format!("{ns}b");
-        let me = WiredSupplicant {
-            ctrl: dir.path().join("run").join(&iface),
-            ns: ns.clone(),
-            dir,
-        };
-        ip(&["netns", "add", &ns]);
-        ip(&["link", "add", &iface, "type", "veth", "peer", "name", &peer]);
-        ip(&["link", "set", &iface, "netns", &ns]);
-        ip(&["-n", &ns, "link", "set", "lo", "up"]);
-        ip(&["-n", &ns, "link", "set", &iface, "up"]);
-        ip(&["link", "set", &peer, "up"]);
-        ip(&["-n", &ns, "addr", "add", "10.77.0.2/24", "dev", &iface]);
-        let conf = me.dir.path().join("wpa.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "ctrl_interface=DIR={}\nupdate_config=1\nap_scan=0\n",
-                me.dir.path().join("run").display()
-            ),
-        )
-        .unwrap();
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns,
-                "wpa_supplicant",
-                "-B",
-                "-D",
-                "wired",
-                "-i",
-                &iface,
-            ])
-            .arg("-c")
-            .arg(&conf)
-            .arg("-P")
-            .arg(me.dir.path().join("wpa.pid"))
-            .arg("-f")
-            .arg(me.dir.path().join("wpa.log"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "wpa_supplicant: {out:?}");
-        let start = Instant::now();
-        while !me.ctrl.exists() {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "no control socket"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(me)
+/// A real wpa_supplicant (`-D wired`, `ap_scan=0`, `update_config=1`) on a veth in its own
+/// network namespace; the namespace's end of the veth has 10.77.0.2/24, which
+/// wpa_supplicant's STATUS reports. `None` (after printing SKIPPED) when the test cannot run
+/// here and `WIFIPROV_ALLOW_SKIP=1`; the test fails when it cannot run otherwise.
+fn wired_supplicant(test: &str) -> Option<Supplicant> {
+    if !wpa::can_run(test) {
+        return None;
     }
-
-    fn conf(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("wpa.conf")).unwrap()
-    }
-}
-
-impl Drop for WiredSupplicant {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("wpa.pid")) {
-            let _ = Command::new("kill").arg(pid.trim()).output();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-    }
+    Some(Supplicant::start(
+        "wc",
+        Options {
+            driver: Driver::Wired,
+            update_config: true,
+            address: Some("10.77.0.2/24"),
+        },
+    ))
 }
 
 const NETWORKS: &str = r#"{"schema": 2,
@@ -209,7 +117,7 @@ const NETWORKS: &str = r#"{"schema": 2,
 
 #[test]
 fn manager_joins_through_real_wpa_supplicant() {
-    let Some(wpa) = WiredSupplicant::start() else {
+    let Some(wpa) = wired_supplicant("manager_joins_through_real_wpa_supplicant") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -221,7 +129,7 @@ fn manager_joins_through_real_wpa_supplicant() {
         "--wifi",
         "wpa-supplicant",
         "--wpa-ctrl",
-        wpa.ctrl.to_str().unwrap(),
+        wpa.ctrl().to_str().unwrap(),
         "--networks",
         networks.to_str().unwrap(),
     ]);
@@ -237,7 +145,9 @@ fn manager_joins_through_real_wpa_supplicant() {
 
 #[tokio::test]
 async fn device_provisioned_over_http_joins_through_real_wpa_supplicant() {
-    let Some(wpa) = WiredSupplicant::start() else {
+    let Some(wpa) =
+        wired_supplicant("device_provisioned_over_http_joins_through_real_wpa_supplicant")
+    else {
         return;
     };
     let mut agent = Agent::start(&[
@@ -246,7 +156,7 @@ async fn device_provisioned_over_http_joins_through_real_wpa_supplicant() {
         "--wifi",
         "wpa-supplicant",
         "--wpa-ctrl",
-        wpa.ctrl.to_str().unwrap(),
+        wpa.ctrl().to_str().unwrap(),
         "--connect-delay",
         "0",
     ]);
@@ -278,7 +188,7 @@ async fn device_provisioned_over_http_joins_through_real_wpa_supplicant() {
         "{}",
         agent.output()
     );
-    let conf = wpa.conf();
+    let conf = wpa.saved_config();
     assert!(conf.contains("ssid=\"WiredNet\""), "{conf}");
     assert!(conf.contains("key_mgmt=NONE"), "{conf}");
 }
