@@ -482,13 +482,34 @@ async fn bluez_dbus_shape_contract_with_test_double() {
         .await
         .unwrap_err();
     assert_eq!(error_name(&e), "org.bluez.Error.NotPermitted");
-    // Garbage on an encrypted endpoint: the service answers nothing, the read fails.
-    a.write_at(config_path, 0, b"garbage").await.unwrap();
-    let e = a
+    // A request the service rejects: the read fails. The rejection must be certain, so it
+    // comes from a third central without a session (from A, AES-CTR would turn the bytes into
+    // some plaintext that is now and then a valid message).
+    let dev_c = "/org/bluez/hci0/dev_CC_CC_CC_CC_CC_CC";
+    let c = Central {
+        bus: &bluez,
+        peer: peer.clone(),
+        device: dev_c,
+        mtu: 23,
+    };
+    c.write_at(config_path, 0, b"garbage").await.unwrap();
+    let e = c
         .read_at("org.bluez.GattCharacteristic1", config_path, 0)
         .await
         .unwrap_err();
     assert_eq!(error_name(&e), "org.bluez.Error.Failed");
+    let gone = HashMap::from([("Connected", Variant::from(false))]);
+    bluez
+        .emit_signal(
+            None::<()>,
+            dev_c,
+            "org.freedesktop.DBus.Properties",
+            "PropertiesChanged",
+            &("org.bluez.Device1", gone, Vec::<String>::new()),
+        )
+        .await
+        .unwrap();
+    wait_for(&handle, &[dev_a, dev_b]).await;
 
     // --- Disconnection of A, as BlueZ signals it.
     let changed = HashMap::from([("Connected", Variant::from(false))]);
