@@ -26,20 +26,8 @@ pub struct ManageArgs {
     /// as root, else ~/.config/wifiprov/networks.json].
     #[arg(long, value_name = "FILE")]
     pub networks: Option<PathBuf>,
-    #[arg(long, value_name = "BACKEND", help = crate::wifi::WIFI_HELP)]
-    pub wifi: Option<String>,
-    /// wpa_supplicant control socket [default: the first in /run/wpa_supplicant].
-    #[arg(long, value_name = "PATH")]
-    pub wpa_ctrl: Option<PathBuf>,
-    /// Wi-Fi interface (NetworkManager device or wpa_supplicant socket name).
-    #[arg(long, value_name = "IF")]
-    pub interface: Option<String>,
-    /// Simulator radio environment (TOML).
-    #[arg(long, value_name = "FILE")]
-    pub sim_env: Option<PathBuf>,
-    /// Add a simulated network, "SSID:PASSPHRASE". Repeatable.
-    #[arg(long, value_name = "SSID:PASSPHRASE")]
-    pub sim_ap: Vec<String>,
+    #[command(flatten)]
+    pub wifi: crate::wifi::WifiArgs,
     /// Seconds between link checks while connected.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub interval: u64,
@@ -165,14 +153,7 @@ fn default_control() -> PathBuf {
 
 /// Runs the manager.
 pub async fn manage(args: ManageArgs) -> Result<ExitCode> {
-    let wifi = crate::wifi::backend(crate::wifi::WifiOptions {
-        wifi: args.wifi.as_deref(),
-        wpa_ctrl: args.wpa_ctrl.as_deref(),
-        interface: args.interface.as_deref(),
-        sim_env: args.sim_env.as_deref(),
-        sim_ap: &args.sim_ap,
-    })
-    .await?;
+    let wifi = args.wifi.backend().await?;
     let networks = args.networks.clone().unwrap_or_else(default_networks);
     let scheme = args
         .security

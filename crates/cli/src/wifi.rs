@@ -9,28 +9,32 @@ use wifiprov_wifi::WifiBackend;
 use wifiprov_wifi::detect::{self, BackendKind, Choice};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
 
-/// What the backend flags say.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct WifiOptions<'a> {
-    /// `--wifi`: sim, wpa-supplicant, networkmanager or auto.
-    pub wifi: Option<&'a str>,
-    /// `--wpa-ctrl`: the wpa_supplicant control socket.
-    pub wpa_ctrl: Option<&'a Path>,
-    /// `--interface`: the Wi-Fi interface (NetworkManager device, wpa_supplicant socket name).
-    pub interface: Option<&'a str>,
-    /// `--sim-env`.
-    pub sim_env: Option<&'a Path>,
-    /// `--sim-ap`.
-    pub sim_ap: &'a [String],
-}
-
-/// The help text shared by every `--wifi` flag.
+/// The help text of `--wifi`.
 pub(crate) const WIFI_HELP: &str = "Wi-Fi backend: sim, wpa-supplicant, networkmanager or auto \
     [default: auto on a machine with Wi-Fi hardware, else sim]";
 
+/// The backend flags (`--wifi`, `--wpa-ctrl`, `--interface`, `--sim-env`, `--sim-ap`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub(crate) struct WifiArgs {
+    #[arg(long, value_name = "BACKEND", help = WIFI_HELP)]
+    pub wifi: Option<String>,
+    /// wpa_supplicant control socket [default: the first in /run/wpa_supplicant].
+    #[arg(long, value_name = "PATH")]
+    pub wpa_ctrl: Option<PathBuf>,
+    /// Wi-Fi interface (NetworkManager device or wpa_supplicant socket name).
+    #[arg(long, value_name = "IF")]
+    pub interface: Option<String>,
+    /// Simulator radio environment (TOML) instead of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    pub sim_env: Option<PathBuf>,
+    /// Add a simulated network, "SSID:PASSPHRASE" (empty passphrase: open). Repeatable.
+    #[arg(long, value_name = "SSID:PASSPHRASE")]
+    pub sim_ap: Vec<String>,
+}
+
 /// The backend to use when `--wifi` is not given: detection on a machine with Wi-Fi hardware
 /// (or when a backend-specific flag was given), the simulator elsewhere.
-fn default_kind(options: &WifiOptions<'_>) -> BackendKind {
+fn default_kind(options: &WifiArgs) -> BackendKind {
     if options.wpa_ctrl.is_some() {
         BackendKind::WpaSupplicant
     } else if options.interface.is_some() || detect::has_wifi_hardware() {
@@ -40,35 +44,41 @@ fn default_kind(options: &WifiOptions<'_>) -> BackendKind {
     }
 }
 
-/// Opens the backend the flags name.
-pub(crate) async fn backend(options: WifiOptions<'_>) -> Result<Arc<dyn WifiBackend>> {
-    let kind = match options.wifi {
+impl WifiArgs {
+    /// Opens the backend the flags name.
+    pub(crate) async fn backend(&self) -> Result<Arc<dyn WifiBackend>> {
+        open(self).await
+    }
+}
+
+async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
+    let kind = match options.wifi.as_deref() {
         Some(name) => BackendKind::parse(name).with_context(|| {
             format!(
                 "unknown Wi-Fi backend {name:?}; available: sim, wpa-supplicant, networkmanager, auto"
             )
         })?,
-        None => default_kind(&options),
+        None => default_kind(options),
     };
     match kind {
         BackendKind::Sim => sim(options),
         BackendKind::WpaSupplicant => {
-            let path = match options.wpa_ctrl {
-                Some(path) => path.to_path_buf(),
-                None => wpa_default_socket(options.interface)?,
+            let path = match &options.wpa_ctrl {
+                Some(path) => path.clone(),
+                None => wpa_default_socket(options.interface.as_deref())?,
             };
             wpa(&path).await
         }
-        BackendKind::NetworkManager => networkmanager(options.interface).await,
+        BackendKind::NetworkManager => networkmanager(options.interface.as_deref()).await,
         BackendKind::Auto => {
-            if let Some(path) = options.wpa_ctrl {
+            if let Some(path) = &options.wpa_ctrl {
                 return wpa(path).await;
             }
-            let probe = detect::probe(options.interface).await;
+            let probe = detect::probe(options.interface.as_deref()).await;
             match detect::decide(&probe) {
                 Choice::NetworkManager => {
                     tracing::info!("Wi-Fi backend: NetworkManager (detected)");
-                    networkmanager(options.interface).await
+                    networkmanager(options.interface.as_deref()).await
                 }
                 Choice::WpaSupplicant(path) => {
                     tracing::info!(socket = %path.display(), "Wi-Fi backend: wpa_supplicant (detected)");
@@ -80,12 +90,12 @@ pub(crate) async fn backend(options: WifiOptions<'_>) -> Result<Arc<dyn WifiBack
     }
 }
 
-fn sim(options: WifiOptions<'_>) -> Result<Arc<dyn WifiBackend>> {
-    let mut env = match options.sim_env {
+fn sim(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
+    let mut env = match &options.sim_env {
         Some(path) => SimEnvironment::from_file(path)?,
         None => SimEnvironment::builtin(),
     };
-    for spec in options.sim_ap {
+    for spec in &options.sim_ap {
         env.add_or_replace(
             SimNetwork::from_spec(spec).context("invalid --sim-ap (expected SSID:PASSPHRASE)")?,
         );

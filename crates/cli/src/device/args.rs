@@ -73,20 +73,8 @@ pub struct DeviceArgs {
     /// Service name (SoftAP SSID / advertised name) [default: PROV_ + 6 hex digits of the machine id].
     #[arg(long)]
     pub service_name: Option<String>,
-    #[arg(long, value_name = "BACKEND", help = crate::wifi::WIFI_HELP)]
-    pub wifi: Option<String>,
-    /// wpa_supplicant control socket [default: the first in /run/wpa_supplicant].
-    #[arg(long, value_name = "PATH")]
-    pub wpa_ctrl: Option<PathBuf>,
-    /// Wi-Fi interface (NetworkManager device or wpa_supplicant socket name).
-    #[arg(long, value_name = "IF")]
-    pub interface: Option<String>,
-    /// Simulator radio environment (TOML) instead of the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub sim_env: Option<PathBuf>,
-    /// Add a simulated network, "SSID:PASSPHRASE" (empty passphrase: open). Repeatable.
-    #[arg(long, value_name = "SSID:PASSPHRASE")]
-    pub sim_ap: Vec<String>,
+    #[command(flatten)]
+    pub wifi: crate::wifi::WifiArgs,
     /// Also receive credentials by SmartConfig (ESPTouch, AirKiss) sniffed on this monitor-mode
     /// interface (channel hopping until a guide is heard).
     #[arg(long, value_name = "IFACE", help_heading = "SmartConfig")]
@@ -286,12 +274,13 @@ impl DeviceArgs {
         self.verifier = self.verifier.or(file.verifier);
         self.sec_patch_ver = self.sec_patch_ver.or(file.sec_patch_ver);
         self.service_name = self.service_name.or(file.service_name);
-        self.wifi = self.wifi.or(file.wifi);
-        self.wpa_ctrl = self.wpa_ctrl.or(file.wpa_ctrl.map(relative));
-        self.interface = self.interface.or(file.interface);
-        self.sim_env = self.sim_env.or(file.sim_env.map(relative));
-        if self.sim_ap.is_empty() {
-            self.sim_ap = file.sim_ap;
+        let wifi = &mut self.wifi;
+        wifi.wifi = wifi.wifi.take().or(file.wifi);
+        wifi.wpa_ctrl = wifi.wpa_ctrl.take().or(file.wpa_ctrl.map(relative));
+        wifi.interface = wifi.interface.take().or(file.interface);
+        wifi.sim_env = wifi.sim_env.take().or(file.sim_env.map(relative));
+        if wifi.sim_ap.is_empty() {
+            wifi.sim_ap = file.sim_ap;
         }
         self.state_dir = self.state_dir.or(file.state_dir.map(relative));
         self.no_auto_stop |= file.no_auto_stop;
@@ -344,7 +333,7 @@ mod tests {
         assert_eq!(merged.security, Some(0));
         assert_eq!(merged.pop.as_deref(), Some("from-file"));
         assert_eq!(merged.state_dir, Some(dir.path().join("state")));
-        assert_eq!(merged.sim_ap, ["A:12345678"]);
+        assert_eq!(merged.wifi.sim_ap, ["A:12345678"]);
     }
 
     #[test]

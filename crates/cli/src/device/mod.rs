@@ -28,14 +28,7 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         print!("{}", SimEnvironment::builtin_table());
         return Ok(ExitCode::SUCCESS);
     }
-    let wifi = crate::wifi::backend(crate::wifi::WifiOptions {
-        wifi: args.wifi.as_deref(),
-        wpa_ctrl: args.wpa_ctrl.as_deref(),
-        interface: args.interface.as_deref(),
-        sim_env: args.sim_env.as_deref(),
-        sim_ap: &args.sim_ap,
-    })
-    .await?;
+    let wifi = args.wifi.backend().await?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
         .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;

@@ -104,13 +104,15 @@ pub struct ListenArgs {
 
 /// Runs `listen`.
 pub async fn run(args: ListenArgs) -> Result<ExitCode> {
-    let wifi = crate::wifi::backend(crate::wifi::WifiOptions {
-        wifi: args.wifi.as_deref(),
-        wpa_ctrl: args.wpa_ctrl.as_deref(),
-        interface: args.wifi_interface.as_deref(),
-        sim_env: args.sim_env.as_deref(),
-        sim_ap: &args.sim_ap,
-    })
+    // `--interface` is the monitor interface here, so the station's is `--wifi-interface`.
+    let wifi = crate::wifi::WifiArgs {
+        wifi: args.wifi.clone(),
+        wpa_ctrl: args.wpa_ctrl.clone(),
+        interface: args.wifi_interface.clone(),
+        sim_env: args.sim_env.clone(),
+        sim_ap: args.sim_ap.clone(),
+    }
+    .backend()
     .await?;
     let store = if args.no_store {
         None
