@@ -16,20 +16,15 @@
     clippy::indexing_slicing
 )]
 
-use std::net::UdpSocket;
-use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::net::if_::if_nametoindex;
-use nix::sys::socket::{
-    AddressFamily, LinkAddr, MsgFlags, SockFlag, SockProtocol, SockType, recvfrom, sendto,
-    setsockopt, socket, sockopt,
-};
-use nix::sys::time::{TimeVal, TimeValLike};
 use smartconfig::frame::{DataFrameSpec, LinkType, RadiotapSpec, Security, build_data_frame};
 use smartconfig::monitor::{AsyncCapture, Capture, CaptureOptions, ChannelTag, MonitorError};
 use smartconfig::{Direction, Observation};
+mod monitor_support;
+
+use monitor_support::Injector;
+use nix::net::if_::if_nametoindex;
 use wifiprov_testkit::child::{ChildTest, child_value};
 use wifiprov_testkit::needs::Needs;
 use wifiprov_testkit::netns::Netns;
@@ -99,54 +94,6 @@ fn missing_interface_is_reported() {
         matches!(err, MonitorError::InvalidInterfaceName(_)),
         "{err}"
     );
-}
-
-/// Sends raw frames out of one interface through a packet socket.
-///
-/// `nix` has no safe way to build a `sockaddr_ll`, so the destination address (which only
-/// needs the right interface index) is taken from a frame the kernel reports on that
-/// interface: a UDP broadcast sent from the interface's address.
-struct Injector {
-    fd: OwnedFd,
-    dest: LinkAddr,
-}
-
-impl Injector {
-    fn new(ifname: &str, local_ip: &str, broadcast: &str) -> Injector {
-        let fd = socket(
-            AddressFamily::Packet,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::EthAll,
-        )
-        .unwrap();
-        setsockopt(&fd, sockopt::ReceiveTimeout, &TimeVal::milliseconds(100)).unwrap();
-        let ifindex = if_nametoindex(ifname).unwrap() as usize;
-        let udp = UdpSocket::bind(format!("{local_ip}:0")).unwrap();
-        udp.set_broadcast(true).unwrap();
-        let mut buf = vec![0u8; 4096];
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            udp.send_to(b"where am I", format!("{broadcast}:9"))
-                .unwrap();
-            loop {
-                match recvfrom::<LinkAddr>(fd.as_raw_fd(), &mut buf) {
-                    Ok((_, Some(addr))) if addr.ifindex() == ifindex => {
-                        return Injector { fd, dest: addr };
-                    }
-                    Ok(_) => continue,
-                    Err(Errno::EAGAIN | Errno::EINTR) => break,
-                    Err(e) => panic!("injector receive: {e}"),
-                }
-            }
-        }
-        panic!("no frame seen on {ifname}");
-    }
-
-    fn send(&self, bytes: &[u8]) {
-        let n = sendto(self.fd.as_raw_fd(), bytes, &self.dest, MsgFlags::empty()).unwrap();
-        assert_eq!(n, bytes.len());
-    }
 }
 
 const BSSID: [u8; 6] = [0x24, 0x0a, 0xc4, 0x01, 0x02, 0x03];
@@ -306,7 +253,7 @@ fn netns_child_capture(arg: &str) {
         "nothing sent yet"
     );
 
-    let injector = Injector::new(b, "10.213.0.1", "10.213.0.255");
+    let mut injector = Injector::new(b, "10.213.0.1", "10.213.0.255");
     let frames = frames();
     let expected: Vec<Observation> = frames.iter().filter_map(|f| f.1).collect();
     let junk = frames.len() - expected.len();

@@ -23,18 +23,10 @@
     clippy::indexing_slicing
 )]
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket as StdUdpSocket};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::net::if_::if_nametoindex;
-use nix::sys::socket::{
-    AddressFamily, LinkAddr, MsgFlags, SockFlag, SockProtocol, SockType, recvfrom, sendto,
-    setsockopt, socket, sockopt,
-};
-use nix::sys::time::{TimeVal, TimeValLike};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use smartconfig::api::{Outcome, Settings, SmartConfig, Status};
@@ -45,6 +37,9 @@ use smartconfig::net::source::{ObservationSource, OpenSource};
 use smartconfig::net::{AckConfig, AckReport};
 use smartconfig::{Direction, Protocol, ScType, airkiss, esptouch_v1};
 use tokio::runtime::Runtime;
+mod monitor_support;
+
+use monitor_support::Injector;
 use wifiprov_testkit::child::{ChildTest, child_value};
 use wifiprov_testkit::needs::Needs;
 use wifiprov_testkit::netns::Netns;
@@ -107,64 +102,6 @@ fn smartconfig_api_decodes_injected_frames_on_a_monitor_source() {
     ChildTest::new(name, CHILD_ENV, format!("{listen} {inject}"))
         .prefix(&ns.exec_prefix())
         .run(MARKER);
-}
-
-/// Sends raw frames out of one interface through a packet socket. The destination address
-/// (only its interface index matters) is taken from a frame the kernel reports leaving that
-/// interface: a UDP broadcast from the interface's address.
-struct Injector {
-    fd: OwnedFd,
-    dest: LinkAddr,
-    sent: usize,
-}
-
-impl Injector {
-    fn new(ifname: &str) -> Injector {
-        let fd = socket(
-            AddressFamily::Packet,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::EthAll,
-        )
-        .unwrap();
-        setsockopt(&fd, sockopt::ReceiveTimeout, &TimeVal::milliseconds(100)).unwrap();
-        let ifindex = if_nametoindex(ifname).unwrap() as usize;
-        let udp = StdUdpSocket::bind((PHONE_IP, 0)).unwrap();
-        udp.set_broadcast(true).unwrap();
-        let mut buf = vec![0u8; 4096];
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            udp.send_to(b"which interface", format!("{PHONE_BROADCAST}:9"))
-                .unwrap();
-            loop {
-                match recvfrom::<LinkAddr>(fd.as_raw_fd(), &mut buf) {
-                    Ok((_, Some(addr))) if addr.ifindex() == ifindex => {
-                        return Injector {
-                            fd,
-                            dest: addr,
-                            sent: 0,
-                        };
-                    }
-                    Ok(_) => continue,
-                    Err(Errno::EAGAIN | Errno::EINTR) => break,
-                    Err(e) => panic!("injector receive: {e}"),
-                }
-            }
-        }
-        panic!("no frame seen leaving {ifname}");
-    }
-
-    /// Sends `frames`, pausing now and then so the capture socket's buffer never overflows.
-    fn send_all(&mut self, frames: &[Vec<u8>]) {
-        for bytes in frames {
-            let n = sendto(self.fd.as_raw_fd(), bytes, &self.dest, MsgFlags::empty()).unwrap();
-            assert_eq!(n, bytes.len());
-            self.sent += 1;
-            if self.sent.is_multiple_of(16) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
 }
 
 /// What a sniffer on the access point's channel sees while the phone sends datagrams of
@@ -452,7 +389,7 @@ fn in_namespace(listen: &str, inject: &str) {
         Arc::clone(&wifi) as Arc<dyn WifiBackend>,
         opener(listen.to_owned(), Arc::clone(&calls)),
     );
-    let mut injector = Injector::new(inject);
+    let mut injector = Injector::new(inject, &PHONE_IP.to_string(), PHONE_BROADCAST);
 
     // ESPTouch v1 on channel 6. No broadcast copy: the acknowledgement can only reach the
     // phone at the address carried in the message.

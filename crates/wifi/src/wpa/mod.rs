@@ -94,7 +94,7 @@ pub use event::WpaEvent;
 pub use parse::NetworkEntry;
 
 /// Directories where wpa_supplicant conventionally puts its per-interface sockets.
-pub const CTRL_DIRS: [&str; 2] = ["/run/wpa_supplicant", "/var/run/wpa_supplicant"];
+pub use crate::detect::WPA_CTRL_DIRS as CTRL_DIRS;
 
 /// The conventional control socket paths for `iface`, most likely first.
 pub fn default_ctrl_paths(iface: &str) -> Vec<PathBuf> {
