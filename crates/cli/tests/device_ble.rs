@@ -20,109 +20,17 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use wifiprov_testkit::bluez::{self, Shared, path_of, string, strings};
 use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_transport::ble::gatt::legacy_endpoint_name;
 use wifiprov_transport::ble::uuid::{
     DEFAULT_SERVICE_UUID, EXAMPLE_SERVICE_UUID, Uuid128, characteristic_uuid,
 };
-use zbus::fdo::{ManagedObjects, ObjectManagerProxy, PropertiesProxy};
-use zbus::message::Header;
-use zbus::names::InterfaceName;
-use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
+use zbus::fdo::ManagedObjects;
+use zbus::{Connection, ObjectPath, Variant};
 
-const ADAPTER: &str = "/org/bluez/hci0";
 const HINT: &str = "BlueZ (bluetoothd) is not running or this machine has no Bluetooth adapter";
 const CENTRAL: &str = "/org/bluez/hci0/dev_00_11_22_33_44_55";
-
-/// What the double of `org.bluez` saw.
-#[derive(Default)]
-struct Record {
-    /// The agent's unique bus name (the sender of RegisterApplication).
-    agent: Option<String>,
-    registered_apps: Vec<String>,
-    unregistered_apps: Vec<String>,
-    registered_advs: Vec<String>,
-    unregistered_advs: Vec<String>,
-    managed: Option<ManagedObjects>,
-    advertisement: Option<HashMap<String, OwnedVariant>>,
-}
-
-type Shared = Arc<Mutex<Record>>;
-
-struct GattManagerDouble(Shared);
-
-#[interface(name = "org.bluez.GattManager1")]
-impl GattManagerDouble {
-    async fn register_application(
-        &self,
-        application: OwnedObjectPath,
-        _options: HashMap<String, OwnedVariant>,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] connection: &Connection,
-    ) -> zbus::fdo::Result<()> {
-        let sender = header.sender().unwrap().to_owned();
-        // BlueZ reads the whole application tree from its object manager.
-        let managed = ObjectManagerProxy::builder(connection)
-            .destination(sender.clone())
-            .path(application.clone())
-            .build()
-            .await?
-            .get_managed_objects()
-            .await?;
-        let mut record = self.0.lock().unwrap();
-        record.agent = Some(sender.to_string());
-        record.registered_apps.push(application.to_string());
-        record.managed = Some(managed);
-        Ok(())
-    }
-
-    async fn unregister_application(&self, application: OwnedObjectPath) {
-        let mut record = self.0.lock().unwrap();
-        record.unregistered_apps.push(application.to_string());
-    }
-}
-
-struct AdvertisingManagerDouble(Shared);
-
-#[interface(name = "org.bluez.LEAdvertisingManager1")]
-impl AdvertisingManagerDouble {
-    async fn register_advertisement(
-        &self,
-        advertisement: OwnedObjectPath,
-        _options: HashMap<String, OwnedVariant>,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] connection: &Connection,
-    ) -> zbus::fdo::Result<()> {
-        let sender = header.sender().unwrap().to_owned();
-        let props = PropertiesProxy::builder(connection)
-            .destination(sender)
-            .path(advertisement.clone())
-            .build()
-            .await?
-            .get_all(InterfaceName::from_static_str("org.bluez.LEAdvertisement1").unwrap())
-            .await?;
-        let mut record = self.0.lock().unwrap();
-        record.registered_advs.push(advertisement.to_string());
-        record.advertisement = Some(props);
-        Ok(())
-    }
-
-    async fn unregister_advertisement(&self, advertisement: OwnedObjectPath) {
-        let mut record = self.0.lock().unwrap();
-        record.unregistered_advs.push(advertisement.to_string());
-    }
-}
-
-async fn bluez_double(bus: &PrivateBus, record: Shared) -> Connection {
-    let connect = zbus::connection::Builder::address(bus.address())
-        .name("org.bluez")
-        .serve_at(ADAPTER, GattManagerDouble(record.clone()))
-        .serve_at(ADAPTER, AdvertisingManagerDouble(record))
-        .build();
-    bounded("connecting the org.bluez double", connect)
-        .await
-        .unwrap()
-}
 
 /// The `wifiprov device` process, killed on drop, its stderr collected.
 struct Agent {
@@ -225,18 +133,6 @@ impl Drop for Agent {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn string(v: &OwnedVariant) -> String {
-    <&str>::try_from(v).unwrap().to_string()
-}
-
-fn strings(v: &OwnedVariant) -> Vec<String> {
-    Vec::<String>::try_from(v.try_clone().unwrap()).unwrap()
-}
-
-fn path_of(v: &OwnedVariant) -> String {
-    <&ObjectPath<'_>>::try_from(v).unwrap().to_string()
 }
 
 fn options(offset: u16) -> HashMap<&'static str, Variant<'static>> {
@@ -360,7 +256,7 @@ async fn transact(
 async fn serves_ble_through_bluez_and_unregisters_on_sigterm() {
     let bus = PrivateBus::start();
     let record: Shared = Arc::default();
-    let bluez = bluez_double(&bus, record.clone()).await;
+    let bluez = bluez::double(&bus, record.clone()).await;
 
     let mut agent = Agent::start(
         bus.address(),
@@ -430,7 +326,7 @@ async fn serves_ble_through_bluez_and_unregisters_on_sigterm() {
 async fn http_and_ble_with_the_example_uuid_and_manufacturer_data() {
     let bus = PrivateBus::start();
     let record: Shared = Arc::default();
-    let bluez = bluez_double(&bus, record.clone()).await;
+    let bluez = bluez::double(&bus, record.clone()).await;
 
     let mut agent = Agent::start(
         bus.address(),
@@ -557,7 +453,7 @@ fn ble_flags_need_the_ble_transport() {
 async fn manage_serves_fallback_provisioning_over_ble_too() {
     let bus = PrivateBus::start();
     let record: Shared = Arc::default();
-    let bluez = bluez_double(&bus, record.clone()).await;
+    let bluez = bluez::double(&bus, record.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let networks = dir.path().join("networks.json");
     std::fs::write(

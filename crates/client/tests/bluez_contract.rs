@@ -17,7 +17,7 @@
 )]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use protocomm::{
@@ -25,18 +25,15 @@ use protocomm::{
     Security,
 };
 use wifiprov_device::{Manager, ManagerConfig};
+use wifiprov_testkit::bluez::{self, ADAPTER, Shared, path_of, string, strings};
 use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_transport::Service;
 use wifiprov_transport::ble::bluez::{BluezConfig, BluezHandle, BluezPeripheral};
 use wifiprov_transport::ble::gatt::{prepare_write_len, read_chunk_len, write_request_len};
 use wifiprov_transport::ble::uuid::EXAMPLE_SERVICE_UUID;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
-use zbus::fdo::{ManagedObjects, ObjectManagerProxy, PropertiesProxy};
-use zbus::message::Header;
-use zbus::names::InterfaceName;
-use zbus::{Connection, ObjectPath, OwnedObjectPath, OwnedVariant, Variant, interface};
-
-const ADAPTER: &str = "/org/bluez/hci0";
+use zbus::fdo::{ManagedObjects, ObjectManagerProxy};
+use zbus::{Connection, ObjectPath, OwnedVariant, Variant};
 
 async fn connect(bus: &PrivateBus) -> Connection {
     zbus::connection::Builder::address(bus.address())
@@ -45,99 +42,6 @@ async fn connect(bus: &PrivateBus) -> Connection {
         .unwrap()
 }
 
-/// What the test double of `org.bluez` saw.
-#[derive(Default)]
-struct Record {
-    registered_apps: Vec<String>,
-    unregistered_apps: Vec<String>,
-    registered_advs: Vec<String>,
-    unregistered_advs: Vec<String>,
-    managed: Option<ManagedObjects>,
-    advertisement: Option<HashMap<String, OwnedVariant>>,
-}
-
-type Shared = Arc<Mutex<Record>>;
-
-struct GattManagerDouble(Shared);
-
-#[interface(name = "org.bluez.GattManager1")]
-impl GattManagerDouble {
-    async fn register_application(
-        &self,
-        application: OwnedObjectPath,
-        _options: HashMap<String, OwnedVariant>,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] connection: &Connection,
-    ) -> zbus::fdo::Result<()> {
-        let sender = header.sender().unwrap().to_owned();
-        // As BlueZ does: read the whole application tree from its object manager.
-        let proxy = ObjectManagerProxy::builder(connection)
-            .destination(sender)
-            .path(application.clone())
-            .build()
-            .await?;
-        let managed = proxy.get_managed_objects().await?;
-        let mut record = self.0.lock().unwrap();
-        record.registered_apps.push(application.to_string());
-        record.managed = Some(managed);
-        Ok(())
-    }
-
-    async fn unregister_application(&self, application: OwnedObjectPath) {
-        self.0
-            .lock()
-            .unwrap()
-            .unregistered_apps
-            .push(application.to_string());
-    }
-}
-
-struct AdvertisingManagerDouble(Shared);
-
-#[interface(name = "org.bluez.LEAdvertisingManager1")]
-impl AdvertisingManagerDouble {
-    async fn register_advertisement(
-        &self,
-        advertisement: OwnedObjectPath,
-        _options: HashMap<String, OwnedVariant>,
-        #[zbus(header)] header: Header<'_>,
-        #[zbus(connection)] connection: &Connection,
-    ) -> zbus::fdo::Result<()> {
-        let sender = header.sender().unwrap().to_owned();
-        let proxy = PropertiesProxy::builder(connection)
-            .destination(sender)
-            .path(advertisement.clone())
-            .build()
-            .await?;
-        let props = proxy
-            .get_all(InterfaceName::from_static_str("org.bluez.LEAdvertisement1").unwrap())
-            .await?;
-        let mut record = self.0.lock().unwrap();
-        record.registered_advs.push(advertisement.to_string());
-        record.advertisement = Some(props);
-        Ok(())
-    }
-
-    async fn unregister_advertisement(&self, advertisement: OwnedObjectPath) {
-        self.0
-            .lock()
-            .unwrap()
-            .unregistered_advs
-            .push(advertisement.to_string());
-    }
-}
-
-async fn bluez_double(bus: &PrivateBus, record: Shared) -> Connection {
-    zbus::connection::Builder::address(bus.address())
-        .name("org.bluez")
-        .serve_at(ADAPTER, GattManagerDouble(record.clone()))
-        .serve_at(ADAPTER, AdvertisingManagerDouble(record))
-        .build()
-        .await
-        .unwrap()
-}
-
-/// The agent's device: protocomm (security 1, PoP) + Manager over the simulator.
 async fn service() -> (Service, Manager) {
     let device = Device::new(DeviceConfig::new(Security::Sec1 {
         pop: Some(Secret::from("abcd1234")),
@@ -156,18 +60,6 @@ async fn service() -> (Service, Manager) {
     let service = Service::new(device, Arc::new(manager.clone()));
     manager.start().await;
     (service, manager)
-}
-
-fn string(v: &OwnedVariant) -> String {
-    <&str>::try_from(v).unwrap().to_string()
-}
-
-fn strings(v: &OwnedVariant) -> Vec<String> {
-    Vec::<String>::try_from(v.try_clone().unwrap()).unwrap()
-}
-
-fn path_of(v: &OwnedVariant) -> String {
-    <&ObjectPath<'_>>::try_from(v).unwrap().to_string()
 }
 
 /// Plays BlueZ for one connected central.
@@ -314,7 +206,7 @@ async fn wait_for(handle: &BluezHandle, expected: &[&str]) {
 async fn bluez_dbus_shape_contract_with_test_double() {
     let bus = PrivateBus::start();
     let record: Shared = Arc::default();
-    let bluez = bluez_double(&bus, record.clone()).await;
+    let bluez = bluez::double(&bus, record.clone()).await;
     let agent_bus = connect(&bus).await;
     let peer = agent_bus.unique_name().unwrap().to_string();
 

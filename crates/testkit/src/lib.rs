@@ -8,6 +8,8 @@
 //! - [`cmd`]: running helper programs and stopping daemons by pid;
 //! - [`netns`]: network namespaces and veth pairs, deleted on drop even when a test fails;
 //! - [`dbus`]: a private `dbus-daemon`, killed on drop;
+//! - [`bluez`] (feature `bluez`): a double of `org.bluez` recording what an application
+//!   registers;
 //! - [`wpa`]: a real `wpa_supplicant` (`-D wired` / `-D none`) on a veth in its own namespace;
 //! - [`child`]: running the current test again as a child process (inside a namespace, as
 //!   another user, without a capability) with an environment variable telling it its part.
@@ -18,6 +20,8 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "bluez")]
+pub mod bluez;
 pub mod child;
 pub mod cmd;
 pub mod dbus;
