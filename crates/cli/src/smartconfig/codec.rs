@@ -9,7 +9,7 @@ use clap::Args;
 use smartconfig::net::encode_schedule;
 use smartconfig::{Observation, ScType};
 
-use super::{EXIT_NOTHING, MessageArgs, decoded_json, key_bytes, read_input};
+use super::{EXIT_NOTHING, MessageArgs, decoded_json, read_input};
 
 /// `wifiprov smartconfig encode` flags.
 #[derive(Args, Debug)]
@@ -38,14 +38,8 @@ pub struct DecodeArgs {
     /// What to look for: esptouch, airkiss, esptouch-airkiss or esptouch-v2 [default: all].
     #[arg(long = "type", value_name = "TYPE", value_parser = super::parse_type)]
     sc_type: Option<ScType>,
-    /// AES key for encrypted ESPTouch v2 / AirKiss messages (text).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "WIFIPROV_AES_KEY",
-        hide_env_values = true
-    )]
-    aes_key: Option<String>,
+    #[command(flatten)]
+    key: super::ReceiverKey,
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -85,7 +79,7 @@ pub fn encode(args: EncodeArgs) -> Result<ExitCode> {
 pub fn decode(args: DecodeArgs) -> Result<ExitCode> {
     let text = read_input(&args.lengths)?;
     let observations = parse_lengths(&text)?;
-    let key = key_bytes(args.aes_key.as_deref())?;
+    let key = args.key.bytes()?;
     let types = match args.sc_type {
         Some(t) => vec![t],
         None => vec![ScType::EspTouchAirKiss, ScType::EspTouchV2],

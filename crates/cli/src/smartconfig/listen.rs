@@ -15,7 +15,7 @@ use smartconfig::net::capture::MonitorOptions;
 use smartconfig::net::source::{OpenSource, open_udp};
 use wifiprov_device::CredentialStore;
 
-use super::{EXIT_CONNECT_FAILED, EXIT_NOTHING, decoded_json, key_bytes, mac_text, parse_mac};
+use super::{EXIT_CONNECT_FAILED, EXIT_NOTHING, decoded_json, mac_text, parse_mac};
 
 /// `wifiprov smartconfig listen` flags.
 #[derive(Args, Debug)]
@@ -45,14 +45,8 @@ pub struct ListenArgs {
     /// datagrams, for a machine on the phone's network, or tests).
     #[arg(long, value_name = "ADDR:PORT")]
     udp: Option<SocketAddr>,
-    /// AES key for encrypted ESPTouch v2 / AirKiss messages (text).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "WIFIPROV_AES_KEY",
-        hide_env_values = true
-    )]
-    aes_key: Option<String>,
+    #[command(flatten)]
+    key: super::ReceiverKey,
     /// Give up after this many seconds without a complete message.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
@@ -148,7 +142,7 @@ pub async fn run(args: ListenArgs) -> Result<ExitCode> {
     }
     ack.airkiss_broadcast_fallback = !args.no_airkiss_broadcast;
     sc.set_settings(Settings {
-        aes_key: key_bytes(args.aes_key.as_deref())?,
+        aes_key: args.key.bytes()?,
         mac: args.mac.unwrap_or_else(default_mac),
         ack,
     });

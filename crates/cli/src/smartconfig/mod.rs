@@ -162,6 +162,26 @@ fn mac_text(mac: [u8; 6]) -> String {
     wifiprov_wifi::Bssid(mac).to_string()
 }
 
+/// `--aes-key` of the receiving commands (`listen`, `decode`).
+#[derive(Args, Debug)]
+struct ReceiverKey {
+    /// AES key for encrypted ESPTouch v2 / AirKiss messages (text).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "WIFIPROV_AES_KEY",
+        hide_env_values = true
+    )]
+    aes_key: Option<String>,
+}
+
+impl ReceiverKey {
+    /// The key as bytes, if given.
+    fn bytes(&self) -> Result<Option<Secret>> {
+        key_bytes(self.aes_key.as_deref())
+    }
+}
+
 /// The AES key argument as bytes, checked for the receiver type.
 pub(crate) fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
     let Some(key) = key else {
