@@ -159,6 +159,9 @@ impl Observation {
 }
 
 /// Secret bytes (a password): zeroized on drop, redacted in `Debug`.
+///
+/// The same contract as `protocomm::Secret`; kept here so that the `no_std` codecs do not
+/// pull in the protocol core's cryptography.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
 
