@@ -36,8 +36,9 @@ pub const MAX_SSID_LEN: usize = 32;
 /// Longest passphrase accepted by SetConfig (a 64-digit raw PSK is refused, as on ESP-IDF).
 pub const MAX_PASSPHRASE_LEN: usize = 63;
 
+/// A request that does not decode or is not a command: the peer's fault.
 fn bad(what: &str) -> HandlerError {
-    HandlerError::new(what.to_string())
+    HandlerError::peer(what)
 }
 
 /// Cuts a byte string at its first NUL, as the device's C strings do.

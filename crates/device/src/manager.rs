@@ -598,7 +598,7 @@ impl AppHandler for Manager {
         let me = self.clone();
         Box::pin(async move {
             if me.prov_state() == ProvState::Stopped {
-                return Err(HandlerError::new("provisioning has stopped"));
+                return Err(HandlerError::policy("provisioning has stopped"));
             }
             match endpoint.as_str() {
                 crate::endpoints::CONFIG => crate::endpoints::config(&me, &request),
@@ -606,7 +606,7 @@ impl AppHandler for Manager {
                 crate::endpoints::CTRL => crate::endpoints::ctrl(&me, &request).await,
                 other => match me.custom(other) {
                     Some(handler) => handler.call(request).await,
-                    None => Err(HandlerError::new(format!(
+                    None => Err(HandlerError::local(format!(
                         "no handler for endpoint {other:?}"
                     ))),
                 },

@@ -11,7 +11,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::cipher::SessionCipher;
-use crate::error::{Error, Result};
+use crate::error::{Error, Fault, Result};
 use crate::proto_ver::{AppInfo, VersionInfo};
 use crate::security::sec1::Sec1Device;
 use crate::security::sec2::Sec2Device;
@@ -73,19 +73,49 @@ pub enum Incoming {
 }
 
 /// An application endpoint failed; the transport sends no response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HandlerError(pub String);
-
-impl fmt::Display for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+///
+/// It says whose fault the failure was: a request that does not decode or that the endpoint
+/// cannot accept is the peer's ([`HandlerError::peer`]); a failure on this side (a backend
+/// that is down, a custom command that crashed) is local ([`HandlerError::local`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct HandlerError {
+    fault: Fault,
+    reason: String,
 }
 
 impl HandlerError {
-    /// A handler error with an explanation.
-    pub fn new(reason: impl Into<String>) -> Self {
-        HandlerError(reason.into())
+    /// A handler error with its fault and an explanation.
+    pub fn new(fault: Fault, reason: impl Into<String>) -> Self {
+        HandlerError {
+            fault,
+            reason: reason.into(),
+        }
+    }
+
+    /// The request is malformed or not acceptable ([`Fault::Peer`]).
+    pub fn peer(reason: impl Into<String>) -> Self {
+        Self::new(Fault::Peer, reason)
+    }
+
+    /// Something on this side failed ([`Fault::Local`]).
+    pub fn local(reason: impl Into<String>) -> Self {
+        Self::new(Fault::Local, reason)
+    }
+
+    /// A local policy refused the request ([`Fault::Policy`]).
+    pub fn policy(reason: impl Into<String>) -> Self {
+        Self::new(Fault::Policy, reason)
+    }
+
+    /// Whose fault the failure was.
+    pub fn fault(&self) -> Fault {
+        self.fault
+    }
+
+    /// The explanation.
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 
@@ -382,10 +412,7 @@ impl Device {
                 Ok(response) => self.seal_response(now, session, &Zeroizing::new(response)),
                 Err(e) => {
                     self.abandon_request(session);
-                    Err(Error::Handler {
-                        endpoint,
-                        reason: e.0,
-                    })
+                    Err(Error::Handler { endpoint, error: e })
                 }
             },
         }

@@ -3,6 +3,7 @@
 use alloc::string::String;
 use core::time::Duration;
 
+use crate::device::HandlerError;
 use crate::session::SessionId;
 
 /// Whose fault an [`Error`] is.
@@ -16,6 +17,9 @@ pub enum Fault {
     Crypto,
     /// A local policy refused the request (rate limit, capacity, expiry).
     Policy,
+    /// Something on this side failed: the application, its backend or the system (a Wi-Fi
+    /// backend that is down, a custom endpoint's command that crashed).
+    Local,
 }
 
 /// Everything that can go wrong in the protocol core.
@@ -130,13 +134,13 @@ pub enum Error {
         /// The configured limit.
         limit: usize,
     },
-    /// An application endpoint handler failed.
-    #[error("endpoint {endpoint:?} failed: {reason}")]
+    /// An application endpoint handler failed; [`Error::fault`] is the handler's.
+    #[error("endpoint {endpoint:?} failed: {error}")]
     Handler {
         /// The endpoint.
         endpoint: String,
-        /// The handler's explanation.
-        reason: String,
+        /// What the handler reported, with whose fault it was.
+        error: HandlerError,
     },
     /// The configuration is unusable (caller error).
     #[error("invalid configuration: {0}")]
@@ -169,8 +173,8 @@ impl Error {
             | Error::TooManySessions { .. }
             | Error::Throttled { .. }
             | Error::RequestTooLarge { .. } => Fault::Policy,
+            Error::Handler { error, .. } => error.fault(),
             Error::BadEndpointName { .. }
-            | Error::Handler { .. }
             | Error::InvalidConfig(_)
             | Error::NoPendingRequest(_) => Fault::Caller,
         }

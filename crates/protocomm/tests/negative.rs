@@ -496,25 +496,32 @@ fn session_table_is_bounded() {
 #[test]
 fn handler_errors_keep_the_session_in_step() {
     for (name, mut d, mut c, _) in setups() {
-        let mut failing = |_: SessionId, _: &str, _: &[u8]| -> Result<Vec<u8>, HandlerError> {
-            Err(HandlerError::new("bad protobuf"))
-        };
-        let wire = c.encrypt(b"\x08\x09").unwrap();
-        let err = d
-            .handle_request(
-                Instant::ZERO,
-                BYSTANDER,
-                "prov-ctrl",
-                &wire,
-                &mut os_rng(),
-                &mut failing,
-            )
-            .unwrap_err();
-        assert!(matches!(err, Error::Handler { .. }), "{name}");
-        assert_eq!(err.fault(), Fault::Caller);
-        // No response came back. The device consumed exactly what the client produced (the
-        // request's keystream bytes, or one GCM nonce), so both sides are still in step.
-        bystander_still_works(name, &mut d, &mut c, Instant::ZERO);
+        for fault in [Fault::Peer, Fault::Local] {
+            let mut failing = |_: SessionId, _: &str, _: &[u8]| -> Result<Vec<u8>, HandlerError> {
+                Err(HandlerError::new(fault, "bad protobuf"))
+            };
+            let wire = c.encrypt(b"\x08\x09").unwrap();
+            let err = d
+                .handle_request(
+                    Instant::ZERO,
+                    BYSTANDER,
+                    "prov-ctrl",
+                    &wire,
+                    &mut os_rng(),
+                    &mut failing,
+                )
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::Handler { endpoint, error }
+                    if endpoint == "prov-ctrl" && error.reason() == "bad protobuf"),
+                "{name}"
+            );
+            // The handler says whose fault it was, and the error keeps it.
+            assert_eq!(err.fault(), fault, "{name}");
+            // No response came back. The device consumed exactly what the client produced (the
+            // request's keystream bytes, or one GCM nonce), so both sides are still in step.
+            bystander_still_works(name, &mut d, &mut c, Instant::ZERO);
+        }
     }
 }
 

@@ -102,10 +102,7 @@ impl Service {
                     }
                     Err(e) => {
                         self.device().abandon_request(session);
-                        Err(Error::Handler {
-                            endpoint,
-                            reason: e.0,
-                        })
+                        Err(Error::Handler { endpoint, error: e })
                     }
                 }
             }

@@ -40,7 +40,7 @@ impl AppHandler for Echo {
     ) -> BoxFuture<Result<Vec<u8>, HandlerError>> {
         Box::pin(async move {
             if request.as_slice() == b"fail" {
-                return Err(HandlerError::new("asked to fail"));
+                return Err(HandlerError::local("asked to fail"));
             }
             Ok([endpoint.as_bytes(), b": ", request.as_slice()].concat())
         })

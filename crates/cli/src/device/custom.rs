@@ -54,15 +54,15 @@ impl CommandEndpoint {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| HandlerError::new(format!("cannot start {:?}: {e}", self.command)))?;
+            .map_err(|e| HandlerError::local(format!("cannot start {:?}: {e}", self.command)))?;
         let mut stdin = child
             .stdin
             .take()
-            .ok_or_else(|| HandlerError::new("no stdin"))?;
+            .ok_or_else(|| HandlerError::local("no stdin"))?;
         let mut stdout = child
             .stdout
             .take()
-            .ok_or_else(|| HandlerError::new("no stdout"))?;
+            .ok_or_else(|| HandlerError::local("no stdout"))?;
         let work = async {
             // A command that ignores its input must not make us fail: a broken pipe is fine.
             let _ = stdin.write_all(&request).await;
@@ -72,24 +72,24 @@ impl CommandEndpoint {
                 .take(MAX_OUTPUT as u64 + 1)
                 .read_to_end(&mut out)
                 .await
-                .map_err(|e| HandlerError::new(e.to_string()))?;
+                .map_err(|e| HandlerError::local(e.to_string()))?;
             let status = child
                 .wait()
                 .await
-                .map_err(|e| HandlerError::new(e.to_string()))?;
+                .map_err(|e| HandlerError::local(e.to_string()))?;
             if out.len() > MAX_OUTPUT {
-                return Err(HandlerError::new(format!(
+                return Err(HandlerError::local(format!(
                     "output longer than {MAX_OUTPUT} bytes"
                 )));
             }
             if !status.success() {
-                return Err(HandlerError::new(format!("exited with {status}")));
+                return Err(HandlerError::local(format!("exited with {status}")));
             }
             Ok(out)
         };
         match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
-            Err(_) => Err(HandlerError::new(format!(
+            Err(_) => Err(HandlerError::local(format!(
                 "timed out after {:?}",
                 self.timeout
             ))),
