@@ -283,7 +283,7 @@ impl Manager {
         let mut events = self.subscribe();
         self.set_pending(credentials);
         if !self.apply() {
-            return Err(ConnectError::Invalid(
+            return Err(ConnectError::NotAccepting(
                 "provisioning is not accepting credentials now (another attempt runs, or it \
                  has ended)"
                     .into(),
@@ -306,7 +306,7 @@ impl Manager {
                 }
                 Ok(ProvEvent::End | ProvEvent::Deinit)
                 | Err(broadcast::error::RecvError::Closed) => {
-                    return Err(ConnectError::Invalid("provisioning ended".into()));
+                    return Err(ConnectError::NotAccepting("provisioning ended".into()));
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
             }

@@ -1125,7 +1125,7 @@ fn failed_or_lost_scan_tries_every_network_directly() {
         at(0),
     );
     assert_eq!(p.poll(at(0)), Some(Action::Scan));
-    p.handle_scan_failed(at(5), WifiError::Busy("scan in progress".into()));
+    p.handle_scan_failed(at(5), WifiError::busy("scan in progress"));
     let Some(Action::Connect(c)) = p.poll(at(5)) else {
         panic!("expected Connect");
     };
@@ -1276,7 +1276,7 @@ fn error(kind: u8, ssid: &str) -> ConnectError {
         0 => ConnectError::AuthFailed { ssid },
         1 => ConnectError::NetworkNotFound { ssid },
         2 => ConnectError::Timeout { ssid },
-        _ => ConnectError::Backend(WifiError::Unavailable("gone".into())),
+        _ => ConnectError::Backend(WifiError::unavailable("gone")),
     }
 }
 
@@ -1332,7 +1332,7 @@ proptest! {
                     };
                     p.handle_scan(t, radio.scan());
                 }
-                Input::ScanFailed => p.handle_scan_failed(t, WifiError::Busy("x".into())),
+                Input::ScanFailed => p.handle_scan_failed(t, WifiError::busy("x")),
                 Input::ConnectOk(i) => p.handle_connect_result(t, Ok(link(NAMES[i]))),
                 Input::ConnectErr(i, k) => p.handle_connect_result(t, Err(error(k, NAMES[i]))),
                 Input::Link(up) => p.handle_link_status(t, up),

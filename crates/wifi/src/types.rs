@@ -123,12 +123,12 @@ impl std::str::FromStr for Bssid {
         for byte in &mut out {
             let part = parts
                 .next()
-                .ok_or_else(|| WifiError::Invalid(format!("bad BSSID {s:?}")))?;
+                .ok_or_else(|| WifiError::invalid(format!("bad BSSID {s:?}")))?;
             *byte = u8::from_str_radix(part, 16)
-                .map_err(|_| WifiError::Invalid(format!("bad BSSID {s:?}")))?;
+                .map_err(|_| WifiError::invalid(format!("bad BSSID {s:?}")))?;
         }
         if parts.next().is_some() {
-            return Err(WifiError::Invalid(format!("bad BSSID {s:?}")));
+            return Err(WifiError::invalid(format!("bad BSSID {s:?}")));
         }
         Ok(Bssid(out))
     }
@@ -240,9 +240,20 @@ pub enum ConnectError {
         /// The network.
         ssid: String,
     },
-    /// The credentials are not usable (e.g. SSID longer than 32 bytes).
+    /// The credentials themselves are unusable: an SSID that is empty or longer than 32
+    /// bytes, a passphrase of the wrong length or with characters WPA forbids, a malformed
+    /// WEP key, a raw PSK for a network that needs the passphrase.
     #[error("invalid credentials: {0}")]
-    Invalid(String),
+    InvalidCredentials(String),
+    /// This backend or this network cannot do it: an enterprise network, a security mode
+    /// the backend does not support, a non-UTF-8 SSID or passphrase on a backend that takes
+    /// text.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// The provisioning service does not take credentials now: an attempt is running,
+    /// provisioning has ended, or the same credentials failed moments ago.
+    #[error("credentials not accepted now: {0}")]
+    NotAccepting(String),
     /// The backend itself failed.
     #[error(transparent)]
     Backend(#[from] WifiError),
@@ -307,21 +318,95 @@ pub struct ApConfig {
     pub max_clients: u8,
 }
 
-/// A backend failure that is not about a particular network.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum WifiError {
-    /// The backend is not reachable (daemon down, socket missing, permission denied).
-    #[error("Wi-Fi backend unavailable: {0}")]
-    Unavailable(String),
+/// What kind of failure a [`WifiError`] is: callers decide on this, never on the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WifiErrorKind {
+    /// The backend is not reachable (daemon down, socket missing, permission denied, device
+    /// unmanaged).
+    Unavailable,
     /// The operation is not supported by this backend or hardware.
-    #[error("not supported: {0}")]
-    Unsupported(String),
-    /// Another operation is in progress (e.g. a scan during a scan).
-    #[error("busy: {0}")]
-    Busy(String),
-    /// Bad input (configuration file, parameters).
-    #[error("{0}")]
-    Invalid(String),
+    Unsupported,
+    /// Another operation is in progress (e.g. a scan during a scan), or this one was
+    /// superseded.
+    Busy,
+    /// Bad input: parameters, a configuration, an object that does not exist.
+    Invalid,
+}
+
+impl WifiErrorKind {
+    /// A short lower-case name (`unavailable`, `unsupported`, `busy`, `invalid`).
+    pub fn name(self) -> &'static str {
+        match self {
+            WifiErrorKind::Unavailable => "unavailable",
+            WifiErrorKind::Unsupported => "unsupported",
+            WifiErrorKind::Busy => "busy",
+            WifiErrorKind::Invalid => "invalid",
+        }
+    }
+}
+
+/// A backend failure that is not about a particular network: a [`WifiErrorKind`] and an
+/// explanation for people.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", prefix(*kind))]
+pub struct WifiError {
+    kind: WifiErrorKind,
+    message: String,
+}
+
+fn prefix(kind: WifiErrorKind) -> &'static str {
+    match kind {
+        WifiErrorKind::Unavailable => "Wi-Fi backend unavailable: ",
+        WifiErrorKind::Unsupported => "not supported: ",
+        WifiErrorKind::Busy => "busy: ",
+        WifiErrorKind::Invalid => "",
+    }
+}
+
+impl WifiError {
+    /// An error of `kind` with an explanation.
+    pub fn new(kind: WifiErrorKind, message: impl Into<String>) -> Self {
+        WifiError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// [`WifiErrorKind::Unavailable`].
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(WifiErrorKind::Unavailable, message)
+    }
+
+    /// [`WifiErrorKind::Unsupported`].
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(WifiErrorKind::Unsupported, message)
+    }
+
+    /// [`WifiErrorKind::Busy`].
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(WifiErrorKind::Busy, message)
+    }
+
+    /// [`WifiErrorKind::Invalid`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(WifiErrorKind::Invalid, message)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> WifiErrorKind {
+        self.kind
+    }
+
+    /// The explanation, without the kind's prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether this is an error of `kind`.
+    pub fn is(&self, kind: WifiErrorKind) -> bool {
+        self.kind == kind
+    }
 }
 
 #[cfg(test)]
@@ -342,6 +427,52 @@ mod tests {
     fn auth_numbers_round_trip() {
         for n in 0..=16u8 {
             assert_eq!(AuthMode::from_esp_number(n).esp_number(), n);
+        }
+    }
+
+    #[test]
+    fn wifi_errors_keep_kind_and_text_apart() {
+        let e = WifiError::unavailable("wpa_supplicant is not running");
+        assert_eq!(e.kind(), WifiErrorKind::Unavailable);
+        assert!(e.is(WifiErrorKind::Unavailable) && !e.is(WifiErrorKind::Busy));
+        assert_eq!(e.message(), "wpa_supplicant is not running");
+        assert_eq!(
+            e.to_string(),
+            "Wi-Fi backend unavailable: wpa_supplicant is not running"
+        );
+        assert_eq!(WifiError::busy("scan").to_string(), "busy: scan");
+        assert_eq!(
+            WifiError::unsupported("AP").to_string(),
+            "not supported: AP"
+        );
+        assert_eq!(WifiError::invalid("bad BSSID").to_string(), "bad BSSID");
+        let e: ConnectError = WifiError::busy("superseded").into();
+        assert_eq!(e, ConnectError::Backend(WifiError::busy("superseded")));
+        assert_eq!(
+            "zz".parse::<Bssid>().unwrap_err().kind(),
+            WifiErrorKind::Invalid
+        );
+    }
+
+    #[test]
+    fn connect_errors_name_their_cause() {
+        let cases = [
+            (
+                ConnectError::InvalidCredentials("SSID of 33 bytes".into()),
+                "invalid credentials: SSID of 33 bytes",
+            ),
+            (
+                ConnectError::Unsupported("enterprise network".into()),
+                "not supported: enterprise network",
+            ),
+            (
+                ConnectError::NotAccepting("an attempt runs".into()),
+                "credentials not accepted now: an attempt runs",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+            assert!(!error.is_auth_error() && !error.is_network_not_found());
         }
     }
 

@@ -28,7 +28,8 @@ use wifiprov_testkit::cmd::stop_pids;
 use wifiprov_testkit::needs::{Needs, current_test};
 use wifiprov_wifi::nm::{Ipv4Method, KeyMgmt, NmBackend, Profile, WifiMode, manages_wifi_device};
 use wifiprov_wifi::{
-    ApConfig, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams, WifiBackend, WifiError,
+    ApConfig, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams, WifiBackend,
+    WifiError, WifiErrorKind,
 };
 use zbus::Connection;
 
@@ -319,10 +320,12 @@ async fn profiles_are_created_read_back_and_deleted_through_the_real_daemon() {
     // NetworkManager's own validation, mapped to Invalid with its message.
     let short = Profile::station(&Credentials::new("Bad", "short"), KeyMgmt::WpaPsk);
     match backend.add_profile(&short).await {
-        Err(WifiError::Invalid(m)) => assert!(
-            m.contains("802-11-wireless-security.psk: property is invalid")
-                && m.contains("org.freedesktop.NetworkManager.Settings.Connection.InvalidProperty"),
-            "{m}"
+        Err(ref e) if e.is(WifiErrorKind::Invalid) => assert!(
+            e.message()
+                .contains("802-11-wireless-security.psk: property is invalid")
+                && e.message()
+                    .contains("org.freedesktop.NetworkManager.Settings.Connection.InvalidProperty"),
+            "{e}"
         ),
         other => panic!("expected Invalid, got {other:?}"),
     }
@@ -331,14 +334,14 @@ async fn profiles_are_created_read_back_and_deleted_through_the_real_daemon() {
         backend.delete_profile(path).await.unwrap();
         assert!(matches!(
             backend.profile(path).await,
-            Err(WifiError::Invalid(_))
+            Err(ref we) if we.is(WifiErrorKind::Invalid)
         ));
     }
     assert!(backend.profiles().await.unwrap().is_empty());
     assert!(nm.keyfiles().is_empty());
     assert!(matches!(
         backend.delete_profile(&stored[0]).await,
-        Err(WifiError::Invalid(_))
+        Err(ref we) if we.is(WifiErrorKind::Invalid)
     ));
 }
 
@@ -353,21 +356,20 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
     assert!(!manages_wifi_device(backend.connection()).await);
     assert_eq!(
         backend.wifi_device().await,
-        Err(WifiError::Unsupported(
-            "NetworkManager manages no Wi-Fi device (its devices: lo (loopback, unmanaged))".into()
+        Err(WifiError::unsupported(
+            "NetworkManager manages no Wi-Fi device (its devices: lo (loopback, unmanaged))"
         ))
     );
     assert_eq!(
         nm.backend(Some("wlan0")).await.wifi_device().await,
-        Err(WifiError::Unsupported(
+        Err(WifiError::unsupported(
             "NetworkManager has no device \"wlan0\" (No device found for the requested iface.)"
-                .into()
         ))
     );
     assert_eq!(
         nm.backend(Some("lo")).await.wifi_device().await,
-        Err(WifiError::Unsupported(
-            "lo is a loopback device, not a Wi-Fi device".into()
+        Err(WifiError::unsupported(
+            "lo is a loopback device, not a Wi-Fi device"
         ))
     );
 
@@ -379,7 +381,7 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
     let path = backend.add_profile(&wpa2).await.unwrap();
     assert_eq!(
         backend.activate(&path).await,
-        Err(ConnectError::Backend(WifiError::Unsupported(format!(
+        Err(ConnectError::Backend(WifiError::unsupported(format!(
             "activating profile {}: {NO_DEVICE} (org.freedesktop.NetworkManager.UnknownDevice)",
             path.as_str()
         ))))
@@ -394,11 +396,11 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
         .await
         .unwrap_err();
     match &err {
-        ConnectError::Backend(WifiError::Unsupported(m)) => assert!(
-            m.ends_with(&format!(
+        ConnectError::Backend(e) if e.is(WifiErrorKind::Unsupported) => assert!(
+            e.message().ends_with(&format!(
                 "{NO_DEVICE} (org.freedesktop.NetworkManager.UnknownDevice)"
             )),
-            "{m}"
+            "{e}"
         ),
         other => panic!("unexpected {other:?}"),
     }
@@ -411,7 +413,7 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
     let wlan0 = nm.backend(Some("wlan0")).await;
     assert!(matches!(
         wlan0.connect(Credentials::new("Office", "s3cret-pass"), None).await,
-        Err(ConnectError::Backend(WifiError::Unsupported(m))) if m.contains("\"wlan0\"")
+        Err(ConnectError::Backend(ref we)) if we.is(WifiErrorKind::Unsupported) && we.message().contains("\"wlan0\"")
     ));
     assert!(backend.profiles().await.unwrap().is_empty());
 
@@ -420,11 +422,11 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
         backend
             .connect(Credentials::new(vec![b'x'; 33], "password"), None)
             .await,
-        Err(ConnectError::Invalid(_))
+        Err(ConnectError::InvalidCredentials(_))
     ));
 
     // The other operations need the device.
-    let no_device = |r: Result<(), WifiError>| matches!(r, Err(WifiError::Unsupported(m)) if m.starts_with("NetworkManager manages no Wi-Fi device"));
+    let no_device = |r: Result<(), WifiError>| matches!(r, Err(ref we) if we.is(WifiErrorKind::Unsupported) && we.message().starts_with("NetworkManager manages no Wi-Fi device"));
     assert!(no_device(
         backend.scan(ScanParams::default()).await.map(drop)
     ));

@@ -14,7 +14,7 @@ use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use wifiprov_wifi::WifiError;
+use wifiprov_wifi::WifiErrorKind;
 use wifiprov_wifi::wpa::{
     CTRL_DIRS, WpaBackend, WpaOptions, default_ctrl_paths, discover_ctrl_paths_in,
 };
@@ -28,7 +28,7 @@ fn options() -> WpaOptions {
 
 async fn error_for(path: &Path) -> String {
     match WpaBackend::connect_with(path, options()).await {
-        Err(WifiError::Unavailable(msg)) => msg,
+        Err(e) if e.is(WifiErrorKind::Unavailable) => e.message().to_owned(),
         Err(other) => panic!("expected Unavailable, got {other:?}"),
         Ok(_) => panic!("connected to {}", path.display()),
     }

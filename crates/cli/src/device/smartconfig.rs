@@ -107,7 +107,7 @@ impl Route {
                     *c == credentials && at.elapsed() < SAME_CREDENTIALS_PAUSE
                 });
                 if repeat {
-                    return Err(ConnectError::Invalid(
+                    return Err(ConnectError::NotAccepting(
                         "these credentials failed moments ago; waiting for different ones".into(),
                     ));
                 }
@@ -143,7 +143,7 @@ impl Route {
                     manager.outcome_reported();
                     return;
                 }
-                Status::Finished(Outcome::ConnectFailed(ConnectError::Invalid(why))) => {
+                Status::Finished(Outcome::ConnectFailed(ConnectError::NotAccepting(why))) => {
                     tracing::debug!("SmartConfig: {why}");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }

@@ -83,6 +83,11 @@ pub(super) fn named_network(result: &Result<LinkStatus, ConnectError>) -> Option
             | ConnectError::Timeout { ssid }
             | ConnectError::LinkLost { ssid },
         ) => Some(ssid.clone()),
-        Err(ConnectError::Invalid(_) | ConnectError::Backend(_)) => None,
+        Err(
+            ConnectError::InvalidCredentials(_)
+            | ConnectError::Unsupported(_)
+            | ConnectError::NotAccepting(_)
+            | ConnectError::Backend(_),
+        ) => None,
     }
 }

@@ -83,7 +83,7 @@ fn u32_of(props: &HashMap<String, OwnedVariant>, key: &str) -> Result<u32, WifiE
     match props.get(key) {
         None => Ok(0),
         Some(v) => u32::try_from(v)
-            .map_err(|_| WifiError::Invalid(format!("access point property {key} is not a u32"))),
+            .map_err(|_| WifiError::invalid(format!("access point property {key} is not a u32"))),
     }
 }
 
@@ -95,20 +95,20 @@ pub fn parse_access_point(props: &HashMap<String, OwnedVariant>) -> Result<Acces
     let hw = props
         .get("HwAddress")
         .and_then(|v| <&str>::try_from(v).ok())
-        .ok_or_else(|| WifiError::Invalid("access point without HwAddress".to_owned()))?;
+        .ok_or_else(|| WifiError::invalid("access point without HwAddress".to_owned()))?;
     let bssid: Bssid = hw.parse()?;
     let frequency = props
         .get("Frequency")
         .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| WifiError::Invalid(format!("access point {bssid} without Frequency")))?;
+        .ok_or_else(|| WifiError::invalid(format!("access point {bssid} without Frequency")))?;
     let ssid = match props.get("Ssid") {
         None => Vec::new(),
         Some(v) => variant_bytes(v).ok_or_else(|| {
-            WifiError::Invalid(format!("access point {bssid}: Ssid is not a byte array"))
+            WifiError::invalid(format!("access point {bssid}: Ssid is not a byte array"))
         })?,
     };
     if ssid.len() > 32 {
-        return Err(WifiError::Invalid(format!(
+        return Err(WifiError::invalid(format!(
             "access point {bssid}: SSID of {} bytes",
             ssid.len()
         )));
@@ -116,7 +116,7 @@ pub fn parse_access_point(props: &HashMap<String, OwnedVariant>) -> Result<Acces
     let strength = match props.get("Strength") {
         None => 0,
         Some(v) => u8::try_from(v).map_err(|_| {
-            WifiError::Invalid(format!("access point {bssid}: Strength is not a byte"))
+            WifiError::invalid(format!("access point {bssid}: Strength is not a byte"))
         })?,
     };
     Ok(AccessPoint {

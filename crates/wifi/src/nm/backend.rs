@@ -9,7 +9,7 @@ use super::bus::{bus_error, is_error};
 use super::reasons::state;
 use super::settings::{ConnectionSettings, Profile, WifiMode};
 use super::{DEVICE_TYPE_WIFI, HOTSPOT_ID, WIFI_CAP_AP, iface, proxies};
-use crate::{AccessPoint, ConnectError, WifiError};
+use crate::{AccessPoint, ConnectError, WifiError, WifiErrorKind};
 
 /// How long a call to NetworkManager may take before it counts as failed (libdbus's
 /// default), on the system bus connection [`NmBackend::connect`] opens.
@@ -111,7 +111,7 @@ impl NmBackend {
     /// Connects to NetworkManager on the system bus and checks that it has a Wi-Fi device
     /// to use (`interface`, or any managed one).
     ///
-    /// Fails with [`WifiError::Unavailable`] when the system bus cannot be reached or
+    /// Fails with [`WifiErrorKind::Unavailable`](crate::WifiErrorKind::Unavailable) when the system bus cannot be reached or
     /// NetworkManager is not on it, and with the errors of [`NmBackend::wifi_device`] when
     /// there is no usable Wi-Fi device.
     pub async fn connect(interface: Option<&str>) -> Result<Self, WifiError> {
@@ -120,7 +120,7 @@ impl NmBackend {
             .build()
             .await
             .map_err(|e| {
-                WifiError::Unavailable(format!("cannot reach the system D-Bus bus: {e}"))
+                WifiError::unavailable(format!("cannot reach the system D-Bus bus: {e}"))
             })?;
         let backend = Self::with_connection(conn, interface).await?;
         let device = backend.wifi_device().await?;
@@ -129,7 +129,7 @@ impl NmBackend {
     }
 
     /// Uses NetworkManager on an existing bus connection (a private bus in tests). Checks
-    /// only that NetworkManager answers ([`WifiError::Unavailable`] otherwise); the Wi-Fi
+    /// only that NetworkManager answers ([`WifiErrorKind::Unavailable`](crate::WifiErrorKind::Unavailable) otherwise); the Wi-Fi
     /// device is looked up by each operation.
     pub async fn with_connection(
         conn: Connection,
@@ -222,9 +222,9 @@ impl NmBackend {
     /// The Wi-Fi device to use: the configured interface, or the first managed Wi-Fi device.
     ///
     /// * configured interface unknown to NetworkManager, or not Wi-Fi →
-    ///   [`WifiError::Unsupported`] naming it;
-    /// * configured interface unmanaged → [`WifiError::Unavailable`];
-    /// * no interface configured and no managed Wi-Fi device → [`WifiError::Unsupported`]
+    ///   [`WifiErrorKind::Unsupported`](crate::WifiErrorKind::Unsupported) naming it;
+    /// * configured interface unmanaged → [`WifiErrorKind::Unavailable`](crate::WifiErrorKind::Unavailable);
+    /// * no interface configured and no managed Wi-Fi device → [`WifiErrorKind::Unsupported`](crate::WifiErrorKind::Unsupported)
     ///   listing the devices NetworkManager has.
     pub async fn wifi_device(&self) -> Result<WifiDevice, WifiError> {
         let manager = proxies::manager(&self.conn)
@@ -237,7 +237,7 @@ impl NmBackend {
                     let detail = super::bus::error_reply(&e)
                         .map(|(_, m)| m)
                         .unwrap_or_default();
-                    return Err(WifiError::Unsupported(format!(
+                    return Err(WifiError::unsupported(format!(
                         "NetworkManager has no device {name:?} ({detail})"
                     )));
                 }
@@ -245,13 +245,13 @@ impl NmBackend {
             };
             let (kind, device) = self.describe(&path).await?;
             if kind != DEVICE_TYPE_WIFI {
-                return Err(WifiError::Unsupported(format!(
+                return Err(WifiError::unsupported(format!(
                     "{name} is a {} device, not a Wi-Fi device",
                     device_type_name(kind)
                 )));
             }
             if !device.is_managed() {
-                return Err(WifiError::Unavailable(format!(
+                return Err(WifiError::unavailable(format!(
                     "NetworkManager does not manage {name}"
                 )));
             }
@@ -266,7 +266,7 @@ impl NmBackend {
             let (kind, device) = match self.describe(&path).await {
                 Ok(found) => found,
                 // Removed since the listing.
-                Err(WifiError::Invalid(_)) => continue,
+                Err(e) if e.is(WifiErrorKind::Invalid) => continue,
                 Err(e) => return Err(e),
             };
             if kind == DEVICE_TYPE_WIFI && device.is_managed() {
@@ -288,7 +288,7 @@ impl NmBackend {
         } else {
             others.join(", ")
         };
-        Err(WifiError::Unsupported(format!(
+        Err(WifiError::unsupported(format!(
             "NetworkManager manages no Wi-Fi device (its devices: {listed})"
         )))
     }
@@ -298,7 +298,7 @@ impl NmBackend {
     pub(super) async fn device_for_activation(&self) -> Result<Option<WifiDevice>, WifiError> {
         match self.wifi_device().await {
             Ok(device) => Ok(Some(device)),
-            Err(e @ WifiError::Unsupported(_)) if self.interface.is_none() => {
+            Err(e) if e.is(WifiErrorKind::Unsupported) && self.interface.is_none() => {
                 tracing::debug!(error = %e, "no Wi-Fi device; NetworkManager will choose");
                 Ok(None)
             }
@@ -308,7 +308,7 @@ impl NmBackend {
 
     /// Stores a new profile (NetworkManager writes it through its settings plugin); returns
     /// its object path. NetworkManager's validation errors come back as
-    /// [`WifiError::Invalid`] naming the property.
+    /// [`WifiErrorKind::Invalid`](crate::WifiErrorKind::Invalid) naming the property.
     pub async fn add_profile(&self, profile: &Profile) -> Result<OwnedObjectPath, WifiError> {
         let settings = profile.to_settings()?;
         let context = format!("adding profile {:?}", profile.id);
@@ -371,8 +371,8 @@ impl NmBackend {
             match self.profile(&path).await {
                 Ok(profile) => out.push(StoredProfile { path, profile }),
                 // Not Wi-Fi, or deleted in the meantime.
-                Err(WifiError::Invalid(reason)) => {
-                    tracing::trace!(path = %path.as_str(), %reason, "profile skipped");
+                Err(e) if e.is(WifiErrorKind::Invalid) => {
+                    tracing::trace!(path = %path.as_str(), reason = e.message(), "profile skipped");
                 }
                 Err(e) => return Err(e),
             }
@@ -499,7 +499,8 @@ impl NmBackend {
             };
             if doomed.iter().any(|d| d.path == profile) {
                 match self.deactivate(&active).await {
-                    Ok(()) | Err(WifiError::Invalid(_)) => {}
+                    Ok(()) => {}
+                    Err(e) if e.is(WifiErrorKind::Invalid) => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -34,25 +34,25 @@ pub(crate) fn error_reply(e: &zbus::Error) -> Option<(String, String)> {
 /// NetworkManager's own message is kept in the text.
 pub fn bus_error(context: &str, e: &zbus::Error) -> WifiError {
     let Some((name, message)) = error_reply(e) else {
-        return WifiError::Unavailable(format!("{context}: D-Bus: {e}"));
+        return WifiError::unavailable(format!("{context}: D-Bus: {e}"));
     };
     let short = name.rsplit('.').next().unwrap_or(name.as_str());
     let text = format!("{context}: {message} ({name})");
     match short {
-        "ServiceUnknown" | "NameHasNoOwner" => WifiError::Unavailable(format!(
+        "ServiceUnknown" | "NameHasNoOwner" => WifiError::unavailable(format!(
             "{context}: NetworkManager is not running on this D-Bus bus \
              (nothing owns {}): {message}",
             super::NM_SERVICE
         )),
-        "AccessDenied" | "PermissionDenied" => WifiError::Unavailable(format!(
+        "AccessDenied" | "PermissionDenied" => WifiError::unavailable(format!(
             "{context}: permission denied by NetworkManager or the bus: {message} ({name})"
         )),
-        "UnknownDevice" => WifiError::Unsupported(text),
+        "UnknownDevice" => WifiError::unsupported(text),
         "InvalidProperty" | "InvalidSetting" | "MissingProperty" | "SettingNotFound"
         | "InvalidConnection" | "UnknownConnection" | "UnknownObject" | "UnknownMethod"
-        | "InvalidArgs" => WifiError::Invalid(text),
-        "NotAllowed" | "AlreadyAsleepOrAwake" => WifiError::Busy(text),
-        _ => WifiError::Unavailable(text),
+        | "InvalidArgs" => WifiError::invalid(text),
+        "NotAllowed" | "AlreadyAsleepOrAwake" => WifiError::busy(text),
+        _ => WifiError::unavailable(text),
     }
 }
 

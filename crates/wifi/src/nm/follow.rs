@@ -136,7 +136,7 @@ impl Activation<'_> {
                 }
             }
         }
-        Err(ConnectError::Backend(WifiError::Unavailable(
+        Err(ConnectError::Backend(WifiError::unavailable(
             "the D-Bus connection to NetworkManager closed".to_owned(),
         )))
     }

@@ -6,9 +6,9 @@
 //! # Device
 //!
 //! With an interface name (`--interface wlan0`) the backend uses that device and fails with
-//! [`WifiError::Unsupported`](crate::WifiError::Unsupported) when NetworkManager has no such
+//! [`WifiErrorKind::Unsupported`](crate::WifiErrorKind::Unsupported) when NetworkManager has no such
 //! device or it is not a Wi-Fi device, and with
-//! [`WifiError::Unavailable`](crate::WifiError::Unavailable) when the device is unmanaged.
+//! [`WifiErrorKind::Unavailable`](crate::WifiErrorKind::Unavailable) when the device is unmanaged.
 //! Without one it uses the first managed Wi-Fi device NetworkManager lists
 //! ([`NmBackend::wifi_device`]).
 //!

@@ -14,32 +14,34 @@ use super::settings::{KeyMgmt, Profile, WifiMode};
 use super::{MODE_AP, iface, proxies};
 use crate::{
     AccessPoint, ApConfig, AuthMode, BoxFuture, ConnectError, ConnectProgress, Credentials,
-    LinkStatus, ScanParams, StationStatus, WifiBackend, WifiError,
+    LinkStatus, ScanParams, StationStatus, WifiBackend, WifiError, WifiErrorKind,
 };
 
-/// `WifiError::Invalid` becomes `ConnectError::Invalid`; the rest is a backend failure.
+/// A profile NetworkManager refuses as invalid holds unusable credentials; the rest is a
+/// backend failure.
 fn connect_error(e: WifiError) -> ConnectError {
-    match e {
-        WifiError::Invalid(m) => ConnectError::Invalid(m),
-        e => ConnectError::Backend(e),
+    if e.is(WifiErrorKind::Invalid) {
+        ConnectError::InvalidCredentials(e.message().to_owned())
+    } else {
+        ConnectError::Backend(e)
     }
 }
 
 fn check_credentials(credentials: &Credentials) -> Result<(), ConnectError> {
     let ssid_len = credentials.ssid.len();
     if !(1..=32).contains(&ssid_len) {
-        return Err(ConnectError::Invalid(format!(
+        return Err(ConnectError::InvalidCredentials(format!(
             "the SSID must be 1 to 32 bytes (got {ssid_len})"
         )));
     }
     let passphrase_len = credentials.passphrase.len();
     if passphrase_len > 64 {
-        return Err(ConnectError::Invalid(format!(
+        return Err(ConnectError::InvalidCredentials(format!(
             "the passphrase must be at most 64 bytes (got {passphrase_len})"
         )));
     }
     if std::str::from_utf8(credentials.passphrase.expose()).is_err() {
-        return Err(ConnectError::Invalid(
+        return Err(ConnectError::Unsupported(
             "the passphrase is not valid UTF-8 (NetworkManager takes text)".to_owned(),
         ));
     }
@@ -62,10 +64,10 @@ fn key_mgmt_for(
             AuthMode::WpaPsk | AuthMode::Wpa2Psk | AuthMode::WpaWpa2Psk | AuthMode::Wpa2Wpa3Psk,
         ) => KeyMgmt::WpaPsk,
         Some(other) => {
-            return Err(ConnectError::Backend(WifiError::Unsupported(format!(
+            return Err(ConnectError::Unsupported(format!(
                 "joining {ssid:?}: {} networks are not supported by the NetworkManager backend",
                 other.label()
-            ))));
+            )));
         }
     };
     if key_mgmt != KeyMgmt::Open && no_passphrase {
@@ -162,7 +164,7 @@ impl NmBackend {
         };
         match tokio::time::timeout(limit, activation.follow(&mut stream)).await {
             Ok(Ok(())) => activation.device.ok_or_else(|| {
-                ConnectError::Backend(WifiError::Unavailable(
+                ConnectError::Backend(WifiError::unavailable(
                     "NetworkManager activated the profile on no device".to_owned(),
                 ))
             }),
@@ -203,7 +205,7 @@ impl NmBackend {
             .await
             .map_err(|e| bus_error(context, &e))?;
         let ap: AccessPoint = if ap_path.as_str() == "/" {
-            return Err(ConnectError::Backend(WifiError::Unavailable(
+            return Err(ConnectError::Backend(WifiError::unavailable(
                 "NetworkManager reports no access point for the link".to_owned(),
             )));
         } else {
@@ -370,7 +372,7 @@ impl NmBackend {
 
     async fn run_ap(&self, config: ApConfig) -> Result<(), WifiError> {
         if !(1..=32).contains(&config.ssid.len()) {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the access point SSID must be 1 to 32 bytes (got {})",
                 config.ssid.len()
             )));
@@ -378,14 +380,14 @@ impl NmBackend {
         if let Some(p) = &config.passphrase
             && !(8..=63).contains(&p.len())
         {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the access point passphrase must be 8 to 63 bytes (got {})",
                 p.len()
             )));
         }
         let device = self.wifi_device().await?;
         if !device.supports_ap() {
-            return Err(WifiError::Unsupported(format!(
+            return Err(WifiError::unsupported(format!(
                 "{} cannot run an access point (NetworkManager reports no AP capability)",
                 device.interface
             )));
@@ -410,9 +412,10 @@ impl NmBackend {
                 }
                 Err(match e {
                     ConnectError::Backend(e) => e,
-                    ConnectError::Invalid(m) => WifiError::Invalid(m),
+                    ConnectError::InvalidCredentials(m) => WifiError::invalid(m),
+                    ConnectError::Unsupported(m) => WifiError::unsupported(m),
                     other => {
-                        WifiError::Unavailable(format!("the access point did not start: {other}"))
+                        WifiError::unavailable(format!("the access point did not start: {other}"))
                     }
                 })
             }
@@ -492,11 +495,11 @@ mod tests {
         );
         assert!(matches!(
             key_mgmt_for(Some(AuthMode::Wep), &wpa),
-            Err(ConnectError::Backend(WifiError::Unsupported(m))) if m.contains("WEP")
+            Err(ConnectError::Unsupported(m)) if m.contains("WEP")
         ));
         assert!(matches!(
             key_mgmt_for(Some(AuthMode::Wpa2Enterprise), &wpa),
-            Err(ConnectError::Backend(WifiError::Unsupported(_)))
+            Err(ConnectError::Unsupported(_))
         ));
     }
 
@@ -508,7 +511,7 @@ mod tests {
         assert!(check_credentials(&Credentials::new("Home", vec![b'a'; 65])).is_err());
         assert!(matches!(
             check_credentials(&Credentials::new("Home", vec![0xff, 0xfe])),
-            Err(ConnectError::Invalid(m)) if m.contains("UTF-8")
+            Err(ConnectError::Unsupported(m)) if m.contains("UTF-8")
         ));
     }
 }

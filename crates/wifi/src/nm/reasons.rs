@@ -182,14 +182,14 @@ pub fn device_reason_error(reason: u32, ssid: &str) -> Option<ConnectError> {
         5 | 6 | 15..=17 | 20..=22 | 64 => ConnectError::NoAddress { ssid },
         11 => ConnectError::Timeout { ssid },
         40 => ConnectError::LinkLost { ssid },
-        38 | 39 | 60 => ConnectError::Backend(WifiError::Busy(format!(
+        38 | 39 | 60 => ConnectError::Backend(WifiError::busy(format!(
             "the attempt to join {ssid:?} was cancelled: {text}"
         ))),
-        3 | 35..=37 => ConnectError::Backend(WifiError::Unavailable(format!(
+        3 | 35..=37 => ConnectError::Backend(WifiError::unavailable(format!(
             "the Wi-Fi device stopped being usable while joining {ssid:?}: {text}"
         ))),
-        65 => ConnectError::Backend(WifiError::Unsupported(text)),
-        18 | 19 => ConnectError::Backend(WifiError::Unavailable(format!(
+        65 => ConnectError::Backend(WifiError::unsupported(text)),
+        18 | 19 => ConnectError::Backend(WifiError::unavailable(format!(
             "connection sharing (DHCP server) failed: {text}"
         ))),
         _ => ConnectError::AssociationRejected { ssid, reason: text },
@@ -218,10 +218,10 @@ pub fn active_reason_error(reason: u32, ssid: &str) -> ConnectError {
         5 => ConnectError::NoAddress { ssid },
         6 | 7 => ConnectError::Timeout { ssid },
         3 => ConnectError::LinkLost { ssid },
-        2 | 11 => ConnectError::Backend(WifiError::Busy(format!(
+        2 | 11 => ConnectError::Backend(WifiError::busy(format!(
             "the attempt to join {ssid:?} was cancelled: {text}"
         ))),
-        13 | 14 => ConnectError::Backend(WifiError::Unavailable(format!(
+        13 | 14 => ConnectError::Backend(WifiError::unavailable(format!(
             "the Wi-Fi device went away while joining {ssid:?}: {text}"
         ))),
         _ => ConnectError::AssociationRejected { ssid, reason: text },
@@ -231,6 +231,7 @@ pub fn active_reason_error(reason: u32, ssid: &str) -> ConnectError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::WifiErrorKind;
 
     #[test]
     fn names_follow_the_numbering() {
@@ -271,11 +272,11 @@ mod tests {
         );
         assert!(matches!(
             device_reason_error(60, s),
-            Some(ConnectError::Backend(WifiError::Busy(m))) if m.contains("NEW_ACTIVATION")
+            Some(ConnectError::Backend(ref we)) if we.is(WifiErrorKind::Busy) && we.message().contains("NEW_ACTIVATION")
         ));
         assert!(matches!(
             device_reason_error(36, s),
-            Some(ConnectError::Backend(WifiError::Unavailable(m))) if m.contains("REMOVED")
+            Some(ConnectError::Backend(ref we)) if we.is(WifiErrorKind::Unavailable) && we.message().contains("REMOVED")
         ));
         assert!(matches!(
             device_reason_error(9, s),
@@ -309,11 +310,11 @@ mod tests {
         );
         assert!(matches!(
             active_reason_error(2, s),
-            ConnectError::Backend(WifiError::Busy(m)) if m.contains("USER_DISCONNECTED")
+            ConnectError::Backend(ref we) if we.is(WifiErrorKind::Busy) && we.message().contains("USER_DISCONNECTED")
         ));
         assert!(matches!(
             active_reason_error(14, s),
-            ConnectError::Backend(WifiError::Unavailable(_))
+            ConnectError::Backend(ref we) if we.is(WifiErrorKind::Unavailable)
         ));
         assert!(matches!(
             active_reason_error(12, s),

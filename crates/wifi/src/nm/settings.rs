@@ -231,7 +231,7 @@ impl Profile {
     /// property.
     pub fn to_settings(&self) -> Result<ConnectionSettings, WifiError> {
         if !(1..=32).contains(&self.ssid.len()) {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the SSID must be 1 to 32 bytes (got {})",
                 self.ssid.len()
             )));
@@ -271,7 +271,7 @@ impl Profile {
                 1..=14 => "bg",
                 32..=177 => "a",
                 _ => {
-                    return Err(WifiError::Invalid(format!(
+                    return Err(WifiError::invalid(format!(
                         "channel {channel} is neither a 2.4 GHz (1-14) nor a 5 GHz (32-177) \
                          channel"
                     )));
@@ -285,14 +285,14 @@ impl Profile {
             KeyMgmt::Open => {}
             KeyMgmt::WpaPsk | KeyMgmt::Sae => {
                 let psk = self.psk.as_ref().filter(|p| !p.is_empty()).ok_or_else(|| {
-                    WifiError::Invalid(format!(
+                    WifiError::invalid(format!(
                         "a passphrase is needed for {:?} ({})",
                         self.ssid_lossy(),
                         self.key_mgmt.as_nm().unwrap_or_default()
                     ))
                 })?;
                 let psk = std::str::from_utf8(psk.expose()).map_err(|_| {
-                    WifiError::Invalid("the passphrase is not valid UTF-8".to_owned())
+                    WifiError::invalid("the passphrase is not valid UTF-8".to_owned())
                 })?;
                 let key_mgmt = self.key_mgmt.as_nm().unwrap_or_default().to_owned();
                 s.set(SECURITY, "key-mgmt", Variant::from(key_mgmt))?;
@@ -305,7 +305,7 @@ impl Profile {
                 }
             }
             KeyMgmt::Other(k) => {
-                return Err(WifiError::Unsupported(format!(
+                return Err(WifiError::unsupported(format!(
                     "writing profiles with key management {k:?}"
                 )));
             }
@@ -332,20 +332,20 @@ impl Profile {
     pub fn from_settings(s: &ConnectionSettings) -> Result<Profile, WifiError> {
         let kind = s.str(CONNECTION, "type").unwrap_or_default();
         if kind != WIRELESS {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "not a Wi-Fi profile (connection.type {kind:?})"
             )));
         }
         let id = s
             .str(CONNECTION, "id")
-            .ok_or_else(|| WifiError::Invalid("the profile has no connection.id".to_owned()))?
+            .ok_or_else(|| WifiError::invalid("the profile has no connection.id".to_owned()))?
             .to_owned();
         let ssid = s.bytes(WIRELESS, "ssid").ok_or_else(|| {
-            WifiError::Invalid(format!("profile {id:?} has no 802-11-wireless.ssid"))
+            WifiError::invalid(format!("profile {id:?} has no 802-11-wireless.ssid"))
         })?;
         let bssid = match s.bytes(WIRELESS, "bssid") {
             Some(b) if !b.is_empty() => Some(Bssid(b.as_slice().try_into().map_err(|_| {
-                WifiError::Invalid(format!("profile {id:?} has a BSSID of {} bytes", b.len()))
+                WifiError::invalid(format!("profile {id:?} has a BSSID of {} bytes", b.len()))
             })?)),
             _ => None,
         };
@@ -353,7 +353,7 @@ impl Profile {
             0 => None,
             c => Some(
                 u8::try_from(c)
-                    .map_err(|_| WifiError::Invalid(format!("profile {id:?} has channel {c}")))?,
+                    .map_err(|_| WifiError::invalid(format!("profile {id:?} has channel {c}")))?,
             ),
         };
         let key_mgmt = if s.has_section(SECURITY) {
@@ -406,7 +406,7 @@ impl ConnectionSettings {
     pub fn set(&mut self, setting: &str, key: &str, value: Variant<'_>) -> Result<(), WifiError> {
         let value = value
             .try_into_owned()
-            .map_err(|e| WifiError::Invalid(format!("setting {setting}.{key}: {e}")))?;
+            .map_err(|e| WifiError::invalid(format!("setting {setting}.{key}: {e}")))?;
         self.0
             .entry(setting.to_owned())
             .or_default()
@@ -500,6 +500,7 @@ impl fmt::Debug for ConnectionSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::WifiErrorKind;
 
     fn ap(passphrase: Option<&str>, channel: u8, hidden: bool) -> ApConfig {
         ApConfig {
@@ -602,24 +603,26 @@ mod tests {
             &Credentials::new(vec![b'x'; 33], "password1"),
             KeyMgmt::WpaPsk,
         );
-        assert!(matches!(long.to_settings(), Err(WifiError::Invalid(m)) if m.contains("33")));
+        assert!(
+            matches!(long.to_settings(), Err(ref we) if we.is(WifiErrorKind::Invalid) && we.message().contains("33"))
+        );
         let empty = Profile::station(&Credentials::new("", "password1"), KeyMgmt::WpaPsk);
-        assert!(matches!(empty.to_settings(), Err(WifiError::Invalid(_))));
+        assert!(matches!(empty.to_settings(), Err(ref we) if we.is(WifiErrorKind::Invalid)));
         let no_psk = Profile::station(&Credentials::new("Home", ""), KeyMgmt::WpaPsk);
         assert!(
-            matches!(no_psk.to_settings(), Err(WifiError::Invalid(m)) if m.contains("passphrase"))
+            matches!(no_psk.to_settings(), Err(ref we) if we.is(WifiErrorKind::Invalid) && we.message().contains("passphrase"))
         );
         let bad_utf8 = Profile::station(&Credentials::new("Home", vec![0xff; 9]), KeyMgmt::Sae);
         assert!(
-            matches!(bad_utf8.to_settings(), Err(WifiError::Invalid(m)) if m.contains("UTF-8"))
+            matches!(bad_utf8.to_settings(), Err(ref we) if we.is(WifiErrorKind::Invalid) && we.message().contains("UTF-8"))
         );
         let bad_channel = Profile::hotspot(&ap(None, 15, false), None);
         assert!(
-            matches!(bad_channel.to_settings(), Err(WifiError::Invalid(m)) if m.contains("15"))
+            matches!(bad_channel.to_settings(), Err(ref we) if we.is(WifiErrorKind::Invalid) && we.message().contains("15"))
         );
         let mut wep = Profile::station(&Credentials::new("Old", "abcde"), KeyMgmt::WpaPsk);
         wep.key_mgmt = KeyMgmt::Other("none".into());
-        assert!(matches!(wep.to_settings(), Err(WifiError::Unsupported(_))));
+        assert!(matches!(wep.to_settings(), Err(ref we) if we.is(WifiErrorKind::Unsupported)));
     }
 
     #[test]
@@ -648,7 +651,7 @@ mod tests {
         s.set("802-11-wireless", "bssid", Variant::from(vec![1u8, 2, 3]))
             .unwrap();
         assert!(
-            matches!(Profile::from_settings(&s), Err(WifiError::Invalid(m)) if m.contains("3 bytes"))
+            matches!(Profile::from_settings(&s), Err(ref we) if we.is(WifiErrorKind::Invalid) && we.message().contains("3 bytes"))
         );
 
         let mut wired = ConnectionSettings::default();
@@ -659,7 +662,7 @@ mod tests {
             .set("connection", "type", Variant::from("802-3-ethernet"))
             .unwrap();
         assert!(
-            matches!(Profile::from_settings(&wired), Err(WifiError::Invalid(m)) if m.contains("802-3-ethernet"))
+            matches!(Profile::from_settings(&wired), Err(ref we) if we.is(WifiErrorKind::Invalid) && we.message().contains("802-3-ethernet"))
         );
     }
 

@@ -82,10 +82,10 @@ enum Cancel {
 impl Cancel {
     fn into_error(self, ssid: &str) -> ConnectError {
         match self {
-            Cancel::Superseded => ConnectError::Backend(WifiError::Busy(format!(
+            Cancel::Superseded => ConnectError::Backend(WifiError::busy(format!(
                 "the attempt to join {ssid:?} was replaced by a newer connection attempt"
             ))),
-            Cancel::Disconnected => ConnectError::Backend(WifiError::Busy(format!(
+            Cancel::Disconnected => ConnectError::Backend(WifiError::busy(format!(
                 "the attempt to join {ssid:?} was cancelled by disconnect"
             ))),
             Cancel::LinkLost => ConnectError::LinkLost {
@@ -182,13 +182,13 @@ async fn pause(cancel: &mut oneshot::Receiver<Cancel>, duration: Duration) -> Re
 fn check_credentials(credentials: &Credentials) -> Result<(), ConnectError> {
     let ssid_len = credentials.ssid.len();
     if !(1..=32).contains(&ssid_len) {
-        return Err(ConnectError::Invalid(format!(
+        return Err(ConnectError::InvalidCredentials(format!(
             "the SSID must be 1 to 32 bytes (got {ssid_len})"
         )));
     }
     let passphrase_len = credentials.passphrase.len();
     if passphrase_len > 64 {
-        return Err(ConnectError::Invalid(format!(
+        return Err(ConnectError::InvalidCredentials(format!(
             "the passphrase must be at most 64 bytes (got {passphrase_len})"
         )));
     }
@@ -301,7 +301,7 @@ impl SimBackend {
         let number = {
             let mut state = self.lock();
             if state.scanning {
-                return Err(WifiError::Busy("a scan is already in progress".into()));
+                return Err(WifiError::busy("a scan is already in progress"));
             }
             state.scanning = true;
             state.scans = state.scans.wrapping_add(1);
@@ -480,20 +480,20 @@ impl SimBackend {
     fn check_ap(config: &ApConfig) -> Result<(), WifiError> {
         let ssid_len = config.ssid.len();
         if !(1..=32).contains(&ssid_len) {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the access point SSID must be 1 to 32 bytes (got {ssid_len})"
             )));
         }
         if let Some(passphrase) = &config.passphrase
             && !(8..=63).contains(&passphrase.len())
         {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the access point passphrase must be 8 to 63 bytes (got {})",
                 passphrase.len()
             )));
         }
         if config.channel > 14 {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the access point channel must be 0 (automatic) or 1 to 14 (got {})",
                 config.channel
             )));

@@ -44,12 +44,12 @@
 //! ones with an empty SSID, including any on channel 14 (the simulator has no country
 //! settings). Each reported RSSI is the configured one plus a jitter of −2 to +2 dB drawn
 //! from the seeded generator. A scan started while another runs fails with
-//! [`WifiError::Busy`](crate::WifiError::Busy).
+//! [`WifiErrorKind::Busy`](crate::WifiErrorKind::Busy).
 //!
 //! # Joining
 //!
 //! `connect` checks the credentials (SSID 1–32 bytes, passphrase at most 64 bytes, else
-//! `Invalid`), then picks among the access points on the air whose SSID matches byte for
+//! `InvalidCredentials`), then picks among the access points on the air whose SSID matches byte for
 //! byte (hidden ones included) and, if the credentials name a BSSID, that BSSID; the
 //! strongest wins (the first listed on a tie). The channel hint is ignored. With `L` the
 //! network's latency, the attempt runs:
@@ -70,8 +70,8 @@
 //! While an attempt runs, `status()` is `Connecting`; when it fails, or when its future is
 //! dropped, the station is `Disconnected` (starting an attempt leaves any previous network).
 //! A `connect` made while another attempt runs replaces it: the older attempt ends at once
-//! with `ConnectError::Backend(WifiError::Busy(..))` and sends no more progress. `disconnect`
-//! ends a running attempt the same way; [`SimBackend::drop_link`] and taking the network
+//! with `ConnectError::Backend` (a [`WifiErrorKind::Busy`](crate::WifiErrorKind::Busy)
+//! error) and sends no more progress. `disconnect` ends a running attempt the same way; [`SimBackend::drop_link`] and taking the network
 //! off the air ([`SimBackend::set_network_visible`]) end it with `LinkLost`.
 //!
 //! # Access point

@@ -14,7 +14,7 @@ const DEFAULT_CHANNEL: u8 = 6;
 
 fn check(config: &ApConfig) -> Result<u32, WifiError> {
     if !(1..=32).contains(&config.ssid.len()) {
-        return Err(WifiError::Invalid(format!(
+        return Err(WifiError::invalid(format!(
             "the access point SSID must be 1 to 32 bytes (got {})",
             config.ssid.len()
         )));
@@ -22,7 +22,7 @@ fn check(config: &ApConfig) -> Result<u32, WifiError> {
     if let Some(p) = &config.passphrase {
         let p = p.expose();
         if !(8..=63).contains(&p.len()) || p.iter().any(|&b| b < 0x20 || b == 0x7f) {
-            return Err(WifiError::Invalid(format!(
+            return Err(WifiError::invalid(format!(
                 "the access point passphrase must be 8 to 63 characters without control \
                  characters (got {} bytes)",
                 p.len()
@@ -35,7 +35,7 @@ fn check(config: &ApConfig) -> Result<u32, WifiError> {
         config.channel
     };
     channel_to_frequency(channel)
-        .ok_or_else(|| WifiError::Invalid(format!("no access point on channel {}", config.channel)))
+        .ok_or_else(|| WifiError::invalid(format!("no access point on channel {}", config.channel)))
 }
 
 impl WpaBackend {
@@ -51,7 +51,7 @@ impl WpaBackend {
         self.ensure_alive()?;
         let freq = check(&config)?;
         if !self.supports_ap().await? {
-            return Err(WifiError::Unsupported(format!(
+            return Err(WifiError::unsupported(format!(
                 "the wpa_supplicant driver of {} cannot run an access point \
                  (GET_CAPABILITY modes strict does not list AP); use hostapd or a Wi-Fi driver \
                  with AP support",
@@ -81,7 +81,7 @@ impl WpaBackend {
         }
         let reply = self.cmd("ADD_NETWORK").await?;
         let id: u32 = reply.trim().parse().map_err(|_| {
-            WifiError::Unavailable(format!(
+            WifiError::unavailable(format!(
                 "wpa_supplicant on {} could not add a network ({})",
                 self.iface,
                 reply.trim()
@@ -160,7 +160,7 @@ impl WpaBackend {
                     if status.mode.as_deref() == Some("AP") && status.wpa_state == "COMPLETED" {
                         return Ok(());
                     }
-                    return Err(WifiError::Unavailable(format!(
+                    return Err(WifiError::unavailable(format!(
                         "the access point on {} did not come up within {} ms (wpa_state={})",
                         self.iface,
                         self.options.ap_timeout.as_millis(),
@@ -170,14 +170,14 @@ impl WpaBackend {
                 Ok(Ok(WpaEvent::ApEnabled)) => return Ok(()),
                 Ok(Ok(WpaEvent::Connected { id: Some(n), .. })) if n == id => return Ok(()),
                 Ok(Ok(WpaEvent::ApDisabled)) => {
-                    return Err(WifiError::Unavailable(format!(
+                    return Err(WifiError::unavailable(format!(
                         "the access point on {} was disabled while starting",
                         self.iface
                     )));
                 }
                 Ok(Ok(WpaEvent::Terminating) | Err(RecvError::Closed)) => {
-                    return Err(WifiError::Unavailable(
-                        "wpa_supplicant exited while starting the access point".into(),
+                    return Err(WifiError::unavailable(
+                        "wpa_supplicant exited while starting the access point",
                     ));
                 }
                 Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}

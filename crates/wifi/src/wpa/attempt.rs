@@ -193,7 +193,7 @@ impl Tracker {
                 self.scan_failures += 1;
                 self.last_scan_error = *ret;
                 if self.scan_failures >= REPEATS {
-                    return self.fail(ConnectError::Backend(WifiError::Unavailable(format!(
+                    return self.fail(ConnectError::Backend(WifiError::unavailable(format!(
                         "the driver cannot scan for {:?} (CTRL-EVENT-SCAN-FAILED ret={}, {} times)",
                         self.ssid, self.last_scan_error, self.scan_failures
                     ))));
@@ -228,8 +228,8 @@ impl Tracker {
                 ..
             } => return self.disconnected(*reason, *locally_generated),
             WpaEvent::Terminating => {
-                return self.fail(ConnectError::Backend(WifiError::Unavailable(
-                    "wpa_supplicant exited during the connection attempt".into(),
+                return self.fail(ConnectError::Backend(WifiError::unavailable(
+                    "wpa_supplicant exited during the connection attempt",
                 )));
             }
             _ => {}

@@ -17,7 +17,7 @@ use super::parse::{
 };
 use crate::{
     AccessPoint, ApConfig, BoxFuture, ConnectError, ConnectProgress, Credentials, LinkStatus,
-    ScanParams, StationStatus, WifiBackend, WifiError,
+    ScanParams, StationStatus, WifiBackend, WifiError, WifiErrorKind,
 };
 
 /// Timeouts and behaviour of a [`WpaBackend`].
@@ -75,7 +75,7 @@ impl Cancel {
             Cancel::Disconnected => "cancelled by disconnect",
             Cancel::AccessPoint => "cancelled: an access point was started",
         };
-        ConnectError::Backend(WifiError::Busy(format!(
+        ConnectError::Backend(WifiError::busy(format!(
             "the attempt to join {ssid:?} was {why}"
         )))
     }
@@ -116,11 +116,11 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 pub(crate) fn expect_ok(reply: &str, what: &str) -> Result<(), WifiError> {
     match reply.trim_end() {
         "OK" => Ok(()),
-        "FAIL-BUSY" => Err(WifiError::Busy(format!("wpa_supplicant is busy ({what})"))),
-        "UNKNOWN COMMAND" => Err(WifiError::Unsupported(format!(
+        "FAIL-BUSY" => Err(WifiError::busy(format!("wpa_supplicant is busy ({what})"))),
+        "UNKNOWN COMMAND" => Err(WifiError::unsupported(format!(
             "this wpa_supplicant does not know {what}"
         ))),
-        other => Err(WifiError::Invalid(format!(
+        other => Err(WifiError::invalid(format!(
             "wpa_supplicant refused {what} ({other})"
         ))),
     }
@@ -130,7 +130,7 @@ impl WpaBackend {
     /// Connects to the wpa_supplicant control socket at `ctrl_path` (for example
     /// `/run/wpa_supplicant/wlan0`) with default [`WpaOptions`].
     ///
-    /// Fails with [`WifiError::Unavailable`], naming the path, when the socket does not
+    /// Fails with [`WifiErrorKind::Unavailable`](crate::WifiErrorKind::Unavailable), naming the path, when the socket does not
     /// exist, is not a socket, may not be used (permission denied), nobody listens on it,
     /// or it does not answer `PING` with `PONG` within the request timeout.
     pub async fn connect(ctrl_path: impl AsRef<Path>) -> Result<Self, WifiError> {
@@ -147,8 +147,8 @@ impl WpaBackend {
         let dir = PrivateDir::create()?;
         let client = CtrlClient::open(&ctrl, &dir, options.request_timeout)?;
         let pong = client.request("PING").await.map_err(|e| match e {
-            WifiError::Unavailable(msg) if msg.starts_with("no answer") => {
-                WifiError::Unavailable(format!(
+            e if e.is(WifiErrorKind::Unavailable) && e.message().starts_with("no answer") => {
+                WifiError::unavailable(format!(
                     "{} did not answer PING within {} ms; is it a wpa_supplicant control socket?",
                     ctrl.display(),
                     options.request_timeout.as_millis()
@@ -157,7 +157,7 @@ impl WpaBackend {
             other => other,
         })?;
         if pong.trim_end() != "PONG" {
-            return Err(WifiError::Unavailable(format!(
+            return Err(WifiError::unavailable(format!(
                 "{} answered {:?} to PING, so it is not a wpa_supplicant control socket",
                 ctrl.display(),
                 pong.trim_end()
@@ -217,7 +217,7 @@ impl WpaBackend {
         if self.events.is_alive() {
             Ok(())
         } else {
-            Err(WifiError::Unavailable(format!(
+            Err(WifiError::unavailable(format!(
                 "wpa_supplicant at {} has exited or restarted; reconnect",
                 self.ctrl.display()
             )))
@@ -236,13 +236,13 @@ impl WpaBackend {
     }
 
     /// Writes wpa_supplicant's current configuration to its configuration file
-    /// (`SAVE_CONFIG`). Fails with [`WifiError::Unsupported`] when wpa_supplicant refuses
+    /// (`SAVE_CONFIG`). Fails with [`WifiErrorKind::Unsupported`](crate::WifiErrorKind::Unsupported) when wpa_supplicant refuses
     /// (its configuration lacks `update_config=1`, or the file is not writable).
     pub async fn save_config(&self) -> Result<(), WifiError> {
         let reply = self.cmd("SAVE_CONFIG").await?;
         match reply.trim_end() {
             "OK" => Ok(()),
-            other => Err(WifiError::Unsupported(format!(
+            other => Err(WifiError::unsupported(format!(
                 "wpa_supplicant on {} refused SAVE_CONFIG ({other}): its configuration needs \
                  update_config=1 and a writable configuration file",
                 self.iface
@@ -255,13 +255,13 @@ impl WpaBackend {
         Ok(parse_list_networks(&self.cmd("LIST_NETWORKS").await?))
     }
 
-    /// Removes a network block (`REMOVE_NETWORK`); [`WifiError::Invalid`] when there is no
+    /// Removes a network block (`REMOVE_NETWORK`); [`WifiErrorKind::Invalid`](crate::WifiErrorKind::Invalid) when there is no
     /// network `id`.
     pub async fn remove_network(&self, id: u32) -> Result<(), WifiError> {
         let reply = self.cmd(&format!("REMOVE_NETWORK {id}")).await?;
         match reply.trim_end() {
             "OK" => Ok(()),
-            other => Err(WifiError::Invalid(format!(
+            other => Err(WifiError::invalid(format!(
                 "wpa_supplicant on {} has no network {id} to remove ({other})",
                 self.iface
             ))),
@@ -365,7 +365,7 @@ impl WpaBackend {
     async fn run_scan(&self, params: ScanParams) -> Result<Vec<AccessPoint>, WifiError> {
         self.ensure_alive()?;
         if self.cmd("GET ap_scan").await?.trim() == "0" {
-            return Err(WifiError::Unsupported(format!(
+            return Err(WifiError::unsupported(format!(
                 "wpa_supplicant on {} runs with ap_scan=0 (the driver selects networks itself), \
                  so it does not scan",
                 self.iface
@@ -374,7 +374,7 @@ impl WpaBackend {
         {
             let mut state = lock(&self.state);
             if state.scanning {
-                return Err(WifiError::Busy("a scan is already running".into()));
+                return Err(WifiError::busy("a scan is already running"));
             }
             state.scanning = true;
         }
@@ -389,13 +389,13 @@ impl WpaBackend {
         match reply.trim_end() {
             "OK" => {}
             "FAIL-BUSY" => {
-                return Err(WifiError::Busy(format!(
+                return Err(WifiError::busy(format!(
                     "wpa_supplicant is already scanning on {}",
                     self.iface
                 )));
             }
             other => {
-                return Err(WifiError::Unavailable(format!(
+                return Err(WifiError::unavailable(format!(
                     "wpa_supplicant refused to scan on {} ({other})",
                     self.iface
                 )));
@@ -406,7 +406,7 @@ impl WpaBackend {
             let event = tokio::time::timeout_at(deadline, events.recv())
                 .await
                 .map_err(|_| {
-                    WifiError::Unavailable(format!(
+                    WifiError::unavailable(format!(
                         "no scan results from {} within {} ms",
                         self.iface,
                         self.options.scan_timeout.as_millis()
@@ -415,19 +415,19 @@ impl WpaBackend {
             match event {
                 Ok(WpaEvent::ScanResults) => break,
                 Ok(WpaEvent::ScanFailed { ret: -16, .. }) => {
-                    return Err(WifiError::Busy(format!(
+                    return Err(WifiError::busy(format!(
                         "the driver of {} is busy and could not scan (ret=-16)",
                         self.iface
                     )));
                 }
                 Ok(WpaEvent::ScanFailed { ret, .. }) => {
-                    return Err(WifiError::Unavailable(format!(
+                    return Err(WifiError::unavailable(format!(
                         "the driver of {} could not scan (CTRL-EVENT-SCAN-FAILED ret={ret})",
                         self.iface
                     )));
                 }
                 Ok(WpaEvent::Terminating) | Err(broadcast::error::RecvError::Closed) => {
-                    return Err(WifiError::Unavailable(format!(
+                    return Err(WifiError::unavailable(format!(
                         "wpa_supplicant on {} exited during the scan",
                         self.iface
                     )));

@@ -64,14 +64,14 @@ impl PrivateDir {
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
                 Err(e) => {
-                    return Err(WifiError::Unavailable(format!(
+                    return Err(WifiError::unavailable(format!(
                         "cannot create a private directory for the control-socket client in {}: {e}",
                         base.display()
                     )));
                 }
             }
         }
-        Err(WifiError::Unavailable(format!(
+        Err(WifiError::unavailable(format!(
             "cannot create a private directory in {}: {}",
             base.display(),
             last_err.map_or_else(|| "name collisions".to_owned(), |e| e.to_string())
@@ -96,7 +96,7 @@ impl Drop for PrivateDir {
 pub(crate) fn check_socket_path(ctrl: &Path) -> Result<(), WifiError> {
     match std::fs::metadata(ctrl) {
         Ok(meta) if meta.file_type().is_socket() => Ok(()),
-        Ok(_) => Err(WifiError::Unavailable(format!(
+        Ok(_) => Err(WifiError::unavailable(format!(
             "{} is not a socket, so not a wpa_supplicant control interface",
             ctrl.display()
         ))),
@@ -104,7 +104,7 @@ pub(crate) fn check_socket_path(ctrl: &Path) -> Result<(), WifiError> {
     }
 }
 
-/// A `WifiError::Unavailable` for an I/O failure on the control socket at `ctrl`.
+/// A `WifiErrorKind::Unavailable` for an I/O failure on the control socket at `ctrl`.
 pub(crate) fn io_error(ctrl: &Path, what: &str, e: &io::Error) -> WifiError {
     let path = ctrl.display();
     let msg = match e.kind() {
@@ -127,7 +127,7 @@ pub(crate) fn io_error(ctrl: &Path, what: &str, e: &io::Error) -> WifiError {
         }
         _ => format!("cannot {what} the wpa_supplicant control socket {path}: {e}"),
     };
-    WifiError::Unavailable(msg)
+    WifiError::unavailable(msg)
 }
 
 /// The request side: sends one command, waits for its reply.
@@ -198,7 +198,7 @@ impl CtrlClient {
             let n = tokio::time::timeout_at(deadline, self.sock.recv(&mut buf))
                 .await
                 .map_err(|_| {
-                    WifiError::Unavailable(format!(
+                    WifiError::unavailable(format!(
                         "no answer from {} to {} within {} ms",
                         self.ctrl.display(),
                         command_name(shown),
@@ -251,7 +251,7 @@ fn command_name(cmd: &str) -> &str {
 }
 
 fn bind_error(local: &Path, e: &io::Error) -> WifiError {
-    WifiError::Unavailable(format!(
+    WifiError::unavailable(format!(
         "cannot bind the control-socket client at {}: {e} (set TMPDIR to a short, writable directory)",
         local.display()
     ))
@@ -286,7 +286,7 @@ impl EventListener {
         loop {
             let n = sock.recv(&mut buf).map_err(|e| match e.kind() {
                 io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                    WifiError::Unavailable(format!(
+                    WifiError::unavailable(format!(
                         "no answer from {} to ATTACH within {} ms",
                         ctrl.display(),
                         timeout.as_millis()
@@ -299,7 +299,7 @@ impl EventListener {
                 continue;
             }
             if reply.trim_end() != "OK" {
-                return Err(WifiError::Unavailable(format!(
+                return Err(WifiError::unavailable(format!(
                     "{} refused ATTACH (answered {:?})",
                     ctrl.display(),
                     reply.trim_end()
@@ -324,7 +324,7 @@ impl EventListener {
         std::thread::Builder::new()
             .name("wpa-events".into())
             .spawn(move || reader.run())
-            .map_err(|e| WifiError::Unavailable(format!("cannot start the event reader: {e}")))?;
+            .map_err(|e| WifiError::unavailable(format!("cannot start the event reader: {e}")))?;
         Ok(EventListener { tx, stop, alive })
     }
 

@@ -32,6 +32,16 @@ struct DropCleanup<'a> {
     armed: bool,
 }
 
+/// The error for a network-block field wpa_supplicant refused: a security setting it cannot
+/// do (`key_mgmt`, `ieee80211w`) is unsupported; any other field (SSID, BSSID, key) carries
+/// the credentials themselves.
+fn refused_field(name: &str, message: String) -> ConnectError {
+    match name {
+        "key_mgmt" | "ieee80211w" | "scan_ssid" => ConnectError::Unsupported(message),
+        _ => ConnectError::InvalidCredentials(message),
+    }
+}
+
 impl Drop for DropCleanup<'_> {
     fn drop(&mut self) {
         if !self.armed {
@@ -95,7 +105,7 @@ impl WpaBackend {
     async fn create_network(&self, plan: &Plan, ssid: &str) -> Result<u32, ConnectError> {
         let reply = self.cmd("ADD_NETWORK").await?;
         let id: u32 = reply.trim().parse().map_err(|_| {
-            ConnectError::Backend(WifiError::Unavailable(format!(
+            ConnectError::Backend(WifiError::unavailable(format!(
                 "wpa_supplicant on {} could not add a network ({})",
                 self.iface,
                 reply.trim()
@@ -106,10 +116,13 @@ impl WpaBackend {
             let result = self.client.request_secret(&cmd, &shown).await;
             let refused = match result {
                 Ok(reply) if reply.trim_end() == "OK" => None,
-                Ok(reply) => Some(ConnectError::Invalid(format!(
-                    "wpa_supplicant refused the {name} of {ssid:?} ({})",
-                    reply.trim_end()
-                ))),
+                Ok(reply) => Some(refused_field(
+                    name,
+                    format!(
+                        "wpa_supplicant refused the {name} of {ssid:?} ({})",
+                        reply.trim_end()
+                    ),
+                )),
                 Err(e) => Some(ConnectError::Backend(e)),
             };
             if let Some(error) = refused {
@@ -330,7 +343,7 @@ impl WpaBackend {
                         tracing::warn!(target: "wifiprov_wifi::wpa", "missed {n} wpa_supplicant messages");
                     }
                     Err(RecvError::Closed) => {
-                        return Err(WifiError::Unavailable("the event reader stopped".into()).into());
+                        return Err(WifiError::unavailable("the event reader stopped").into());
                     }
                 },
                 () = tokio::time::sleep_until(deadline) => return Err(tracker.timeout()),
@@ -367,8 +380,8 @@ impl WpaBackend {
                             return Err(ConnectError::LinkLost { ssid: ssid.to_owned() });
                         }
                         Ok(WpaEvent::Terminating) | Err(RecvError::Closed) => {
-                            return Err(WifiError::Unavailable(
-                                "wpa_supplicant exited during the connection attempt".into(),
+                            return Err(WifiError::unavailable(
+                                "wpa_supplicant exited during the connection attempt",
                             ).into());
                         }
                         Ok(_) | Err(RecvError::Lagged(_)) => {}

@@ -9,7 +9,7 @@
 //! answers `PING` with `PONG`, asks for the interface name and attaches one socket for
 //! unsolicited messages ([`WpaEvent`], also available through [`WpaBackend::subscribe`]). A
 //! missing socket, a path that is not a socket, permission denied, a stale socket nobody
-//! listens on, or no answer all give [`WifiError::Unavailable`](crate::WifiError::Unavailable)
+//! listens on, or no answer all give [`WifiErrorKind::Unavailable`](crate::WifiErrorKind::Unavailable)
 //! naming the path.
 //!
 //! # Scanning
@@ -55,7 +55,7 @@
 //! | WPA2/WPA3 transition                | `WPA-PSK SAE` | `psk`, `ieee80211w 1`              |
 //! | OWE                                 | `OWE`         | `ieee80211w 2`                     |
 //! | not seen (hidden, or no scan yet)   | `WPA-PSK SAE` | `psk`, `ieee80211w 1`, `scan_ssid 1` |
-//! | enterprise                          | refused with `AssociationRejected`                 |
+//! | enterprise                          | refused with `ConnectError::Unsupported`           |
 //!
 //! Without SAE in `GET_CAPABILITY key_mgmt`, or with a 64-hex-digit raw PSK, an unseen
 //! network gets `WPA-PSK` only. SSIDs of printable ASCII are passed quoted, others as hex.

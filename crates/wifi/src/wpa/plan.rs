@@ -32,7 +32,7 @@ enum Key {
 fn key_kind(credentials: &Credentials) -> Result<Key, ConnectError> {
     let ssid_len = credentials.ssid.len();
     if !(1..=32).contains(&ssid_len) {
-        return Err(ConnectError::Invalid(format!(
+        return Err(ConnectError::InvalidCredentials(format!(
             "the SSID must be 1 to 32 bytes (got {ssid_len})"
         )));
     }
@@ -43,14 +43,14 @@ fn key_kind(credentials: &Credentials) -> Result<Key, ConnectError> {
         Ok(Key::RawPsk)
     } else if (8..=63).contains(&p.len()) {
         if p.iter().any(|&b| b < 0x20 || b == 0x7f) {
-            return Err(ConnectError::Invalid(
+            return Err(ConnectError::InvalidCredentials(
                 "the passphrase contains control characters, which wpa_supplicant cannot store"
                     .into(),
             ));
         }
         Ok(Key::Passphrase)
     } else {
-        Err(ConnectError::Invalid(format!(
+        Err(ConnectError::InvalidCredentials(format!(
             "a WPA passphrase must be 8 to 63 characters or 64 hex digits (got {} bytes)",
             p.len()
         )))
@@ -97,7 +97,7 @@ pub(crate) fn plan(
             5 | 13 => quoted_secret(p),
             10 | 26 if p.iter().all(u8::is_ascii_hexdigit) => Secret::new(p.to_vec()),
             n => {
-                return Err(ConnectError::Invalid(format!(
+                return Err(ConnectError::InvalidCredentials(format!(
                     "a WEP key must be 5 or 13 characters or 10 or 26 hex digits (got {n} bytes)"
                 )));
             }
@@ -130,12 +130,10 @@ pub(crate) fn plan(
             });
         }
         Some(AuthMode::Wpa2Enterprise) => {
-            return Err(ConnectError::AssociationRejected {
-                ssid,
-                reason: "enterprise (802.1X) networks need an identity and EAP settings, \
-                         which this backend does not configure"
-                    .into(),
-            });
+            return Err(ConnectError::Unsupported(format!(
+                "{ssid:?} is an enterprise (802.1X) network: it needs an identity and EAP \
+                 settings, which this backend does not configure"
+            )));
         }
         _ => {}
     }
@@ -153,7 +151,7 @@ pub(crate) fn plan(
         Some(AuthMode::WpaPsk | AuthMode::Wpa2Psk | AuthMode::WpaWpa2Psk) => ("WPA-PSK", None),
         Some(AuthMode::Wpa3Psk) => {
             if !passphrase {
-                return Err(ConnectError::Invalid(format!(
+                return Err(ConnectError::InvalidCredentials(format!(
                     "{ssid:?} is a WPA3-SAE network, which needs the passphrase, not a raw PSK"
                 )));
             }

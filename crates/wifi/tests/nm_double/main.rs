@@ -32,7 +32,7 @@ use wifiprov_testkit::dbus::PrivateBus;
 use wifiprov_wifi::nm::{NmBackend, manages_wifi_device};
 use wifiprov_wifi::{
     ApConfig, AuthMode, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams,
-    StationStatus, WifiBackend, WifiError,
+    StationStatus, WifiBackend, WifiError, WifiErrorKind,
 };
 
 // ---------------------------------------------------------------- tests
@@ -228,7 +228,7 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, ConnectError::Invalid(m) if m.contains("802-11-wireless-security.psk")),
+        matches!(&err, ConnectError::InvalidCredentials(m) if m.contains("802-11-wireless-security.psk")),
         "{err:?}"
     );
 }
@@ -344,7 +344,7 @@ async fn the_hotspot_is_a_shared_ap_profile_and_goes_away_on_stop() {
     };
     assert!(matches!(
         rig.backend.start_ap(bad).await,
-        Err(WifiError::Invalid(_))
+        Err(ref we) if we.is(WifiErrorKind::Invalid)
     ));
     rig.double.world().capabilities = 0x20 | 0x8;
     let open = ApConfig {
@@ -356,8 +356,8 @@ async fn the_hotspot_is_a_shared_ap_profile_and_goes_away_on_stop() {
     };
     assert_eq!(
         rig.backend.start_ap(open).await,
-        Err(WifiError::Unsupported(
-            "wlan0 cannot run an access point (NetworkManager reports no AP capability)".into()
+        Err(WifiError::unsupported(
+            "wlan0 cannot run an access point (NetworkManager reports no AP capability)"
         ))
     );
 }
@@ -368,9 +368,10 @@ async fn without_networkmanager_on_the_bus_the_backend_is_unavailable() {
     let conn = connect(&bus).await;
     assert!(!manages_wifi_device(&conn).await);
     match NmBackend::with_connection(conn, None).await {
-        Err(WifiError::Unavailable(m)) => assert!(
-            m.contains("NetworkManager is not running on this D-Bus bus"),
-            "{m}"
+        Err(ref e) if e.is(WifiErrorKind::Unavailable) => assert!(
+            e.message()
+                .contains("NetworkManager is not running on this D-Bus bus"),
+            "{e}"
         ),
         other => panic!("expected Unavailable, got {other:?}"),
     }
