@@ -6,7 +6,6 @@
 //! Every step and every device event is narrated.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,9 @@ use wifiprov_client::{Credentials, HttpTransport, Provisioner, WifiStatus};
 use wifiprov_device::{AgentBuilder, ManagerConfig, ProvEvent};
 use wifiprov_transport::mdns::{Advertisement, SERVICE_TYPE};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
+
+use crate::exit::Exit;
+use crate::output::outln;
 
 /// The network the demo provisions (from the simulator's built-in environment).
 const DEMO_SSID: &str = "HomeNet";
@@ -58,7 +60,7 @@ fn random_password() -> Result<Secret> {
 }
 
 /// Runs the demo.
-pub async fn run(_args: DemoArgs) -> Result<ExitCode> {
+pub async fn run(_args: DemoArgs) -> Result<Exit> {
     let started = Instant::now();
     eprintln!(
         "wifiprov demo: a simulated device is provisioned over HTTP with security 2 (SRP6a + AES-GCM).\n"
@@ -194,18 +196,18 @@ pub async fn run(_args: DemoArgs) -> Result<ExitCode> {
         let _ = tokio::time::timeout(Duration::from_secs(2), narrator).await;
     }
     eprintln!();
-    println!(
+    outln!(
         "Provisioned: the device joined {:?} (BSSID {}, channel {}) with address {} in {:.1} s.",
         String::from_utf8_lossy(&joined.ssid),
         joined.bssid,
         joined.channel,
         joined.ip,
         started.elapsed().as_secs_f64()
-    );
-    println!(
+    )?;
+    outln!(
         "Next: `wifiprov device --help` to run a real agent, `wifiprov provision --help` for the client."
-    );
-    Ok(ExitCode::SUCCESS)
+    )?;
+    Ok(Exit::Ok)
 }
 
 async fn narrate(mut events: tokio::sync::broadcast::Receiver<ProvEvent>) {

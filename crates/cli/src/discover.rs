@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -22,6 +21,9 @@ use wifiprov_client::ble_bluez::{BleDevice, scan_devices, system_bus};
 use wifiprov_client::{ClientTransport, HttpTransport, TransportError};
 use wifiprov_transport::ble::Uuid128;
 use wifiprov_transport::mdns::{MDNS_PORT, SERVICE_TYPE};
+
+use crate::exit::{Exit, ExitContext};
+use crate::output::{out, outln};
 
 /// Longest listening time accepted by `--timeout`, in seconds.
 const MAX_TIMEOUT_SECS: f64 = 3600.0;
@@ -253,7 +255,7 @@ async fn scan_ble(
 }
 
 /// Runs `wifiprov discover`.
-pub async fn run(args: DiscoverArgs) -> Result<ExitCode> {
+pub async fn run(args: DiscoverArgs) -> Result<Exit> {
     let mdns = async {
         if args.ble_only {
             return Ok(Vec::new());
@@ -271,24 +273,26 @@ pub async fn run(args: DiscoverArgs) -> Result<ExitCode> {
         scan_ble(args.timeout, args.ble_service_uuid).await
     };
     let (found, ble) = tokio::join!(mdns, ble);
-    let found = found?;
+    let found = found.exit(Exit::System)?;
     let ble = match ble {
         Ok(devices) => devices,
-        Err(reason) if args.ble_only => anyhow::bail!("cannot scan for BLE devices: {reason}"),
+        Err(reason) if args.ble_only => {
+            return Err(Exit::System.error(format!("cannot scan for BLE devices: {reason}")));
+        }
         Err(reason) => {
             eprintln!("note: BLE devices are not listed: {reason}");
             Vec::new()
         }
     };
     if args.json {
-        println!("{}", json(&found, &ble)?);
+        outln!("{}", json(&found, &ble)?)?;
     } else {
-        print!("{}", table(&found, args.probe));
+        out!("{}", table(&found, args.probe))?;
         if !ble.is_empty() {
             if !found.is_empty() {
-                println!();
+                outln!()?;
             }
-            print!("{}", ble_table(&ble));
+            out!("{}", ble_table(&ble))?;
         }
     }
     let sources = match (args.ble_only, args.no_ble) {
@@ -305,7 +309,7 @@ pub async fn run(args: DiscoverArgs) -> Result<ExitCode> {
         1 => eprintln!("1 device found"),
         n => eprintln!("{n} devices found"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
 /// The `--json` array: the mDNS devices then the BLE ones, each with a `transport` key.

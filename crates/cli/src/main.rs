@@ -7,9 +7,11 @@
 mod demo;
 mod device;
 mod discover;
+mod exit;
 mod fleet;
 mod logging;
 mod manage;
+mod output;
 mod provision;
 mod serial;
 mod smartconfig;
@@ -19,9 +21,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use exit::Exit;
+
 /// Gets headless devices onto Wi-Fi (ESP-IDF provisioning compatible).
 #[derive(Parser, Debug)]
-#[command(name = "wifiprov", version, about, long_about = None)]
+#[command(name = "wifiprov", version, about, long_about = None, after_long_help = exit::table())]
 struct Cli {
     /// More log output (-v debug, -vv trace). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -33,28 +37,73 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Start a simulated device in-process and provision it, narrating every step.
+    #[command(after_help = exit::help(&[Exit::System, Exit::OutputClosed]))]
     Demo(demo::DemoArgs),
     /// Provision a device (esp_prov-compatible flags), or many with --fleet.
+    #[command(
+        after_help = provision::short_help(),
+        after_long_help = provision::long_help()
+    )]
     Provision(Box<provision::ProvisionArgs>),
     /// Show the Wi-Fi networks a device sees.
+    #[command(after_long_help = provision::scan_help())]
     Scan(Box<provision::ScanArgs>),
     /// Show a device's version and capabilities.
+    #[command(after_long_help = provision::info_help())]
     Info(Box<provision::InfoArgs>),
     /// Find provisionable devices on the local network (mDNS `_esp_wifi_prov._tcp`).
+    #[command(after_help = exit::help(&[Exit::System, Exit::OutputClosed]))]
     Discover(discover::DiscoverArgs),
     /// Keep this machine online from networks.json (micropython-wifimanager schema 2), with a
     /// fallback access point that serves provisioning.
+    #[command(after_help = manage_help())]
     Manage(Box<manage::ManageArgs>),
     /// Show the running manager's state.
+    #[command(after_help = exit::help(&[Exit::Unreachable, Exit::Refused, Exit::OutputClosed]))]
     Status(manage::StatusArgs),
     /// List or change the running manager's known networks.
+    #[command(after_help = exit::help(&[Exit::Unreachable, Exit::Refused, Exit::OutputClosed]))]
     Networks(manage::NetworksArgs),
     /// Run the device agent: serve ESP-IDF provisioning (SoftAP/HTTP) and join the network it
     /// is given.
+    #[command(after_help = device_help())]
     Device(Box<device::DeviceArgs>),
     /// SmartConfig (ESPTouch v1/v2, AirKiss): send credentials as a phone does, or receive
     /// them as a device does.
+    #[command(after_help = smartconfig::help())]
     Smartconfig(smartconfig::SmartconfigArgs),
+}
+
+/// The exit codes of `wifiprov manage`.
+fn manage_help() -> String {
+    let codes = exit::help(&[
+        Exit::WifiFailed,
+        Exit::Config,
+        Exit::System,
+        Exit::OutputClosed,
+    ]);
+    let once = exit::wrap(
+        "With --once, 0 means a known network was joined and 5 that none could be (the reason \
+         for each network is printed).",
+        "",
+    );
+    format!("{codes}\n{once}")
+}
+
+/// The exit codes of `wifiprov device`.
+fn device_help() -> String {
+    let codes = exit::help(&[
+        Exit::WifiFailed,
+        Exit::Config,
+        Exit::System,
+        Exit::OutputClosed,
+    ]);
+    let stored = exit::wrap(
+        "5: already provisioned, and the stored network could not be joined (--force serves \
+         provisioning anyway).",
+        "",
+    );
+    format!("{codes}\n{stored}")
 }
 
 fn main() -> ExitCode {
@@ -70,7 +119,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return Exit::System.into();
         }
     };
     let result = runtime.block_on(async {
@@ -90,10 +139,14 @@ fn main() -> ExitCode {
     // A console on standard input leaves a read that cannot be cancelled; do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            let exit = exit::classify(&e);
+            // A reader that went away needs no explanation.
+            if exit != Exit::OutputClosed {
+                eprintln!("error: {e:#}");
+            }
+            exit.into()
         }
     }
 }

@@ -3,21 +3,20 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use wifi_manager::control::{self, Request};
 use wifi_manager::daemon::{DaemonConfig, run as run_daemon};
 use wifi_manager::policy::Outcome;
 
-/// `wifiprov manage` flags.
+use crate::exit::Exit;
+use crate::output::outln;
+
+/// `wifiprov manage` flags (the exit codes are in `main`'s help of the subcommand).
 #[derive(Args, Debug)]
-#[command(after_help = "\
-Exit status with --once: 0 when a known network was joined; 5 when none could be joined (the
-reason for each network is printed); 2 for an unusable networks file or flags.")]
 pub struct ManageArgs {
     /// Try the known networks once, report, and exit (instead of running as a daemon).
     #[arg(long)]
@@ -152,7 +151,7 @@ fn default_control() -> PathBuf {
 }
 
 /// Runs the manager.
-pub async fn manage(args: ManageArgs) -> Result<ExitCode> {
+pub async fn manage(args: ManageArgs) -> Result<Exit> {
     let wifi = args.wifi.backend().await?;
     let networks = args.networks.clone().unwrap_or_else(default_networks);
     let scheme = args
@@ -225,35 +224,29 @@ pub async fn manage(args: ManageArgs) -> Result<ExitCode> {
         remote_console: args.remote_console.clone(),
         state_dir,
     };
-    let outcome = match run_daemon(config, wifi, crate::device::shutdown_signal()).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let outcome = run_daemon(config, wifi, crate::device::shutdown_signal()).await?;
     match outcome {
         Some(Outcome::Connected { ssid, ip }) => {
-            println!(
+            outln!(
                 "connected to {:?}, address {ip}",
                 String::from_utf8_lossy(&ssid)
-            );
-            Ok(ExitCode::SUCCESS)
+            )?;
+            Ok(Exit::Ok)
         }
         Some(Outcome::Failed { failures }) => {
             if failures.is_empty() {
-                println!("no known network to join");
+                outln!("no known network to join")?;
             }
             for failure in failures {
-                println!(
+                outln!(
                     "{:?}: {}",
                     String::from_utf8_lossy(&failure.ssid),
                     failure.reason
-                );
+                )?;
             }
-            Ok(ExitCode::from(5))
+            Ok(Exit::WifiFailed)
         }
-        None => Ok(ExitCode::SUCCESS),
+        None => Ok(Exit::Ok),
     }
 }
 
@@ -261,23 +254,23 @@ async fn ask(control: Option<PathBuf>, request: Request) -> Result<Value> {
     let path = control.unwrap_or_else(default_control);
     let answer = control::request(&path, &request).await?;
     if answer.get("ok") != Some(&Value::Bool(true)) {
-        bail!(
-            "{}",
+        return Err(Exit::Refused.error(
             answer
                 .get("error")
                 .and_then(Value::as_str)
                 .unwrap_or("the manager refused the request")
-        );
+                .to_owned(),
+        ));
     }
     Ok(answer)
 }
 
 /// `wifiprov status`.
-pub async fn status(args: StatusArgs) -> Result<ExitCode> {
+pub async fn status(args: StatusArgs) -> Result<Exit> {
     let answer = ask(args.control, Request::Status).await?;
     if args.json {
-        println!("{answer}");
-        return Ok(ExitCode::SUCCESS);
+        outln!("{answer}")?;
+        return Ok(Exit::Ok);
     }
     let field = |k: &str| {
         answer
@@ -286,32 +279,32 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode> {
             .unwrap_or("-")
             .to_string()
     };
-    println!("state:    {}", field("state"));
-    println!("network:  {}", field("network"));
-    println!("address:  {}", field("ip"));
-    println!(
+    outln!("state:    {}", field("state"))?;
+    outln!("network:  {}", field("network"))?;
+    outln!("address:  {}", field("ip"))?;
+    outln!(
         "AP:       {}",
         if answer.get("ap_up") == Some(&Value::Bool(true)) {
             "up"
         } else {
             "down"
         }
-    );
+    )?;
     if let Some(failures) = answer
         .get("failures")
         .and_then(Value::as_object)
         .filter(|f| !f.is_empty())
     {
-        println!("last failures:");
+        outln!("last failures:")?;
         for (ssid, reason) in failures {
-            println!("  {ssid}: {}", reason.as_str().unwrap_or("?"));
+            outln!("  {ssid}: {}", reason.as_str().unwrap_or("?"))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
 /// `wifiprov networks …`.
-pub async fn networks(args: NetworksArgs) -> Result<ExitCode> {
+pub async fn networks(args: NetworksArgs) -> Result<Exit> {
     let request = match args.command {
         NetworksCommand::List => Request::ListNetworks,
         NetworksCommand::Add { ssid, password } => Request::AddNetwork {
@@ -335,8 +328,8 @@ pub async fn networks(args: NetworksArgs) -> Result<ExitCode> {
         {
             let ssid = net.get("ssid").and_then(Value::as_str).unwrap_or("?");
             let open = net.get("open") == Some(&Value::Bool(true));
-            println!("{:>2}. {ssid}{}", i + 1, if open { "  (open)" } else { "" });
+            outln!("{:>2}. {ssid}{}", i + 1, if open { "  (open)" } else { "" })?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }

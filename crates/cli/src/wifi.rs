@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use wifiprov_wifi::WifiBackend;
 use wifiprov_wifi::detect::{self, BackendKind, Choice};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
+
+use crate::exit::{Exit, ExitContext};
 
 /// The help text of `--wifi`.
 pub(crate) const WIFI_HELP: &str = "Wi-Fi backend: sim, wpa-supplicant, networkmanager or auto \
@@ -57,7 +59,8 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
             format!(
                 "unknown Wi-Fi backend {name:?}; available: sim, wpa-supplicant, networkmanager, auto"
             )
-        })?,
+        })
+        .exit(Exit::Usage)?,
         None => default_kind(options),
     };
     match kind {
@@ -84,7 +87,7 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
                     tracing::info!(socket = %path.display(), "Wi-Fi backend: wpa_supplicant (detected)");
                     wpa(&path).await
                 }
-                Choice::Nothing(message) => bail!("{message}"),
+                Choice::Nothing(message) => Err(Exit::System.error(message)),
             }
         }
     }
@@ -92,12 +95,14 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
 
 fn sim(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
     let mut env = match &options.sim_env {
-        Some(path) => SimEnvironment::from_file(path)?,
+        Some(path) => SimEnvironment::from_file(path).exit(Exit::Config)?,
         None => SimEnvironment::builtin(),
     };
     for spec in &options.sim_ap {
         env.add_or_replace(
-            SimNetwork::from_spec(spec).context("invalid --sim-ap (expected SSID:PASSPHRASE)")?,
+            SimNetwork::from_spec(spec)
+                .context("invalid --sim-ap (expected SSID:PASSPHRASE)")
+                .exit(Exit::Usage)?,
         );
     }
     Ok(Arc::new(SimBackend::new(env)))
@@ -107,12 +112,12 @@ fn wpa_default_socket(interface: Option<&str>) -> Result<PathBuf> {
     let dirs: Vec<&Path> = detect::WPA_CTRL_DIRS.iter().map(Path::new).collect();
     match detect::wpa_sockets_in(&dirs, interface).into_iter().next() {
         Some(path) => Ok(path),
-        None => bail!(
+        None => Err(Exit::System.error(format!(
             "no wpa_supplicant control socket{} in {}; start wpa_supplicant with a \
              ctrl_interface or name the socket with --wpa-ctrl PATH",
             interface.map(|i| format!(" for {i}")).unwrap_or_default(),
             detect::WPA_CTRL_DIRS.join(" or ")
-        ),
+        ))),
     }
 }
 

@@ -26,15 +26,25 @@ pub enum ExitCode {
 }
 
 /// Everything that can go wrong while provisioning a device.
+///
+/// A failure with a cause keeps it as its [`source`](std::error::Error::source) instead of
+/// copying its text: print the whole chain (`{:#}` through `anyhow`, or by walking
+/// `source()`) to see it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Talking to the device failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// The handshake failed: wrong PoP, wrong SRP username or password, or wrong scheme.
+    /// The device dropped the handshake: wrong PoP, wrong SRP username or password, or
+    /// wrong scheme.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The secure session failed: the handshake (a wrong proof is
+    /// [`protocomm::Fault::Crypto`]), a message out of step or malformed, or the session's
+    /// configuration. The exit code follows the error's [`protocomm::Fault`].
+    #[error("the secure session with the device failed")]
+    Session(#[source] protocomm::Error),
     /// The device tried the credentials and could not join.
     #[error("the device could not join {ssid:?}: {reason}")]
     WifiFailed {
@@ -57,6 +67,15 @@ pub enum Error {
     /// The device's answer did not make sense.
     #[error("unexpected answer from the device: {0}")]
     Protocol(String),
+    /// The device's answer to a request does not decode.
+    #[error("the device's {what} reply does not decode")]
+    Decode {
+        /// The request (`scan`, `config`, `ctrl`).
+        what: &'static str,
+        /// The decoder's explanation.
+        #[source]
+        source: protocomm::proto::DecodeError,
+    },
     /// The outcome did not arrive in time.
     #[error("no outcome within {0:?}")]
     Timeout(Duration),
@@ -70,21 +89,71 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Transport(TransportError::Timeout(_)) | Error::Timeout(_) => ExitCode::Timeout,
-            Error::Transport(_) | Error::Protocol(_) => ExitCode::Unreachable,
+            Error::Transport(_) | Error::Protocol(_) | Error::Decode { .. } => {
+                ExitCode::Unreachable
+            }
             Error::Auth(_) => ExitCode::Auth,
+            Error::Session(e) => match e.fault() {
+                protocomm::Fault::Crypto => ExitCode::Auth,
+                protocomm::Fault::Caller => ExitCode::Usage,
+                _ => ExitCode::Unreachable,
+            },
             Error::WifiFailed { .. } => ExitCode::WifiFailed,
             Error::Refused { .. } | Error::Unsupported(_) => ExitCode::Refused,
             Error::Usage(_) => ExitCode::Usage,
         }
     }
+
+    /// Whether authentication failed (wrong PoP, SRP username or password, or scheme):
+    /// [`ExitCode::Auth`].
+    pub fn is_auth(&self) -> bool {
+        self.exit_code() == ExitCode::Auth
+    }
+
+    /// A mapper for a reply of request `what` that does not decode.
+    pub(crate) fn decode(what: &'static str) -> impl FnOnce(protocomm::proto::DecodeError) -> Self {
+        move |source| Error::Decode { what, source }
+    }
 }
 
 impl From<protocomm::Error> for Error {
     fn from(e: protocomm::Error) -> Self {
-        match e.fault() {
-            protocomm::Fault::Crypto => Error::Auth(e.to_string()),
-            protocomm::Fault::Caller => Error::Usage(e.to_string()),
-            _ => Error::Protocol(e.to_string()),
-        }
+        Error::Session(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn session_errors_keep_their_cause_and_map_by_fault() {
+        let wrong_pop = Error::from(protocomm::Error::AuthenticationFailed);
+        assert_eq!(wrong_pop.exit_code(), ExitCode::Auth);
+        assert!(wrong_pop.is_auth());
+        let cause = wrong_pop
+            .source()
+            .expect("the protocomm error is the source");
+        assert!(cause.to_string().contains("proof is wrong"), "{cause}");
+        assert!(!wrong_pop.to_string().contains("proof is wrong"));
+
+        let garbled = Error::from(protocomm::Error::MissingPayload { msg: 1 });
+        assert_eq!(garbled.exit_code(), ExitCode::Unreachable);
+        assert!(!garbled.is_auth());
+        let misconfigured = Error::from(protocomm::Error::InvalidConfig("no PoP"));
+        assert_eq!(misconfigured.exit_code(), ExitCode::Usage);
+    }
+
+    #[test]
+    fn decode_errors_keep_the_decoder_explanation() {
+        use protocomm::proto::Message;
+        let source = protocomm::proto::wifi_scan::WiFiScanPayload::decode(&[0xff][..])
+            .expect_err("a lone 0xff is not a message");
+        let e = Error::decode("scan")(source);
+        assert_eq!(e.exit_code(), ExitCode::Unreachable);
+        assert_eq!(e.to_string(), "the device's scan reply does not decode");
+        assert!(e.source().is_some());
     }
 }

@@ -349,8 +349,7 @@ impl<T: ClientTransport> Provisioner<T> {
         }
         .encode_to_vec();
         let reply = self.call("prov-scan", &request).await?;
-        WiFiScanPayload::decode(reply.as_slice())
-            .map_err(|e| Error::Protocol(format!("scan reply: {e}")))
+        WiFiScanPayload::decode(reply.as_slice()).map_err(Error::decode("scan"))
     }
 
     async fn config_call(
@@ -365,7 +364,7 @@ impl<T: ClientTransport> Provisioner<T> {
         .encode_to_vec();
         let reply = self.call("prov-config", &request).await?;
         WiFiConfigPayload::decode(reply.as_slice())
-            .map_err(|e| Error::Protocol(format!("config reply: {e}")))?
+            .map_err(Error::decode("config"))?
             .payload
             .ok_or_else(|| Error::Protocol("config reply without payload".into()))
     }
@@ -501,8 +500,7 @@ impl<T: ClientTransport> Provisioner<T> {
         }
         .encode_to_vec();
         let reply = self.call("prov-ctrl", &request).await?;
-        let reply = WiFiCtrlPayload::decode(reply.as_slice())
-            .map_err(|e| Error::Protocol(format!("ctrl reply: {e}")))?;
+        let reply = WiFiCtrlPayload::decode(reply.as_slice()).map_err(Error::decode("ctrl"))?;
         check_status(what, reply.status)
     }
 

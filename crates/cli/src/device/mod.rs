@@ -11,7 +11,6 @@ pub use args::DeviceArgs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,25 +20,29 @@ use wifiprov_device::{AgentBuilder, AgentError, CredentialStore, CustomEndpoint,
 use wifiprov_wifi::WifiBackend;
 use wifiprov_wifi::sim::SimEnvironment;
 
+use crate::exit::{Exit, ExitContext};
+use crate::output::{out, outln};
+
 /// Runs the agent until provisioning ends or a signal arrives.
-pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
-    let args = args.merge_config_file()?;
+pub async fn run(args: DeviceArgs) -> Result<Exit> {
+    let args = args.merge_config_file().exit(Exit::Config)?;
     if args.sim_list {
-        print!("{}", SimEnvironment::builtin_table());
-        return Ok(ExitCode::SUCCESS);
+        out!("{}", SimEnvironment::builtin_table())?;
+        return Ok(Exit::Ok);
     }
     let wifi = args.wifi.backend().await?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
-        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+        .with_context(|| format!("cannot use the state directory {}", state_dir.display()))
+        .exit(Exit::Config)?;
 
     if !args.force
-        && let Some(stored) = store.load()?
+        && let Some(stored) = store.load().exit(Exit::Config)?
     {
         return join_stored(wifi.as_ref(), stored).await;
     }
 
-    let security = security(&args)?;
+    let security = security(&args).exit(Exit::Usage)?;
     let service_name = args
         .service_name
         .clone()
@@ -52,13 +55,14 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
         .endpoint
         .iter()
         .map(|spec| custom::parse(spec, timeout))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()
+        .exit(Exit::Usage)?;
 
     let serve_http = args.transport.is_empty() || args.transport.iter().any(|t| t == "http");
     let console = args.transport.iter().any(|t| t == "console");
     let serve_ble = args.transport.iter().any(|t| t == "ble");
     if args.serial.is_some() && !console {
-        bail!("--serial needs --transport console (or http,console)");
+        return Err(Exit::Usage.error("--serial needs --transport console (or http,console)"));
     }
     let ble_settings = if serve_ble {
         Some(ble::BleSettings::new(
@@ -72,7 +76,9 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
             || args.ble_service_uuid.is_some()
             || args.ble_manufacturer_data.is_some()
         {
-            bail!("the --ble-* settings need --transport ble (or e.g. http,ble)");
+            return Err(
+                Exit::Usage.error("the --ble-* settings need --transport ble (or e.g. http,ble)")
+            );
         }
         None
     };
@@ -90,7 +96,9 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     )?;
     let console_on_stdio = console && args.serial.is_none();
     if console_on_stdio && (args.qr || args.events.is_some()) {
-        bail!("--qr and --events print on stdout, which the console uses; serve it on --serial");
+        return Err(Exit::Usage.error(
+            "--qr and --events print on stdout, which the console uses; serve it on --serial",
+        ));
     }
     let console_io = match &args.serial {
         Some(path) if console => Some(crate::serial::open(path, args.baud)?),
@@ -104,7 +112,7 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     builder.device.limits.max_sessions = args.max_sessions.unwrap_or(4).max(1);
     builder.device.limits.idle_timeout =
         Duration::from_secs(args.session_timeout.unwrap_or(60).max(1));
-    builder.device.app_info = app_info(args.app_info.as_deref())?;
+    builder.device.app_info = app_info(args.app_info.as_deref()).exit(Exit::Usage)?;
     builder.manager = ManagerConfig {
         auto_stop: !args.no_auto_stop,
         max_attempts: args.reset_on_failure.unwrap_or(0),
@@ -254,7 +262,7 @@ pub async fn run(args: DeviceArgs) -> Result<ExitCode> {
     if let Some(reporter) = reporter {
         let _ = tokio::time::timeout(Duration::from_secs(2), reporter).await;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 fn security(args: &DeviceArgs) -> Result<Security> {
     security_from(
@@ -320,10 +328,7 @@ fn app_info(json: Option<&str>) -> Result<Vec<AppInfo>> {
     Ok(protocomm::PeerVersion::parse(json.as_bytes()).app_info)
 }
 
-async fn join_stored(
-    wifi: &dyn WifiBackend,
-    stored: wifiprov_wifi::Credentials,
-) -> Result<ExitCode> {
+async fn join_stored(wifi: &dyn WifiBackend, stored: wifiprov_wifi::Credentials) -> Result<Exit> {
     tracing::info!(
         "already provisioned for {:?}; joining it (use --force to serve provisioning anyway)",
         stored.ssid_lossy()
@@ -335,13 +340,13 @@ async fn join_stored(
                 String::from_utf8_lossy(&link.ssid),
                 link.ip
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Ok)
         }
         Err(e) => {
             tracing::error!(
                 "cannot join the stored network: {e}; run with --force to provision again"
             );
-            Ok(ExitCode::from(5))
+            Ok(Exit::WifiFailed)
         }
     }
 }
@@ -364,7 +369,7 @@ fn bind_error(
         }
         _ => "check --listen".to_string(),
     };
-    anyhow::anyhow!("cannot listen on {addr}: {e} ({hint})")
+    Exit::System.error(format!("cannot listen on {addr}: {e} ({hint})"))
 }
 
 fn print_qr(args: &DeviceArgs, name: &str, security: &Security, transport: &str) -> Result<()> {
@@ -375,11 +380,11 @@ fn print_qr(args: &DeviceArgs, name: &str, security: &Security, transport: &str)
     };
     let payload = qr::payload(name, username, pop, transport);
     let app = if transport == "ble" { "BLE" } else { "SoftAP" };
-    println!(
+    outln!(
         "Scan this with the ESP {app} Prov app, or pass it to `wifiprov provision --qr-payload`:"
-    );
-    println!("{payload}");
-    println!("{}", qr::render(&payload)?);
+    )?;
+    outln!("{payload}")?;
+    outln!("{}", qr::render(&payload)?)?;
     Ok(())
 }
 

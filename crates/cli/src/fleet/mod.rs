@@ -15,7 +15,6 @@ pub mod rows;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,22 +22,17 @@ use anyhow::Result;
 use tokio::task::JoinSet;
 use wifiprov_client::{ClientConfig, Credentials, HttpTransport, Provisioner};
 
+use crate::exit::Exit;
+use crate::output::outln;
 use report::{DeviceReport, Failure, Report};
 use rows::{Defaults, Row};
 
-/// The long help of `--fleet`, with the exit status in fleet mode.
-pub const EXIT_STATUS_HELP: &str = "\
+/// The long help of `--fleet`.
+pub const FLEET_HELP: &str = "\
 Provision every device listed in this CSV file, several at a time (--concurrency). Columns: \
 service_name, transport, sec_ver, pop, sec2_username, sec2_pwd, ssid, passphrase; empty cells \
-take the values of the corresponding flags. --report FILE writes a JSON report.\n\n\
-Exit status in fleet mode: 0 when every device joined its network; otherwise 5 if any \
-device could not join its Wi-Fi network (wrong passphrase, network not found); otherwise the \
-exit code of the failed device that comes first in the file (3 unreachable, 4 authentication \
-failed, 6 refused, 7 timed out, 2 unsupported transport). A file with mistakes exits with 2 \
-before any device is contacted.";
-
-/// Exit status when the file or the flags are unusable.
-const USAGE: u8 = 2;
+take the values of the corresponding flags. --report FILE writes a JSON report. The exit \
+status in fleet mode is explained at the end of --help.";
 
 /// Timeout of one request to a device (shorter when `--timeout` is).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,11 +61,12 @@ pub async fn run(
     concurrency: usize,
     report: Option<PathBuf>,
     defaults: &crate::provision::ProvisionArgs,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     if let Some(flag) = conflicting_flag(defaults) {
-        return Ok(usage(format_args!(
-            "{flag} cannot be combined with --fleet"
-        )));
+        return Ok(refuse(
+            Exit::Usage,
+            format_args!("{flag} cannot be combined with --fleet"),
+        ));
     }
     run_with(
         &csv,
@@ -118,13 +113,13 @@ fn settings_from(args: &crate::provision::ProvisionArgs) -> Settings {
     }
 }
 
-/// Prints `problem` as a usage error and returns exit status 2.
-fn usage(problem: impl std::fmt::Display) -> ExitCode {
+/// Prints `problem`, found before any device was contacted, and returns `exit`.
+fn refuse(exit: Exit, problem: impl std::fmt::Display) -> Exit {
     for line in problem.to_string().lines() {
         eprintln!("error: {line}");
     }
     eprintln!("error: no device was contacted");
-    ExitCode::from(USAGE)
+    exit
 }
 
 /// Runs fleet mode with explicit settings.
@@ -133,23 +128,23 @@ pub async fn run_with(
     concurrency: usize,
     report_path: Option<&Path>,
     settings: Settings,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     if concurrency == 0 {
-        return Ok(usage("--concurrency must be at least 1"));
+        return Ok(refuse(Exit::Usage, "--concurrency must be at least 1"));
     }
     let rows = match rows::read(csv, &settings.defaults) {
         Ok(rows) => rows,
-        Err(e) => return Ok(usage(e)),
+        Err(e) => return Ok(refuse(Exit::Config, e)),
     };
     // Open the report first, so that a bad path is known before any device changes.
     let report_file = match report_path {
         Some(path) => match std::fs::File::create(path) {
             Ok(file) => Some((path, file)),
             Err(e) => {
-                return Ok(usage(format_args!(
-                    "cannot create the report {}: {e}",
-                    path.display()
-                )));
+                return Ok(refuse(
+                    Exit::Config,
+                    format_args!("cannot create the report {}: {e}", path.display()),
+                ));
             }
         },
         None => None,
@@ -231,7 +226,7 @@ pub async fn run_with(
 
     let report = Report::new(finished, started.elapsed());
     eprintln!("{}", report.summary());
-    let mut code = report.exit_code;
+    let mut exit = Exit::from_code(report.exit_code);
     let text = serde_json::to_string_pretty(&report)?;
     if let Some((path, mut file)) = report_file {
         use std::io::Write as _;
@@ -242,16 +237,16 @@ pub async fn run_with(
             Ok(()) => eprintln!("  report written to {}", path.display()),
             Err(e) => {
                 eprintln!("error: cannot write the report {}: {e}", path.display());
-                if code == 0 {
-                    code = 1;
+                if exit == Exit::Ok {
+                    exit = Exit::Config;
                 }
             }
         }
     }
     if settings.json {
-        println!("{text}");
+        outln!("{text}")?;
     }
-    Ok(ExitCode::from(code))
+    Ok(exit)
 }
 
 /// Provisions one device and reports how it went.

@@ -36,9 +36,11 @@ impl Failure {
             } => "network_not_found",
             Error::WifiFailed { .. } => "wifi_failed",
             Error::Auth(_) => "auth_failed",
+            Error::Session(_) if error.is_auth() => "auth_failed",
+            Error::Session(_) if error.exit_code() == ClientExit::Usage => "usage",
             Error::Transport(TransportError::Timeout(_)) | Error::Timeout(_) => "timeout",
             Error::Transport(_) => "unreachable",
-            Error::Protocol(_) => "protocol_error",
+            Error::Session(_) | Error::Protocol(_) | Error::Decode { .. } => "protocol_error",
             Error::Refused { .. } | Error::Unsupported(_) => "refused",
             Error::Usage(_) => "usage",
             _ => "error",
@@ -46,7 +48,7 @@ impl Failure {
         Failure {
             reason,
             exit_code: error.exit_code() as u8,
-            message: error.to_string(),
+            message: crate::exit::message(error),
         }
     }
 

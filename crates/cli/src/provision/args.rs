@@ -9,21 +9,44 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use wifiprov_transport::ble::Uuid128;
 
+use crate::exit::{self, Exit};
+
+/// The exit codes of `provision` (`scan` and `info` use a part of them).
+const PROVISION_CODES: &[Exit] = &[
+    Exit::Unreachable,
+    Exit::Auth,
+    Exit::WifiFailed,
+    Exit::Refused,
+    Exit::Timeout,
+    Exit::Config,
+    Exit::OutputClosed,
+];
+
+/// The exit codes in one line, shown at the end of `wifiprov provision -h`.
+pub fn short_help() -> String {
+    let codes: Vec<Exit> = [Exit::Ok, Exit::Usage]
+        .into_iter()
+        .chain(PROVISION_CODES.iter().copied())
+        .collect();
+    exit::wrap(
+        &format!(
+            "{} (meanings and the --json shape: --help).",
+            exit::summary(&codes)
+        ),
+        "",
+    )
+}
+
 /// Exit codes and `--json` shape, shown at the end of `wifiprov provision --help`.
-pub const PROVISION_AFTER_HELP: &str = "\
-Exit codes:
-  0  success: the device joined the network (or --reset / --reprov was accepted)
-  1  internal error (a bug; please report it)
-  2  usage: invalid flags, or input missing while there is no terminal to ask on
-  3  the device is unreachable (nothing answers at --service_name) or does not speak
-     provisioning
-  4  authentication failed: wrong PoP, wrong SRP username or password, or a security
-     scheme (--sec_ver) the device does not use
-  5  the device could not join the Wi-Fi network: wrong passphrase or network not found
-  6  the device refused the request: credentials already applied (run --reset first),
-     reset or re-provisioning refused, --proto_ver mismatch, missing capability
-  7  timed out waiting for the outcome (see --timeout)
+pub fn long_help() -> String {
+    format!(
+        "{}\n{}",
+        exit::help(PROVISION_CODES),
+        "\
 Unlike esp_prov, a failed connection and a refused --reset / --reprov are not exit 0.
+Fleet mode (--fleet) exits with 0 when every device joined its network; otherwise 5 if
+any device could not join; otherwise the code of the failed device that comes first in
+the file. A fleet file with mistakes exits with 9 before any device is contacted.
 
 With --json, stdout carries exactly one JSON object when the run ends:
   {\"ok\":true,\"exit_code\":0,\"action\":\"provision\",\"device\":\"192.168.4.1:80\",
@@ -37,7 +60,41 @@ On failure \"ok\" is false, \"error\" says what went wrong, \"hint\" what to do,
 failures (exit code 5), else null.
 
 Secrets may also come from the environment: WIFIPROV_POP, WIFIPROV_PASSWORD (SRP
-password), WIFIPROV_PASSPHRASE. They are never printed.";
+password), WIFIPROV_PASSPHRASE. They are never printed."
+    )
+}
+
+/// Exit codes and `--json` shape of `wifiprov scan --help`.
+pub fn scan_help() -> String {
+    format!(
+        "{}\n{}",
+        exit::help(&[
+            Exit::Unreachable,
+            Exit::Auth,
+            Exit::Refused,
+            Exit::Timeout,
+            Exit::OutputClosed
+        ]),
+        "\
+With --json, stdout is one JSON array:
+  [{\"ssid\":\"HomeNet\",\"bssid\":\"24:0a:c4:12:34:56\",\"channel\":6,\"rssi\":-42,
+    \"auth\":\"WPA2\",\"auth_mode\":3}, …]
+strongest first; a hidden network has an empty ssid."
+    )
+}
+
+/// Exit codes and `--json` shape of `wifiprov info --help`.
+pub fn info_help() -> String {
+    format!(
+        "{}\n{}",
+        exit::help(&[Exit::Unreachable, Exit::Timeout, Exit::OutputClosed]),
+        "\
+With --json, stdout is one object:
+  {\"device\":\"192.168.4.1:80\",\"json\":true,\"prov\":{\"ver\":\"v1.1\",\"sec_ver\":2,
+   \"sec_patch_ver\":1,\"cap\":[\"wifi_scan\"]},\"apps\":{\"my_app\":{\"ver\":\"1.0\",\"cap\":[]}}}
+\"json\" is false for old firmware that answers plain text (then prov.ver holds that text)."
+    )
+}
 
 /// The transport to reach the device with (esp_prov's `--transport`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -75,13 +132,8 @@ impl TransportKind {
     }
 }
 
-/// `wifiprov provision` flags (esp_prov-compatible).
+/// `wifiprov provision` flags (esp_prov-compatible). The exit codes are in [`long_help`].
 #[derive(Args, Debug, Clone)]
-#[command(
-    after_help = "Exit codes: 0 ok, 2 usage, 3 unreachable, 4 authentication failed, \
-                  5 Wi-Fi join failed, 6 refused, 7 timeout (details and --json shape: --help).",
-    after_long_help = PROVISION_AFTER_HELP
-)]
 pub struct ProvisionArgs {
     #[command(flatten)]
     pub conn: Connection,
@@ -137,7 +189,7 @@ pub struct ProvisionArgs {
     pub json: bool,
 
     /// Provision every device listed in this CSV file.
-    #[arg(long, value_name = "CSV", help_heading = "Fleet", long_help = crate::fleet::EXIT_STATUS_HELP)]
+    #[arg(long, value_name = "CSV", help_heading = "Fleet", long_help = crate::fleet::FLEET_HELP)]
     pub fleet: Option<PathBuf>,
     /// How many devices of --fleet to provision at once.
     #[arg(long, default_value_t = 8, help_heading = "Fleet")]
@@ -170,12 +222,6 @@ impl Default for ProvisionArgs {
 
 /// `wifiprov scan` flags: how to reach and authenticate to the device.
 #[derive(Args, Debug, Clone, Default)]
-#[command(after_long_help = "\
-Exit codes: 0 ok, 2 usage, 3 unreachable, 4 authentication failed, 6 refused (e.g. the \
-device cannot scan), 7 timeout. With --json, stdout is one JSON array:
-  [{\"ssid\":\"HomeNet\",\"bssid\":\"24:0a:c4:12:34:56\",\"channel\":6,\"rssi\":-42,
-    \"auth\":\"WPA2\",\"auth_mode\":3}, …]
-strongest first; a hidden network has an empty ssid.")]
 pub struct ScanArgs {
     #[command(flatten)]
     pub conn: Connection,
@@ -186,11 +232,6 @@ pub struct ScanArgs {
 
 /// `wifiprov info` flags: how to reach the device (no session is needed).
 #[derive(Args, Debug, Clone, Default)]
-#[command(after_long_help = "\
-Exit codes: 0 ok, 2 usage, 3 unreachable, 7 timeout. With --json, stdout is one object:
-  {\"device\":\"192.168.4.1:80\",\"json\":true,\"prov\":{\"ver\":\"v1.1\",\"sec_ver\":2,
-   \"sec_patch_ver\":1,\"cap\":[\"wifi_scan\"]},\"apps\":{\"my_app\":{\"ver\":\"1.0\",\"cap\":[]}}}
-\"json\" is false for old firmware that answers plain text (then prov.ver holds that text).")]
 pub struct InfoArgs {
     /// How to reach the device: softap or httpd (HTTP), ble (BlueZ, with the device's name
     /// in --service_name), or console (with --serial or --console-command).

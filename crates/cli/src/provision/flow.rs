@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use wifiprov_client::{ClientConfig, ExitCode, WifiStatus};
+use wifiprov_client::{ClientConfig, WifiStatus};
+
+use crate::exit::Exit;
 use zeroize::Zeroizing;
 
 use super::args::ProvisionArgs;
@@ -101,7 +103,7 @@ pub async fn execute(
         let reply = custom_data(&mut session, data).await?;
         ui.step("Custom data sent");
         if !args.json {
-            super::ui::out(&format!("{reply}\n"));
+            super::ui::out(&format!("{reply}\n"))?;
         }
         outcome.custom_data_reply = Some(reply);
     }
@@ -138,7 +140,7 @@ pub async fn execute(
     drop(passphrase);
     session.device.apply_config().await.map_err(|e| {
         let failure = Failure::from(e);
-        if failure.code != ExitCode::Refused {
+        if failure.code != Exit::Refused {
             return failure;
         }
         failure.hint(
@@ -185,7 +187,7 @@ async fn custom_data(session: &mut Session, data: &str) -> Result<String, Failur
             wifiprov_client::Error::Transport(wifiprov_client::TransportError::Status(s))
                 if s.contains("404") =>
             {
-                Failure::new(ExitCode::Refused, "the device has no custom-data endpoint")
+                Failure::new(Exit::Refused, "the device has no custom-data endpoint")
             }
             other => other.into(),
         })?;
@@ -231,7 +233,7 @@ mod tests {
     #[test]
     fn missing_input_without_a_terminal_names_the_flag() {
         let err = check_flags(&args(None, None), false).unwrap_err();
-        assert_eq!(err.code, ExitCode::Usage);
+        assert_eq!(err.code, Exit::Usage);
         assert!(err.message.contains("--ssid"), "{}", err.message);
         let err = check_flags(&args(Some("HomeNet"), None), false).unwrap_err();
         assert!(err.message.contains("--passphrase"), "{}", err.message);

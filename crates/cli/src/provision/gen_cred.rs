@@ -1,9 +1,9 @@
 //! `--sec2_gen_cred`: a security 2 salt and verifier for a device, as C arrays for ESP-IDF
 //! firmware (the layout esp_prov prints) and as hex for `wifiprov device --salt/--verifier`.
 
+use crate::exit::Exit;
 use protocomm::{Sec2Credentials, Secret, VerifierOptions};
 use serde::Serialize;
-use wifiprov_client::ExitCode;
 
 use super::args::ProvisionArgs;
 use super::prompt;
@@ -49,11 +49,7 @@ pub async fn run(args: &ProvisionArgs) -> Result<(), Failure> {
         &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
     )
     .map_err(|e| {
-        Failure::new(
-            ExitCode::Usage,
-            format!("cannot generate the credentials: {e}"),
-        )
-        .hint(
+        Failure::new(Exit::Usage, format!("cannot generate the credentials: {e}")).hint(
             "about one username/password pair in 256 hashes to a value that esp_prov and \
              ESP-IDF treat differently; choose another password",
         )
@@ -72,9 +68,9 @@ pub async fn run(args: &ProvisionArgs) -> Result<(), Failure> {
             salt: hex::encode(salt),
             verifier: hex::encode(verifier),
         };
-        let json = serde_json::to_string(&out)
-            .map_err(|e| Failure::new(ExitCode::Usage, e.to_string()))?;
-        ui::out(&format!("{json}\n"));
+        let json =
+            serde_json::to_string(&out).map_err(|e| Failure::new(Exit::Usage, e.to_string()))?;
+        ui::out(&format!("{json}\n"))?;
         return Ok(());
     }
     ui::out(&format!(
@@ -86,8 +82,7 @@ pub async fn run(args: &ProvisionArgs) -> Result<(), Failure> {
         shell_word(&username),
         hex::encode(salt),
         hex::encode(verifier)
-    ));
-    Ok(())
+    ))
 }
 
 /// `static const char NAME[] = { 0x.., … };` with 16 bytes per line, then a blank line.

@@ -18,40 +18,41 @@ mod table;
 mod ui;
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use serde::Serialize;
 use wifiprov_client::ClientConfig;
 
-pub use args::{InfoArgs, ProvisionArgs, ScanArgs};
+use crate::exit::Exit;
+pub use args::{InfoArgs, ProvisionArgs, ScanArgs, info_help, long_help, scan_help, short_help};
 pub use report::{Failure, Outcome};
 pub use ui::Ui;
 
-fn exit(code: wifiprov_client::ExitCode) -> ExitCode {
-    ExitCode::from(code as u8)
+/// The exit of a failed run, reported on `ui` unless the failure is a closed stdout.
+fn failed(ui: &Ui, failure: &Failure) -> Exit {
+    ui.fail(failure);
+    failure.code
 }
 
 /// `wifiprov provision`: one device, or a fleet with `--fleet`.
-pub async fn run(args: ProvisionArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: ProvisionArgs) -> anyhow::Result<Exit> {
     if let Some(csv) = args.fleet.clone() {
         return crate::fleet::run(csv, args.concurrency, args.report.clone(), &args).await;
     }
     let ui = Ui::new(args.json);
     if args.sec2_gen_cred {
         return Ok(match gen_cred::run(&args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(failure) => {
-                ui.fail(&failure);
-                exit(failure.code)
-            }
+            Ok(()) => Exit::Ok,
+            Err(failure) => failed(&ui, &failure),
         });
     }
     let outcome = provision(&args, &ui, prompt::interactive()).await;
-    if args.json {
-        ui::out(&format!("{}\n", outcome.to_json()));
+    if args.json
+        && let Err(failure) = ui::out(&format!("{}\n", outcome.to_json()))
+    {
+        return Ok(failed(&ui, &failure));
     }
-    Ok(ExitCode::from(outcome.exit_code))
+    Ok(Exit::from_code(outcome.exit_code))
 }
 
 /// Provisions the device `args` names and returns the result; failures are reported on
@@ -77,7 +78,7 @@ pub async fn provision(args: &ProvisionArgs, ui: &Ui, interactive: bool) -> Outc
 }
 
 /// `wifiprov scan`: the networks the device sees.
-pub async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
     let ui = Ui::new(args.json);
     let result = async {
         let conn = args.connection();
@@ -98,38 +99,33 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     .await;
     let aps = match result {
         Ok(aps) => aps,
-        Err(failure) => {
-            ui.fail(&failure);
-            return Ok(exit(failure.code));
-        }
+        Err(failure) => return Ok(failed(&ui, &failure)),
     };
-    if args.json {
-        ui::out(&format!("{}\n", table::to_json(&aps)));
+    let written = if args.json {
+        ui::out(&format!("{}\n", table::to_json(&aps)))
     } else if aps.is_empty() {
         ui.step("The device sees no networks");
+        Ok(())
     } else {
         use std::io::IsTerminal;
-        ui::out(&table::render(&aps, std::io::stdout().is_terminal()));
-    }
-    Ok(ExitCode::SUCCESS)
+        ui::out(&table::render(&aps, std::io::stdout().is_terminal()))
+    };
+    Ok(written.map_or_else(|failure| failed(&ui, &failure), |()| Exit::Ok))
 }
 
 /// `wifiprov info`: the device's version document.
-pub async fn info(args: InfoArgs) -> anyhow::Result<ExitCode> {
+pub async fn info(args: InfoArgs) -> anyhow::Result<Exit> {
     let ui = Ui::new(args.json);
     let (addr, version) = match session::read_version(&args.connection()).await {
         Ok(found) => found,
-        Err(failure) => {
-            ui.fail(&failure);
-            return Ok(exit(failure.code));
-        }
+        Err(failure) => return Ok(failed(&ui, &failure)),
     };
-    if args.json {
-        ui::out(&format!("{}\n", info_json(&addr, &version)));
-        return Ok(ExitCode::SUCCESS);
-    }
-    ui::out(&info_text(&addr, &version));
-    Ok(ExitCode::SUCCESS)
+    let written = if args.json {
+        ui::out(&format!("{}\n", info_json(&addr, &version)))
+    } else {
+        ui::out(&info_text(&addr, &version))
+    };
+    Ok(written.map_or_else(|failure| failed(&ui, &failure), |()| Exit::Ok))
 }
 
 /// The version document for people.

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use wifiprov_client::ExitCode;
+use crate::exit::Exit;
 use wifiprov_wifi::AccessPoint;
 use zeroize::Zeroizing;
 
@@ -40,7 +40,7 @@ async fn blocking<T: Send + 'static>(
     let started = Instant::now();
     let result = tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Failure::new(ExitCode::Usage, format!("the prompt failed: {e}")));
+        .map_err(|e| Failure::new(Exit::Usage, format!("the prompt failed: {e}")));
     let waited = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     WAITED_MS.fetch_add(waited, Ordering::Relaxed);
     result?

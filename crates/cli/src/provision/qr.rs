@@ -153,7 +153,7 @@ mod tests {
     fn rejects_nonsense() {
         assert_eq!(
             QrPayload::parse("PROV_1A2B3C").unwrap_err().code,
-            wifiprov_client::ExitCode::Usage
+            crate::exit::Exit::Usage
         );
         assert!(QrPayload::parse(r#"{"security":7}"#).is_err());
         let p = QrPayload::parse(r#"{"transport":"pigeon"}"#).unwrap();

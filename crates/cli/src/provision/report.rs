@@ -3,13 +3,15 @@
 use std::fmt;
 
 use serde::Serialize;
-use wifiprov_client::{Connected, Error, ExitCode, FailReason, TransportError};
+use wifiprov_client::{Connected, Error, FailReason, TransportError};
+
+use crate::exit::Exit;
 
 /// A failed run: the exit code, what went wrong, and what to do about it.
 #[derive(Debug)]
 pub struct Failure {
     /// The documented exit code.
-    pub code: ExitCode,
+    pub code: Exit,
     /// One line saying what went wrong.
     pub message: String,
     /// Why the device could not join, for Wi-Fi failures.
@@ -20,7 +22,7 @@ pub struct Failure {
 
 impl Failure {
     /// A failure with `code` and `message`.
-    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
+    pub fn new(code: Exit, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
@@ -29,9 +31,14 @@ impl Failure {
         }
     }
 
+    /// Standard output could not be written (see [`crate::output`]).
+    pub fn output(error: anyhow::Error) -> Self {
+        Self::new(crate::exit::classify(&error), format!("{error:#}"))
+    }
+
     /// Bad usage (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self::new(ExitCode::Usage, message)
+        Self::new(Exit::Usage, message)
     }
 
     /// Adds advice for the user.
@@ -45,7 +52,7 @@ impl Failure {
     pub fn first_contact(error: Error, device: &str) -> Self {
         match error {
             Error::Transport(TransportError::Timeout(d)) => Failure::new(
-                ExitCode::Unreachable,
+                Exit::Unreachable,
                 format!("no answer from {device} within {d:?}"),
             ),
             other => other.into(),
@@ -54,7 +61,7 @@ impl Failure {
     }
 
     fn hint_unreachable(self, device: &str) -> Self {
-        if self.code != ExitCode::Unreachable {
+        if self.code != Exit::Unreachable {
             return self;
         }
         self.hint(format!(
@@ -72,8 +79,8 @@ impl fmt::Display for Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        let code = error.exit_code();
-        let mut failure = Failure::new(code, error.to_string());
+        let code = Exit::from(error.exit_code());
+        let mut failure = Failure::new(code, crate::exit::message(&error));
         match &error {
             Error::WifiFailed { reason, .. } => {
                 failure.reason = Some(*reason);
@@ -83,7 +90,7 @@ impl From<Error> for Failure {
                         .into(),
                 );
             }
-            Error::Auth(_) => {
+            _ if code == Exit::Auth => {
                 failure.hint = Some(
                     "check --pop (security 1) or --sec2_username/--sec2_pwd (security 2); \
                      --sec_ver must match the device's scheme"
@@ -164,7 +171,7 @@ impl Outcome {
     /// Records a failure.
     pub fn failed(&mut self, failure: &Failure) {
         self.ok = false;
-        self.exit_code = failure.code as u8;
+        self.exit_code = failure.code.code();
         self.error = Some(failure.message.clone());
         self.reason = failure.reason.map(reason_key);
         self.hint = failure.hint.clone();
@@ -189,7 +196,7 @@ mod tests {
             ssid: "HomeNet".into(),
             reason: FailReason::NetworkNotFound,
         });
-        assert_eq!(failure.code, ExitCode::WifiFailed);
+        assert_eq!(failure.code, Exit::WifiFailed);
         let mut outcome = Outcome::default();
         outcome.failed(&failure);
         let json: serde_json::Value = serde_json::from_str(&outcome.to_json()).unwrap();
@@ -204,10 +211,10 @@ mod tests {
             Error::Transport(TransportError::Timeout(Duration::from_secs(5))),
             "10.0.0.9:80",
         );
-        assert_eq!(failure.code, ExitCode::Unreachable);
+        assert_eq!(failure.code, Exit::Unreachable);
         assert!(failure.hint.unwrap().contains("10.0.0.9:80"));
         let later = Failure::from(Error::Timeout(Duration::from_secs(1)));
-        assert_eq!(later.code, ExitCode::Timeout);
+        assert_eq!(later.code, Exit::Timeout);
         assert!(later.message.contains("1.0 s"), "{}", later.message);
     }
 }

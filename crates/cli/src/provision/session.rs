@@ -6,7 +6,7 @@ use std::time::Duration;
 use protocomm::{PeerVersion, Secret};
 use wifiprov_client::{
     BluezCentral, BluezCentralConfig, ClientConfig, ClientTransport, ConsoleTransport, Credentials,
-    ExitCode, HttpTransport, Provisioner,
+    HttpTransport, Provisioner,
 };
 
 use super::args::{Connection, TransportKind};
@@ -14,6 +14,7 @@ use super::prompt;
 use super::qr::QrPayload;
 use super::report::Failure;
 use super::ui::Ui;
+use crate::exit::Exit;
 
 /// Where a device answers when this machine has joined its SoftAP.
 pub const DEFAULT_ADDR: &str = "192.168.4.1:80";
@@ -154,7 +155,7 @@ impl Target {
             Link::Http => Box::new(HttpTransport::new(&self.addr, REQUEST_TIMEOUT)),
             Link::Serial(path, baud) => {
                 let (reader, writer) = crate::serial::open(path, *baud)
-                    .map_err(|e| Failure::new(ExitCode::Unreachable, format!("{e:#}")))?;
+                    .map_err(|e| Failure::new(Exit::Unreachable, format!("{e:#}")))?;
                 Box::new(ConsoleTransport::new(
                     reader,
                     writer,
@@ -164,7 +165,7 @@ impl Target {
             }
             Link::Command(command) => Box::new(
                 ConsoleTransport::spawn(command, REQUEST_TIMEOUT)
-                    .map_err(|e| Failure::new(ExitCode::Unreachable, e.to_string()))?,
+                    .map_err(|e| Failure::new(Exit::Unreachable, e.to_string()))?,
             ),
         })
     }
@@ -173,7 +174,7 @@ impl Target {
 /// A BLE transport failure, with a BLE hint when the device is unreachable.
 fn ble_failure(error: wifiprov_client::TransportError, addr: &str) -> Failure {
     let failure = Failure::from(wifiprov_client::Error::Transport(error));
-    if failure.code != ExitCode::Unreachable {
+    if failure.code != Exit::Unreachable {
         return failure;
     }
     failure.hint(format!(
@@ -266,7 +267,7 @@ pub async fn open(
         && !announced.eq_ignore_ascii_case(wanted.trim())
     {
         return Err(Failure::new(
-            ExitCode::Refused,
+            Exit::Refused,
             format!(
                 "protocol version mismatch: the device speaks {announced}, --proto_ver asks for {wanted}"
             ),
@@ -383,7 +384,7 @@ mod tests {
             ..Connection::default()
         };
         let err = Target::resolve(&conn).err().unwrap();
-        assert_eq!(err.code, ExitCode::Usage);
+        assert_eq!(err.code, Exit::Usage);
         assert!(err.message.contains("--service_name"), "{}", err.message);
 
         let uuid = wifiprov_transport::ble::uuid::EXAMPLE_SERVICE_UUID;
@@ -416,15 +417,12 @@ mod tests {
             ble_service_uuid: Some(uuid),
             ..Connection::default()
         };
-        assert_eq!(
-            Target::resolve(&misplaced).err().unwrap().code,
-            ExitCode::Usage
-        );
+        assert_eq!(Target::resolve(&misplaced).err().unwrap().code, Exit::Usage);
         let mixed = Connection {
             serial: Some("/dev/ttyUSB0".into()),
             ..named
         };
-        assert_eq!(Target::resolve(&mixed).err().unwrap().code, ExitCode::Usage);
+        assert_eq!(Target::resolve(&mixed).err().unwrap().code, Exit::Usage);
     }
 
     #[test]

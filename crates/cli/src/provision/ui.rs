@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::report::Failure;
+use crate::exit::Exit;
 
 /// How progress is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +80,9 @@ impl Ui {
     /// A failure, with its hint. Shown in every mode (with `--json` on stderr, besides the
     /// JSON object on stdout).
     pub fn fail(&self, failure: &Failure) {
+        if failure.code == Exit::OutputClosed {
+            return;
+        }
         match self.mode {
             Mode::Fancy { .. } => eprintln!("{} {}", self.paint(RED, "✗"), failure.message),
             Mode::Plain | Mode::Quiet => eprintln!("error: {}", failure.message),
@@ -178,11 +182,10 @@ impl Drop for Waiting {
     }
 }
 
-/// Writes `text` to stdout. A closed stdout (`wifiprov scan | head -1`) is not an error.
-pub fn out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+/// Writes `text` to stdout. A closed stdout (`wifiprov scan | head -1`) is an error that
+/// ends the run quietly (see [`crate::output`]).
+pub fn out(text: &str) -> Result<(), Failure> {
+    crate::output::out!("{text}").map_err(Failure::output)
 }
 
 /// Seconds with one decimal, for messages.

@@ -2,14 +2,15 @@
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use clap::Args;
 use smartconfig::net::encode_schedule;
 use smartconfig::{Observation, ScType};
 
-use super::{EXIT_NOTHING, MessageArgs, decoded_json, read_input};
+use super::{MessageArgs, decoded_json, read_input};
+use crate::exit::{Exit, ExitContext};
+use crate::output::{out, outln};
 
 /// `wifiprov smartconfig encode` flags.
 #[derive(Args, Debug)]
@@ -49,7 +50,7 @@ pub struct DecodeArgs {
 }
 
 /// Runs `encode`.
-pub fn encode(args: EncodeArgs) -> Result<ExitCode> {
+pub fn encode(args: EncodeArgs) -> Result<Exit> {
     let request = args.message.request()?;
     let schedule = encode_schedule(&request, args.port_mark, args.phone_ip)?;
     if args.json {
@@ -63,22 +64,22 @@ pub fn encode(args: EncodeArgs) -> Result<ExitCode> {
             "lengths": lengths,
             "gaps_us": gaps,
         });
-        println!("{out}");
+        outln!("{out}")?;
     } else {
         let mut text = String::with_capacity(schedule.len() * 5);
         for t in &schedule {
             text.push_str(&t.length.to_string());
             text.push('\n');
         }
-        print!("{text}");
+        out!("{text}")?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok)
 }
 
 /// Runs `decode`.
-pub fn decode(args: DecodeArgs) -> Result<ExitCode> {
+pub fn decode(args: DecodeArgs) -> Result<Exit> {
     let text = read_input(&args.lengths)?;
-    let observations = parse_lengths(&text)?;
+    let observations = parse_lengths(&text).exit(Exit::Config)?;
     let key = args.key.bytes()?;
     let types = match args.sc_type {
         Some(t) => vec![t],
@@ -95,28 +96,28 @@ pub fn decode(args: DecodeArgs) -> Result<ExitCode> {
                     obj.insert("decoded".into(), true.into());
                     obj.insert("lengths_read".into(), read.into());
                 }
-                println!("{out}");
+                outln!("{out}")?;
             } else {
                 let ssid = format!("{:?}", String::from_utf8_lossy(received.ssid()));
-                println!("protocol: {}", decoded.protocol.name());
-                println!("ssid: {ssid}");
+                outln!("protocol: {}", decoded.protocol.name())?;
+                outln!("ssid: {ssid}")?;
                 if args.show_password {
-                    println!(
+                    outln!(
                         "password: {:?}",
                         String::from_utf8_lossy(decoded.password.expose())
-                    );
+                    )?;
                 } else {
-                    println!("password: ({} bytes, redacted)", decoded.password.len());
+                    outln!("password: ({} bytes, redacted)", decoded.password.len())?;
                 }
                 if let Some(b) = received.bssid {
-                    println!("bssid: {}", super::mac_text(b));
+                    outln!("bssid: {}", super::mac_text(b))?;
                 }
                 if !decoded.reserved.is_empty() {
-                    println!("reserved: {}", hex::encode(&decoded.reserved));
+                    outln!("reserved: {}", hex::encode(&decoded.reserved))?;
                 }
-                println!("offset: {}", decoded.offset);
+                outln!("offset: {}", decoded.offset)?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Ok)
         }
         Err(reason) => {
             if args.json {
@@ -125,11 +126,11 @@ pub fn decode(args: DecodeArgs) -> Result<ExitCode> {
                     "reason": reason,
                     "lengths_read": read,
                 });
-                println!("{out}");
+                outln!("{out}")?;
             } else {
                 eprintln!("nothing decoded: {reason}");
             }
-            Ok(ExitCode::from(EXIT_NOTHING))
+            Ok(Exit::NothingReceived)
         }
     }
 }

@@ -2,11 +2,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{ArgGroup, Args};
 use smartconfig::ScType;
 use smartconfig::api::{Outcome, Settings, SmartConfig, Status};
@@ -15,7 +14,9 @@ use smartconfig::net::capture::MonitorOptions;
 use smartconfig::net::source::{OpenSource, open_udp};
 use wifiprov_device::CredentialStore;
 
-use super::{EXIT_CONNECT_FAILED, EXIT_NOTHING, decoded_json, mac_text, parse_mac};
+use super::{decoded_json, mac_text, parse_mac};
+use crate::exit::{Exit, ExitContext};
+use crate::output::outln;
 
 /// `wifiprov smartconfig listen` flags.
 #[derive(Args, Debug)]
@@ -97,7 +98,7 @@ pub struct ListenArgs {
 }
 
 /// Runs `listen`.
-pub async fn run(args: ListenArgs) -> Result<ExitCode> {
+pub async fn run(args: ListenArgs) -> Result<Exit> {
     // `--interface` is the monitor interface here, so the station's is `--wifi-interface`.
     let wifi = crate::wifi::WifiArgs {
         wifi: args.wifi.clone(),
@@ -117,12 +118,15 @@ pub async fn run(args: ListenArgs) -> Result<ExitCode> {
             .unwrap_or_else(crate::device::default_state_dir);
         Some(
             CredentialStore::open(&dir)
-                .with_context(|| format!("cannot use the state directory {}", dir.display()))?,
+                .with_context(|| format!("cannot use the state directory {}", dir.display()))
+                .exit(Exit::Config)?,
         )
     };
     let timeout = match args.timeout {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => bail!("--timeout must be a positive number of seconds"),
+        Some(_) => {
+            return Err(Exit::Usage.error("--timeout must be a positive number of seconds"));
+        }
         None => None,
     };
 
@@ -160,17 +164,26 @@ pub async fn run(args: ListenArgs) -> Result<ExitCode> {
         }));
     }
 
-    sc.start().await?;
+    // A capture file that cannot be read is a file problem; a socket or an interface, the
+    // system's.
+    let source_exit = if args.pcap.is_some() {
+        Exit::Config
+    } else {
+        Exit::System
+    };
+    sc.start().await.exit(source_exit)?;
     let finished = async {
         match timeout {
             Some(t) => tokio::time::timeout(t, sc.wait_finished()).await.ok(),
             None => Some(sc.wait_finished().await),
         }
     };
+    let mut interrupted = false;
     let status = tokio::select! {
         status = finished => status,
         () = crate::device::shutdown_signal() => {
             tracing::info!("stopping on signal");
+            interrupted = true;
             None
         }
     };
@@ -187,7 +200,12 @@ pub async fn run(args: ListenArgs) -> Result<ExitCode> {
         }
     };
     let stored = stored.lock().ok().and_then(|s| s.clone());
-    report(&sc, &status, stored, &args)
+    let unfinished = if interrupted {
+        Exit::Interrupted
+    } else {
+        Exit::Timeout
+    };
+    report(&sc, &status, stored, &args, unfinished, source_exit)
 }
 
 fn opener(args: &ListenArgs) -> Result<OpenSource> {
@@ -212,7 +230,7 @@ fn opener(args: &ListenArgs) -> Result<OpenSource> {
             options,
         ));
     }
-    bail!("choose a source: --interface, --pcap or --udp")
+    Err(Exit::Usage.error("choose a source: --interface, --pcap or --udp"))
 }
 
 fn report(
@@ -220,7 +238,9 @@ fn report(
     status: &Status,
     stored: Option<String>,
     args: &ListenArgs,
-) -> Result<ExitCode> {
+    unfinished: Exit,
+    source_exit: Exit,
+) -> Result<Exit> {
     let decoded = sc.result();
     let (code, summary, link) = match status {
         Status::Finished(Outcome::Acknowledged { link, ack }) => {
@@ -230,10 +250,10 @@ fn report(
                 link.ip,
                 ack.sent
             );
-            (ExitCode::SUCCESS, summary, Some(link))
+            (Exit::Ok, summary, Some(link))
         }
         Status::Finished(Outcome::AckFailed { link, error }) => (
-            ExitCode::SUCCESS,
+            Exit::Ok,
             format!(
                 "joined {:?} as {}; acknowledgement failed: {error}",
                 String::from_utf8_lossy(&link.ssid),
@@ -242,29 +262,27 @@ fn report(
             Some(link),
         ),
         Status::Finished(Outcome::ConnectFailed(e)) => (
-            ExitCode::from(EXIT_CONNECT_FAILED),
+            Exit::WifiFailed,
             format!("credentials received, but joining failed: {e}"),
             None,
         ),
         Status::Finished(Outcome::SourceEnded) => (
-            ExitCode::from(EXIT_NOTHING),
+            Exit::NothingReceived,
             "the capture ended without a complete message".into(),
             None,
         ),
-        Status::Finished(Outcome::SourceFailed(e)) => bail!("the source failed: {e}"),
+        Status::Finished(Outcome::SourceFailed(e)) => {
+            return Err(source_exit.error(format!("the source failed: {e}")));
+        }
         Status::Idle
         | Status::Listening
         | Status::Connecting
         | Status::Acknowledging
-        | Status::Stopped => (
-            ExitCode::from(EXIT_NOTHING),
-            "no complete message received".into(),
-            None,
-        ),
+        | Status::Stopped => (unfinished, "no complete message received".into(), None),
     };
     if args.json {
         let mut out = serde_json::json!({
-            "ok": code == ExitCode::SUCCESS,
+            "ok": code == Exit::Ok,
             "summary": summary,
             "type": sc.type_().name(),
             "message": decoded.as_ref().map(|d| decoded_json(d, args.show_password)),
@@ -287,9 +305,9 @@ fn report(
                 }),
             );
         }
-        println!("{out}");
+        outln!("{out}")?;
     }
-    if code == ExitCode::SUCCESS {
+    if code == Exit::Ok {
         tracing::info!("{summary}");
     } else {
         tracing::error!("{summary}");

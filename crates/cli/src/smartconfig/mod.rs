@@ -13,27 +13,36 @@ mod codec;
 pub(crate) mod listen;
 mod send;
 
-use std::process::ExitCode;
-
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use smartconfig::receiver::Received;
 use smartconfig::{Protocol, ScType, Secret};
 
-/// Exit status when nothing was received or no device replied in time.
-const EXIT_NOTHING: u8 = 3;
-/// Exit status when credentials were received but joining the network failed.
-const EXIT_CONNECT_FAILED: u8 = 4;
+use crate::exit::{self, Exit, ExitContext};
 
-const EXIT_CODES: &str = "\
-Exit codes: 0 ok; 1 error (bad input, a port that cannot be bound, an unreadable file);
-2 usage; 3 nothing: no device replied (send), no message received before the end of the
-capture or --timeout (listen), nothing decoded (decode); 4 credentials received but joining
-the network failed (listen).";
+/// The exit codes of `wifiprov smartconfig` and its subcommands.
+pub fn help() -> String {
+    let codes = exit::help(&[
+        Exit::WifiFailed,
+        Exit::Timeout,
+        Exit::NothingReceived,
+        Exit::Config,
+        Exit::System,
+        Exit::Interrupted,
+        Exit::OutputClosed,
+    ]);
+    let which = exit::wrap(
+        "send: 7 when no device replied in time. listen: 5 when credentials arrived but \
+         joining failed, 7 when nothing arrived before --timeout, 8 when the capture ended \
+         first, 130 when stopped by a signal while listening. decode: 8 when the lengths hold \
+         no message.",
+        "",
+    );
+    format!("{codes}\n{which}")
+}
 
 /// `wifiprov smartconfig` flags.
 #[derive(Args, Debug)]
-#[command(after_help = EXIT_CODES)]
 pub struct SmartconfigArgs {
     #[command(subcommand)]
     command: ScCommand,
@@ -42,21 +51,21 @@ pub struct SmartconfigArgs {
 #[derive(Subcommand, Debug)]
 enum ScCommand {
     /// Phone role: broadcast the credentials as a length code until a device acknowledges.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help())]
     Send(send::SendArgs),
     /// Device role: receive credentials, join the network, acknowledge, store them.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help())]
     Listen(Box<listen::ListenArgs>),
     /// Print the UDP payload lengths of one cycle of the length code.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help())]
     Encode(codec::EncodeArgs),
     /// Decode observed lengths, one per line ("LEN" or "SOURCE DESTINATION LEN").
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = help())]
     Decode(codec::DecodeArgs),
 }
 
 /// Runs `wifiprov smartconfig …`.
-pub async fn run(args: SmartconfigArgs) -> Result<ExitCode> {
+pub async fn run(args: SmartconfigArgs) -> Result<Exit> {
     match args.command {
         ScCommand::Send(args) => send::run(args).await,
         ScCommand::Listen(args) => listen::run(*args).await,
@@ -106,10 +115,10 @@ struct MessageArgs {
 impl MessageArgs {
     fn request(&self) -> Result<smartconfig::net::SendRequest> {
         if self.reserved_data.is_some() && self.protocol != Protocol::EspTouchV2 {
-            bail!("--reserved-data is only carried by esptouch-v2");
+            return Err(Exit::Usage.error("--reserved-data is only carried by esptouch-v2"));
         }
         if self.aes_key.is_some() && self.protocol == Protocol::EspTouch {
-            bail!("--aes-key applies to esptouch-v2 and airkiss only");
+            return Err(Exit::Usage.error("--aes-key applies to esptouch-v2 and airkiss only"));
         }
         let mut request = smartconfig::net::SendRequest::new(
             self.protocol,
@@ -188,7 +197,7 @@ pub(crate) fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
         return Ok(None);
     };
     if key.len() > 16 {
-        bail!("--aes-key is {} bytes; at most 16 fit", key.len());
+        return Err(Exit::Usage.error(format!("--aes-key is {} bytes; at most 16 fit", key.len())));
     }
     Ok(Some(Secret::new(key.as_bytes())))
 }
@@ -198,10 +207,13 @@ fn read_input(path: &std::path::Path) -> Result<String> {
     if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .context("cannot read standard input")?;
+            .context("cannot read standard input")
+            .exit(Exit::Config)?;
         Ok(text)
     } else {
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))
+            .exit(Exit::Config)
     }
 }
 

@@ -1,14 +1,15 @@
 //! `wifiprov smartconfig send`: the phone's part.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use clap::Args;
 use smartconfig::net::{SendError, SendProgress, Sender, SenderConfig};
 
-use super::{EXIT_NOTHING, MessageArgs, mac_text};
+use super::{MessageArgs, mac_text};
+use crate::exit::Exit;
+use crate::output::outln;
 
 /// `wifiprov smartconfig send` flags.
 #[derive(Args, Debug)]
@@ -42,11 +43,13 @@ pub struct SendArgs {
 }
 
 /// Runs `send`.
-pub async fn run(args: SendArgs) -> Result<ExitCode> {
+pub async fn run(args: SendArgs) -> Result<Exit> {
     let request = args.message.request()?;
     let timeout = match args.timeout {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => return Err(anyhow!("--timeout must be a positive number of seconds")),
+        Some(_) => {
+            return Err(Exit::Usage.error("--timeout must be a positive number of seconds"));
+        }
         None => None,
     };
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -110,16 +113,16 @@ pub async fn run(args: SendArgs) -> Result<ExitCode> {
                     "protocol": protocol.name(),
                     "devices": list,
                 });
-                println!("{out}");
+                outln!("{out}")?;
             } else {
                 for d in &devices {
                     let mac = d
                         .mac
                         .map_or_else(|| "(no MAC in the reply)".into(), mac_text);
-                    println!("{mac} {}", d.ip);
+                    outln!("{mac} {}", d.ip)?;
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Ok)
         }
         Err(e @ SendError::Timeout { .. }) => {
             if args.json {
@@ -129,10 +132,10 @@ pub async fn run(args: SendArgs) -> Result<ExitCode> {
                     "error": e.to_string(),
                     "devices": [],
                 });
-                println!("{out}");
+                outln!("{out}")?;
             }
             tracing::error!("{e}");
-            Ok(ExitCode::from(EXIT_NOTHING))
+            Ok(Exit::Timeout)
         }
         Err(e) => Err(e.into()),
     }
