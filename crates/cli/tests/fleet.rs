@@ -291,7 +291,8 @@ async fn mistakes_in_the_file_stop_everything_before_any_device() {
     )
     .await;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    // 9: a file that cannot be used.
+    assert_eq!(output.status.code(), Some(9), "{stderr}");
     assert!(
         stderr.contains("devices.csv: line 3, column 2 (sec_ver): \"7\" is not a security scheme"),
         "{stderr}"

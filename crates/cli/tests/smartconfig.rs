@@ -194,7 +194,8 @@ fn decode_reads_source_and_destination_columns_with_an_offset() {
         "esptouch-v2",
         "--json",
     ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    // 8: the input held no complete message.
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["decoded"], false);
     assert!(
@@ -222,7 +223,7 @@ fn decode_reads_source_and_destination_columns_with_an_offset() {
 #[test]
 fn decode_explains_failures_and_rejects_bad_input() {
     let out = run_with_input(&["decode", "--lengths", "-", "--json"], "100\n200\n300\n");
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(8));
     let v = json(&out);
     assert_eq!(v["decoded"], false);
     assert_eq!(v["lengths_read"], 3);
@@ -231,12 +232,13 @@ fn decode_explains_failures_and_rejects_bad_input() {
         "{v}"
     );
 
+    // An input that is not a list of lengths, or that cannot be read, is a file problem: 9.
     let out = run_with_input(&["decode", "--lengths", "-"], "515\nfive hundred\n");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(9));
     assert!(text(&out).contains("line 2"), "{}", text(&out));
 
     let out = run(&["decode", "--lengths", "/nonexistent/lengths"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(9));
     // Usage errors are clap's 2.
     let out = run(&["encode", "--protocol", "smoke-signals", "--ssid", "x"]);
     assert_eq!(out.status.code(), Some(2));
@@ -255,7 +257,9 @@ fn help_documents_the_exit_codes() {
         assert!(out.status.success());
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("Exit codes"), "{help}");
-        assert!(help.contains("3 nothing"), "{help}");
+        assert!(help.contains("    7  timed out"), "{help}");
+        assert!(help.contains("    8  nothing received"), "{help}");
+        assert!(help.contains("  130  interrupted"), "{help}");
     }
 }
 
@@ -419,7 +423,8 @@ fn a_wrong_password_exits_4_and_stores_nothing() {
         "--json",
     ]);
     let listened = listener.wait_with_output().unwrap();
-    assert_eq!(listened.status.code(), Some(4), "{}", text(&listened));
+    // 5: credentials arrived, joining failed.
+    assert_eq!(listened.status.code(), Some(5), "{}", text(&listened));
     let l = json(&listened);
     assert_eq!(l["ok"], false);
     assert_eq!(l["connected"], false);
@@ -429,14 +434,15 @@ fn a_wrong_password_exits_4_and_stores_nothing() {
     );
     assert!(!state.path().join("credentials.json").exists());
 
-    assert_eq!(sent.status.code(), Some(3), "{}", text(&sent));
+    // 7: no device replied before --timeout.
+    assert_eq!(sent.status.code(), Some(7), "{}", text(&sent));
     let s = json(&sent);
     assert_eq!(s["ok"], false);
     assert!(s["error"].as_str().unwrap().contains("no device replied"));
 }
 
 #[test]
-fn listen_times_out_with_exit_3() {
+fn listen_times_out_with_exit_7() {
     let out = run(&[
         "listen",
         "--wifi",
@@ -448,7 +454,7 @@ fn listen_times_out_with_exit_3() {
         "0.3",
         "--json",
     ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out));
     let v = json(&out);
     assert_eq!(v["ok"], false);
     assert_eq!(v["message"], Value::Null);
@@ -532,5 +538,6 @@ fn listen_reads_a_capture_file() {
         empty.to_str().unwrap(),
         "--no-store",
     ]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    // 8: the capture ended before a complete message.
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out));
 }
