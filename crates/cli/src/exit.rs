@@ -434,11 +434,11 @@ mod tests {
 
     #[test]
     fn messages_show_the_causes() {
-        let err = wifiprov_client::Error::from(protocomm::Error::AuthenticationFailed);
+        let err = wifiprov_client::Error::from(protocomm::Error::DeviceNotVerified);
         let text = message(&err);
-        assert!(
-            text.starts_with("the secure session with the device failed: authentication failed"),
-            "{text}"
+        assert_eq!(
+            text,
+            "authentication failed: the device could not prove it knows the credentials"
         );
         assert_eq!(text, format!("{:#}", anyhow::Error::new(err)));
     }

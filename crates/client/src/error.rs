@@ -43,7 +43,7 @@ pub enum Error {
     /// The secure session failed: the handshake (a wrong proof is
     /// [`protocomm::Fault::Crypto`]), a message out of step or malformed, or the session's
     /// configuration. The exit code follows the error's [`protocomm::Fault`].
-    #[error("the secure session with the device failed")]
+    #[error("{}", session_headline(.0))]
     Session(#[source] protocomm::Error),
     /// The device tried the credentials and could not join.
     #[error("the device could not join {ssid:?}: {reason}")]
@@ -116,6 +116,14 @@ impl Error {
     }
 }
 
+/// What a failed session reads as, before its cause.
+fn session_headline(e: &protocomm::Error) -> &'static str {
+    match e.fault() {
+        protocomm::Fault::Crypto => "authentication failed",
+        _ => "the secure session with the device failed",
+    }
+}
+
 impl From<protocomm::Error> for Error {
     fn from(e: protocomm::Error) -> Self {
         Error::Session(e)
@@ -137,10 +145,14 @@ mod tests {
             .source()
             .expect("the protocomm error is the source");
         assert!(cause.to_string().contains("proof is wrong"), "{cause}");
-        assert!(!wrong_pop.to_string().contains("proof is wrong"));
+        assert_eq!(wrong_pop.to_string(), "authentication failed");
 
         let garbled = Error::from(protocomm::Error::MissingPayload { msg: 1 });
         assert_eq!(garbled.exit_code(), ExitCode::Unreachable);
+        assert_eq!(
+            garbled.to_string(),
+            "the secure session with the device failed"
+        );
         assert!(!garbled.is_auth());
         let misconfigured = Error::from(protocomm::Error::InvalidConfig("no PoP"));
         assert_eq!(misconfigured.exit_code(), ExitCode::Usage);
