@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     // Echoes, but refuses empty requests so the handler-error path is reachable too.
     let mut echo = |_: SessionId, _: &str, req: &[u8]| -> Result<Vec<u8>, HandlerError> {
         match req {
-            [] => Err(HandlerError::new("empty request")),
+            [] => Err(HandlerError::peer("empty request")),
             _ => Ok(req.to_vec()),
         }
     };
