@@ -7,6 +7,7 @@
 
 use protocomm::HandlerError;
 use protocomm::proto::Message;
+use protocomm::proto::constants::Status;
 use protocomm::proto::wifi_config::{
     RespApplyConfig, RespGetStatus, RespSetConfig, WiFiConfigMsgType, WiFiConfigPayload,
     resp_get_status, wi_fi_config_payload,
@@ -19,7 +20,6 @@ use protocomm::proto::wifi_scan::{
     RespScanResult, RespScanStart, RespScanStatus, WiFiScanMsgType, WiFiScanPayload,
     WiFiScanResult, wi_fi_scan_payload,
 };
-use protocomm::{Secret, proto::constants::Status};
 use wifiprov_wifi::{Bssid, Credentials, ScanParams};
 
 use crate::manager::{Manager, Station};
@@ -94,21 +94,18 @@ pub(crate) fn config(manager: &Manager, request: &[u8]) -> Result<Vec<u8>, Handl
             };
             let ssid = c_string(&cmd.ssid);
             let passphrase = c_string(&cmd.passphrase);
-            let status = if !(cmd.bssid.is_empty() || cmd.bssid.len() == 6)
-                || ssid.is_empty()
-                || ssid.len() > MAX_SSID_LEN
-                || passphrase.len() > MAX_PASSPHRASE_LEN
-            {
-                Status::InvalidArgument
-            } else {
-                let bssid = <[u8; 6]>::try_from(cmd.bssid.as_slice()).ok().map(Bssid);
-                manager.set_pending(Credentials {
-                    ssid: ssid.to_vec(),
-                    passphrase: Secret::new(passphrase.to_vec()),
-                    bssid,
-                    channel: u8::try_from(cmd.channel).ok().filter(|c| *c != 0),
-                });
-                Status::Success
+            // ESP-IDF refuses 64 passphrase bytes on the wire, even a raw 64-hex-digit key.
+            let credentials = (passphrase.len() <= MAX_PASSPHRASE_LEN)
+                .then(|| Credentials::new(ssid, passphrase).ok())
+                .flatten();
+            let status = match credentials {
+                Some(mut credentials) if cmd.bssid.is_empty() || cmd.bssid.len() == 6 => {
+                    credentials.bssid = Bssid::try_from(cmd.bssid.as_slice()).ok();
+                    credentials.channel = u8::try_from(cmd.channel).ok().filter(|c| *c != 0);
+                    manager.set_pending(credentials);
+                    Status::Success
+                }
+                _ => Status::InvalidArgument,
             };
             WiFiConfigPayload {
                 msg: WiFiConfigMsgType::TypeRespSetConfig as i32,

@@ -65,9 +65,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use protocomm::Secret;
 use serde::{Deserialize, Serialize};
-use wifiprov_wifi::{Bssid, Credentials};
+use wifiprov_wifi::{Bssid, Credentials, Passphrase, Ssid, SsidError};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::atomic::{self, WriteStep};
@@ -699,8 +698,12 @@ fn decode(bytes: &[u8]) -> Result<Credentials, Corruption> {
         Some(text) => Some(text.parse::<Bssid>().map_err(|_| Corruption::BadBssid)?),
     };
     let creds = Credentials {
-        ssid,
-        passphrase: Secret::new(std::mem::take(&mut *pass)),
+        ssid: Ssid::new(ssid).map_err(|e| match e {
+            SsidError::Empty => Corruption::SsidEmpty,
+            SsidError::TooLong { len } => Corruption::SsidTooLong(len),
+        })?,
+        passphrase: Passphrase::new(std::mem::take(&mut *pass))
+            .map_err(|_| Corruption::PassphraseTooLong(hex_len / 2))?,
         bssid,
         channel: file.channel,
     };

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocomm::{Instant, Secret, Security};
+use protocomm::{Instant, Security};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use wifiprov_device::{AgentBuilder, CredentialStore, ManagerConfig, ProvEvent, RunningAgent};
@@ -91,13 +91,7 @@ enum Input {
 }
 
 fn policy_networks(file: &NetworksFile) -> Vec<KnownNetwork> {
-    file.known()
-        .iter()
-        .map(|n| {
-            KnownNetwork::new(n.ssid.as_bytes().to_vec(), n.password.expose().to_vec())
-                .with_webrepl(n.enables_webrepl)
-        })
-        .collect()
+    file.known().to_vec()
 }
 
 fn policy_config(file: &NetworksFile, interval: Duration, once: bool) -> PolicyConfig {
@@ -341,7 +335,7 @@ async fn forward_provisioning(
         };
         let result = match outcome {
             Ok((_, ip)) => Ok(LinkStatus {
-                ssid: credentials.ssid.clone(),
+                ssid: credentials.ssid.to_vec(),
                 bssid: Default::default(),
                 channel: 0,
                 auth: wifiprov_wifi::AuthMode::Open,
@@ -438,9 +432,9 @@ impl Runner {
             Request::Events => return Err("events are streamed by the server".into()),
             Request::AddNetwork { ssid, password, .. } => {
                 let ssid = wifiprov_types::Ssid::new(ssid).map_err(|e| e.to_string())?;
-                self.file
-                    .add_or_promote(&ssid, Secret::from(password.as_str()))
-                    .map(|_| ())
+                let password = wifiprov_types::Passphrase::new(password.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                self.file.add_or_promote(&ssid, password).map(|_| ())
             }
             Request::RemoveNetwork { ssid } => {
                 if self.file.remove(&ssid) {
