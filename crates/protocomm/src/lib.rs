@@ -44,7 +44,8 @@
 //!     assert_eq!(endpoint, "prov-config");
 //!     Ok([b"echo: ", request].concat())
 //! };
-//! let id = SessionId(7);
+//! // The transport announces its connection; the device gives it a session id of its own.
+//! let id = device.connect(&mut rng);
 //! let now = Instant::ZERO;
 //!
 //! // The client reads proto-ver to choose the scheme.
@@ -88,7 +89,7 @@ pub mod throttle;
 
 pub use client::{ClientHandshake, ClientSession, HandshakeStep};
 pub use device::{
-    Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError, Incoming,
+    Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError, Incoming, Opened,
 };
 pub use error::{Error, Fault, Result};
 pub use proto_ver::{AppInfo, PeerVersion, VersionInfo};
@@ -115,7 +116,7 @@ pub mod fuzzing {
 }
 pub use security::srp::{Sec2Credentials, VerifierOptions};
 pub use security::{ClientSecurity, Security};
-pub use session::{SessionId, SessionLimits};
+pub use session::{AfterDisconnect, ConnectionId, Origin, SessionId, SessionLimits};
 pub use throttle::{AuthThrottle, ThrottleConfig};
 pub use wifiprov_proto as proto;
 pub use wifiprov_types::Instant;
