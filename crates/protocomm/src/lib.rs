@@ -1,9 +1,11 @@
 //! Sans-I/O implementation of ESP-IDF's **protocomm**: the secured request/response layer under
 //! Wi-Fi provisioning, in both the device and the client role.
 //!
-//! This crate never opens a socket, reads a clock or spawns a task. Transports hand it
-//! `(session id, endpoint, bytes)` and get bytes back; time comes in as an [`Instant`]; randomness
-//! comes in as a [`rand_core::CryptoRng`], so recorded transcripts replay byte for byte.
+//! This crate never opens a socket, reads a clock or spawns a task. Transports announce their
+//! connections ([`Device::connect`]), hand it `(connection, claimed session, endpoint, bytes)`
+//! and get bytes back; the device mints session ids and alone decides what happens to a
+//! session ([`session`]). Time comes in as an [`Instant`]; randomness comes in as a
+//! [`rand_core::CryptoRng`], so recorded transcripts replay byte for byte.
 //!
 //! # Data flow
 //!
@@ -11,7 +13,8 @@
 //!  client                                   transport                       device
 //!  ──────                                   ─────────                       ──────
 //!  ClientHandshake::start ── request ──► POST /prov-session ──► Device::handle_request
-//!          ▲                               (or GATT write,          │  session table (by id)
+//!          ▲                               (or GATT write,          │  session table (by
+//!          │                                console line)           │  connection and claim)
 //!          └──── response ◄── handle_response ◄── response ◄────────┤  security 0 / 1 / 2
 //!  ClientSession::encrypt ── ciphertext ──► POST /prov-config ──►   │  decrypt
 //!                                                                   ▼

@@ -22,6 +22,11 @@
 //!   refuses what a security 1 keystream decrypted to) the session stays as it was; if it
 //!   succeeds the session moves to the new connection. A `Cmd0` never resets a claimed
 //!   session: it starts the connection's own session instead.
+//!   What counts as success depends on the scheme: security 2 (patch 1) authenticates every
+//!   request, so garbage and replays always fail; security 1 has no authentication, so a
+//!   request counts as failed only when the application handler refuses what it decrypted to
+//!   (as the provisioning endpoints refuse what does not parse); security 2 patch 0 reuses one
+//!   nonce, so a replayed request is authentic to the device.
 //! * A claim of a session that does not exist (any more) is ignored for `proto-ver` and
 //!   `Cmd0`, which then use the connection's own session, and refused for everything else.
 //!

@@ -89,7 +89,13 @@ impl Service {
     /// the handle is dropped (or [`Connection::disconnect`] is called) the session is kept or
     /// closed as `after` says.
     pub fn connect(&self, after: AfterDisconnect) -> Connection {
-        let id = self.device().connect(&mut os_rng());
+        let now = self.now();
+        let id = {
+            let mut device = self.device();
+            // A good moment to forget expired sessions and their keys.
+            device.handle_timeout(now);
+            device.connect(&mut os_rng())
+        };
         Connection {
             service: self.clone(),
             id,
@@ -134,7 +140,8 @@ impl Service {
             .map(|body| Response { session, body })
     }
 
-    /// Drops idle sessions (the device also does so whenever it needs room).
+    /// Drops idle sessions (also done at every [`Service::connect`], and by the device
+    /// whenever it needs room).
     pub fn expire_sessions(&self) {
         let now = self.now();
         self.device().handle_timeout(now);
