@@ -86,9 +86,9 @@ mod tests {
             Err(CredentialsError::Ssid(SsidError::Empty))
         );
         assert!(matches!(
-            Credentials::new(&b"x"[..], [b'1'; 64]),
+            Credentials::new(&b"x"[..], [b'1'; 65]),
             Err(CredentialsError::Passphrase(PassphraseError::TooLong {
-                len: 64
+                len: 65
             }))
         ));
         assert_eq!(c.clone().with_channel(0), Err(CredentialsError::Channel(0)));

@@ -6,7 +6,7 @@
 //! | type | rule |
 //! |---|---|
 //! | [`Ssid`] | 1 to 32 bytes, any values (SSIDs need not be UTF-8) |
-//! | [`Passphrase`] | 0 (open network) to 63 bytes, no NUL; a 64-hex-digit raw PSK is refused, as by ESP-IDF's `SetConfig` |
+//! | [`Passphrase`] | empty (open network), 1 to 63 bytes without NUL, or 64 hex digits (a raw WPA key) |
 //! | [`Bssid`] | 6 bytes; text form `aa:bb:cc:dd:ee:ff` (or `-`) |
 //! | [`Credentials`] | an [`Ssid`], a [`Passphrase`], optionally a [`Bssid`] and a channel 1–14 (or 36–196) |
 //!
@@ -25,7 +25,7 @@
 //! assert_eq!(c.ssid.as_bytes(), b"HomeNet");
 //! assert!(!format!("{c:?}").contains("horse"));
 //! assert!(Credentials::new(Vec::new(), Vec::new()).is_err());
-//! assert!(Credentials::new(b"x".to_vec(), vec![b'a'; 64]).is_err());
+//! assert!(Credentials::new(b"x".to_vec(), vec![b'z'; 64]).is_err());
 //! # Ok::<(), CredentialsError>(())
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]

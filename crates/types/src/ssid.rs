@@ -97,6 +97,18 @@ impl TryFrom<Vec<u8>> for Ssid {
     }
 }
 
+impl PartialEq<str> for Ssid {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Ssid {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
 impl PartialEq<[u8]> for Ssid {
     fn eq(&self, other: &[u8]) -> bool {
         self.0 == other
