@@ -1,107 +1,36 @@
-//! The provisioning state machine, with ESP-IDF `wifi_prov_mgr` semantics.
+//! The provisioning Manager: the thin driver of the [`ProvMachine`].
 //!
-//! ```text
-//!  Started ──ApplyConfig──► CredRecv ──got IP──► Success ──(GetStatus says Connected, or
-//!     ▲                        │                               30 s pass)──► Stopped
-//!     │                        └──gave up──► Fail
-//!     ├──────── CtrlReset (only from Fail) ──────┘
-//!     └──────── CtrlReprov (only with auto-stop disabled, any state)
-//! ```
+//! The Manager holds the machine behind a mutex and does its I/O: it decodes endpoint
+//! requests ([`crate::endpoints`]), feeds the machine, performs its [`Action`]s — radio calls
+//! on the [`WifiBackend`], credential store writes in `spawn_blocking`, events on a broadcast
+//! channel — and wakes the machine at [`ProvMachine::poll_at`]. Every ESP-IDF rule lives in
+//! the machine; see [`crate::machine`] for the states and rules.
 //!
-//! Station sub-state, as `GetStatus` reports it: Connecting (no detail), Connecting with
-//! attempts remaining, Connected (with the link), ConnectionFailed (with the reason).
-//!
-//! Where ESP-IDF is fragile this Manager is deliberately sturdier, without changing anything a
-//! client can observe in a successful run: scan pages beyond the result count are clamped,
-//! the attempt counter is reset by CtrlReset and new credentials, transient failures (link
-//! lost, no address) are retried a few times and then reported instead of retried forever, and
-//! CtrlReset in the Started state succeeds as a no-op.
+//! Actions are performed one at a time and in order: whoever feeds an input drains the
+//! machine's actions under an async "driver" lock. Radio operations that take seconds
+//! (connect, scan) run in tasks of their own and feed their results back.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use protocomm::{HandlerError, SessionId};
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinHandle;
+use protocomm::{HandlerError, Instant, SessionId};
+use tokio::sync::{Notify, broadcast, oneshot, watch};
+use tokio::task::AbortHandle;
 use wifiprov_transport::AppHandler;
 use wifiprov_transport::service::BoxFuture;
-use wifiprov_wifi::{AccessPoint, ConnectError, Credentials, LinkStatus, ScanParams, WifiBackend};
+use wifiprov_wifi::{ConnectError, Credentials, LinkStatus, WifiBackend};
 use zeroize::Zeroizing;
 
-use crate::events::{FailReason, ProvEvent};
-use crate::store::CredentialStore;
+use crate::endpoints::{
+    self, ConfigRequest, ConfigResponse, CtrlRequest, CtrlResponse, ScanRequest, ScanResponse,
+};
+use crate::error::{ProvError, Refusal, StoreFailure};
+use crate::events::ProvEvent;
+use crate::machine::{Action, Answer, OpId, Origin, ProvMachine};
+use crate::store::{CredentialStore, StoreError};
 
-/// Settings of the [`Manager`], with ESP-IDF's defaults.
-#[derive(Clone, Debug)]
-pub struct ManagerConfig {
-    /// Stop the service once the client has seen the connection succeed (default true).
-    pub auto_stop: bool,
-    /// Delay between the decision to stop and the stop, so the last response can leave
-    /// (default 1 s, at least 100 ms).
-    pub cleanup_delay: Duration,
-    /// Stop this long after the connection succeeded even if no client asks (default 30 s).
-    pub autostop_timeout: Duration,
-    /// Delay between ApplyConfig and the first connection attempt (default 1 s).
-    pub connect_delay: Duration,
-    /// Most scan results kept, strongest first (default 16).
-    pub scan_max_entries: usize,
-    /// Connection attempts per set of credentials; 0 (default) means one attempt with
-    /// ESP-IDF's legacy failure handling.
-    pub max_attempts: u32,
-    /// After a failure, go back to accepting credentials without CtrlReset (ESP-IDF example's
-    /// "reset state machine on failure").
-    pub reset_on_failure: bool,
-    /// In legacy mode, how often transient failures (link lost, no address, timeout) are
-    /// retried before they are reported.
-    pub transient_retries: u32,
-}
-
-impl Default for ManagerConfig {
-    fn default() -> Self {
-        ManagerConfig {
-            auto_stop: true,
-            cleanup_delay: Duration::from_millis(1000),
-            autostop_timeout: Duration::from_secs(30),
-            connect_delay: Duration::from_secs(1),
-            scan_max_entries: 16,
-            max_attempts: 0,
-            reset_on_failure: false,
-            transient_retries: 3,
-        }
-    }
-}
-
-/// The provisioning state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProvState {
-    /// Serving, waiting for credentials.
-    Started,
-    /// Credentials accepted, connecting.
-    CredRecv,
-    /// Connected.
-    Success,
-    /// The connection attempt failed; new credentials need CtrlReset first.
-    Fail,
-    /// The service has stopped.
-    Stopped,
-}
-
-/// The station state reported by GetStatus.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Station {
-    /// Connecting, or not yet asked to.
-    Connecting,
-    /// An attempt failed; this many remain.
-    AttemptFailed {
-        /// Attempts left.
-        remaining: u32,
-    },
-    /// Connected.
-    Connected(LinkStatus),
-    /// Gave up.
-    Failed(FailReason),
-}
+pub use crate::machine::{ManagerConfig, ProvState, Station};
 
 /// A custom endpoint's handler (`--endpoint NAME=COMMAND`, or application code).
 pub trait CustomEndpoint: Send + Sync + 'static {
@@ -109,41 +38,57 @@ pub trait CustomEndpoint: Send + Sync + 'static {
     fn call(&self, request: Zeroizing<Vec<u8>>) -> BoxFuture<Result<Vec<u8>, HandlerError>>;
 }
 
+/// Callers waiting for the machine's [`Answer`]s.
 #[derive(Default)]
-struct Scan {
-    running: bool,
-    results: Vec<AccessPoint>,
-    failed: bool,
+struct Waiters {
+    applied: HashMap<Origin, oneshot::Sender<Result<(), ProvError>>>,
+    finished: HashMap<Origin, oneshot::Sender<Result<LinkStatus, ProvError>>>,
+    scans: Vec<oneshot::Sender<bool>>,
 }
 
-struct State {
-    prov: ProvState,
-    station: Station,
-    pending: Option<Credentials>,
-    /// Why the last attempt gave up (for [`Manager::provide`]).
-    last_error: Option<ConnectError>,
-    attempts: u32,
-    generation: u64,
-    connect_task: Option<JoinHandle<()>>,
-    scan: Scan,
-    stop_scheduled: bool,
+/// The machine and the callers waiting for it, under one lock (so a waiter is registered
+/// before its answer can be produced).
+struct Core {
+    machine: ProvMachine,
+    waiters: Waiters,
 }
 
-pub(crate) struct Inner {
-    pub(crate) config: ManagerConfig,
-    pub(crate) wifi: Arc<dyn WifiBackend>,
+/// Actions that must be awaited.
+enum Deferred {
+    Disconnect,
+    Persist { creds: Credentials, op: OpId },
+    ClearStore,
+}
+
+struct Inner {
+    wifi: Arc<dyn WifiBackend>,
     store: Option<CredentialStore>,
-    state: Mutex<State>,
+    core: Mutex<Core>,
+    /// Held while actions are performed, so they are performed one at a time, in order.
+    driving: tokio::sync::Mutex<()>,
     events: broadcast::Sender<ProvEvent>,
     stopped: watch::Sender<bool>,
-    scan_finished: watch::Sender<bool>,
+    /// Wakes the timer task (the deadline may have changed).
+    timer: Arc<Notify>,
+    timer_running: AtomicBool,
+    /// The connection attempt under way.
+    connecting: Mutex<Option<AbortHandle>>,
     custom: Mutex<HashMap<String, Arc<dyn CustomEndpoint>>>,
+    epoch: tokio::time::Instant,
+    next_route: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Let the timer task notice that the Manager is gone.
+        self.timer.notify_one();
+    }
 }
 
 /// The provisioning Manager. Cheap to clone; clones share one state machine.
 #[derive(Clone)]
 pub struct Manager {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -160,30 +105,27 @@ impl Manager {
     ) -> Self {
         let (events, _) = broadcast::channel(64);
         let (stopped, _) = watch::channel(true);
-        let (scan_finished, _) = watch::channel(false);
+        let epoch = tokio::time::Instant::now();
         let manager = Manager {
             inner: Arc::new(Inner {
-                config,
                 wifi,
                 store,
-                state: Mutex::new(State {
-                    prov: ProvState::Stopped,
-                    station: Station::Connecting,
-                    pending: None,
-                    last_error: None,
-                    attempts: 0,
-                    generation: 0,
-                    connect_task: None,
-                    scan: Scan::default(),
-                    stop_scheduled: false,
+                core: Mutex::new(Core {
+                    machine: ProvMachine::new(config, Instant::ZERO),
+                    waiters: Waiters::default(),
                 }),
+                driving: tokio::sync::Mutex::new(()),
                 events,
                 stopped,
-                scan_finished,
+                timer: Arc::new(Notify::new()),
+                timer_running: AtomicBool::new(false),
+                connecting: Mutex::new(None),
                 custom: Mutex::new(HashMap::new()),
+                epoch,
+                next_route: AtomicU64::new(1),
             }),
         };
-        manager.emit(ProvEvent::Init);
+        manager.drive_now();
         manager
     }
 
@@ -192,54 +134,25 @@ impl Manager {
         self.inner.events.subscribe()
     }
 
-    fn emit(&self, event: ProvEvent) {
-        tracing::debug!(event = event.name(), "provisioning event");
-        // No subscriber is fine.
-        let _ = self.inner.events.send(event);
-    }
-
-    fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.inner.state)
-    }
-
     /// Starts serving: the station is disconnected and the state becomes Started.
     pub async fn start(&self) {
-        if let Err(e) = self.inner.wifi.disconnect().await {
-            tracing::warn!("could not disconnect the station before provisioning: {e}");
-        }
-        {
-            let mut s = self.state();
-            s.prov = ProvState::Started;
-            s.station = Station::Connecting;
-            s.stop_scheduled = false;
-        }
+        self.input(|core, now| core.machine.handle_start(now));
         self.inner.stopped.send_replace(false);
-        self.emit(ProvEvent::Start);
+        self.spawn_timer();
+        self.drive().await;
     }
 
     /// Stops serving (emits [`ProvEvent::End`]); transports watching
     /// [`Manager::wait_stopped`] shut down. A connection that succeeded stays up.
     pub fn stop(&self) {
-        {
-            let mut s = self.state();
-            if s.prov == ProvState::Stopped {
-                return;
-            }
-            s.prov = ProvState::Stopped;
-            if !matches!(s.station, Station::Connected(_))
-                && let Some(task) = s.connect_task.take()
-            {
-                task.abort();
-            }
-        }
-        self.inner.stopped.send_replace(true);
-        self.emit(ProvEvent::End);
+        self.input(|core, now| core.machine.handle_stop(now));
+        self.drive_now();
     }
 
-    /// Emits [`ProvEvent::Deinit`] (the Manager is being torn down).
+    /// Stops, and emits [`ProvEvent::Deinit`] (the Manager is being torn down).
     pub fn deinit(&self) {
-        self.stop();
-        self.emit(ProvEvent::Deinit);
+        self.input(|core, now| core.machine.handle_deinit(now));
+        self.drive_now();
     }
 
     /// Resolves once the service has stopped (immediately if it is not running).
@@ -251,15 +164,26 @@ impl Manager {
 
     /// The provisioning state.
     pub fn prov_state(&self) -> ProvState {
-        self.state().prov
+        self.core().machine.prov_state()
     }
 
     /// The station state as GetStatus would report it.
     pub fn station(&self) -> Station {
-        self.state().station.clone()
+        self.core().machine.station().clone()
+    }
+
+    /// The credentials that joined and the link, once provisioning succeeded (also after the
+    /// service stopped, until it is started again or re-provisioned). Lets an application
+    /// take the credentials from the agent rather than from the store on disk.
+    pub fn joined(&self) -> Option<(Credentials, LinkStatus)> {
+        self.core()
+            .machine
+            .joined()
+            .map(|(creds, link)| (creds.clone(), link.clone()))
     }
 
     /// Whether stored credentials exist (ESP-IDF: a non-empty stored SSID, working or not).
+    /// Reads the store (blocking file I/O).
     pub fn is_provisioned(&self) -> bool {
         self.inner
             .store
@@ -273,325 +197,366 @@ impl Manager {
         lock(&self.inner.custom).insert(name.to_string(), handler);
     }
 
-    /// Credentials that arrived by another route (SmartConfig, …), handled exactly like
-    /// SetConfig followed by ApplyConfig: stored, tried, reported with events, and counted for
-    /// auto-stop. Resolves with the link once joined, or with the reason the attempt failed;
-    /// after a failure the Manager accepts credentials again (from any route), since the
-    /// other route has no CtrlReset of its own.
+    /// Credentials that arrived by a route that brings them itself (SmartConfig, …), handled
+    /// exactly like SetConfig followed by ApplyConfig: stored, tried, reported with events,
+    /// and counted for auto-stop. Resolves with the link once joined, or with why not: the
+    /// station gave up ([`ProvError::Connect`]), they could not be stored
+    /// ([`ProvError::Store`]), or provisioning does not take credentials now
+    /// ([`ProvError::Refused`], e.g. another set is being tried). After a failure the Manager
+    /// accepts credentials again (from any route), since the other route has no CtrlReset of
+    /// its own.
+    pub async fn submit(&self, credentials: Credentials) -> Result<LinkStatus, ProvError> {
+        let origin = Origin::Route(self.inner.next_route.fetch_add(1, Ordering::Relaxed));
+        let finished = self.input(|core, now| {
+            core.machine.handle_submit(now, origin, credentials)?;
+            let (tx, rx) = oneshot::channel();
+            core.waiters.finished.insert(origin, tx);
+            Ok::<_, ProvError>(rx)
+        })?;
+        self.drive().await;
+        finished.await.unwrap_or(Err(Refusal::Ended.into()))
+    }
+
+    /// [`Manager::submit`], with the failure as a [`ConnectError`]
+    /// (see [`ProvError::into_connect_error`]).
     pub async fn provide(&self, credentials: Credentials) -> Result<LinkStatus, ConnectError> {
-        let ssid = credentials.ssid_lossy();
-        let mut events = self.subscribe();
-        self.set_pending(credentials);
-        if !self.apply() {
-            return Err(ConnectError::Invalid(
-                "provisioning is not accepting credentials now (another attempt runs, or it \
-                 has ended)"
-                    .into(),
-            ));
-        }
-        loop {
-            match events.recv().await {
-                Ok(ProvEvent::CredSuccess { .. }) => {
-                    if let Station::Connected(link) = self.station() {
-                        return Ok(link);
-                    }
-                }
-                Ok(ProvEvent::CredFail { reason, .. }) => {
-                    let error = self.state().last_error.take();
-                    self.ctrl_reset();
-                    return Err(error.unwrap_or(match reason {
-                        FailReason::AuthError => ConnectError::AuthFailed { ssid },
-                        FailReason::NetworkNotFound => ConnectError::NetworkNotFound { ssid },
-                    }));
-                }
-                Ok(ProvEvent::End | ProvEvent::Deinit)
-                | Err(broadcast::error::RecvError::Closed) => {
-                    return Err(ConnectError::Invalid("provisioning ended".into()));
-                }
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-            }
-        }
-    }
-
-    /// Remembers credentials for ApplyConfig (SetConfig).
-    pub(crate) fn set_pending(&self, credentials: Credentials) {
-        self.state().pending = Some(credentials);
-    }
-
-    /// ApplyConfig: returns false (InternalError) when there is nothing pending or credentials
-    /// were already received in this run. The pending credentials are consumed either way.
-    pub(crate) fn apply(&self) -> bool {
-        let credentials = {
-            let mut s = self.state();
-            let pending = s.pending.take();
-            let Some(credentials) = pending else {
-                return false;
-            };
-            if s.prov != ProvState::Started {
-                return false;
-            }
-            s.prov = ProvState::CredRecv;
-            s.station = Station::Connecting;
-            s.attempts = 0;
-            s.generation += 1;
-            credentials
-        };
-        if let Some(store) = &self.inner.store
-            && let Err(e) = store.save(&credentials)
-        {
-            tracing::error!("could not store the credentials: {e}");
-        }
-        self.emit(ProvEvent::CredRecv {
-            ssid: credentials.ssid_lossy(),
-        });
-        let generation = self.state().generation;
-        let task = tokio::spawn(self.clone().run_connect(credentials, generation));
-        if let Some(old) = self.state().connect_task.replace(task) {
-            old.abort();
-        }
-        true
-    }
-
-    async fn run_connect(self, credentials: Credentials, generation: u64) {
-        tokio::time::sleep(self.inner.config.connect_delay).await;
-        loop {
-            let result = self.inner.wifi.connect(credentials.clone(), None).await;
-            let mut s = self.state();
-            if s.generation != generation {
-                return;
-            }
-            match result {
-                Ok(link) => {
-                    tracing::info!(ssid = %credentials.ssid_lossy(), ip = %link.ip, "connected");
-                    let event = ProvEvent::success(&link);
-                    s.station = Station::Connected(link);
-                    if s.prov == ProvState::CredRecv || s.prov == ProvState::Fail {
-                        s.prov = ProvState::Success;
-                    }
-                    drop(s);
-                    self.emit(event);
-                    if self.inner.config.auto_stop {
-                        let me = self.clone();
-                        let after = self.inner.config.autostop_timeout;
-                        tokio::spawn(async move {
-                            tokio::time::sleep(after).await;
-                            me.stop();
-                        });
-                    }
-                    return;
-                }
-                Err(error) => {
-                    s.attempts += 1;
-                    let reason = FailReason::from_error(&error);
-                    let config = &self.inner.config;
-                    let retry = if config.max_attempts > 0 {
-                        s.attempts < config.max_attempts
-                    } else {
-                        is_transient(&error) && s.attempts <= config.transient_retries
-                    };
-                    tracing::info!(
-                        attempt = s.attempts,
-                        retry,
-                        "connection attempt failed: {error}"
-                    );
-                    if retry {
-                        if config.max_attempts > 0 {
-                            s.station = Station::AttemptFailed {
-                                remaining: config.max_attempts - s.attempts,
-                            };
-                        }
-                        drop(s);
-                        continue;
-                    }
-                    s.station = Station::Failed(reason);
-                    s.prov = if config.reset_on_failure {
-                        ProvState::Started
-                    } else {
-                        ProvState::Fail
-                    };
-                    if config.reset_on_failure {
-                        s.attempts = 0;
-                    }
-                    s.last_error = Some(error.clone());
-                    drop(s);
-                    self.emit(ProvEvent::CredFail {
-                        reason,
-                        detail: error.to_string(),
-                    });
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Called after a GetStatus reply: arms auto-stop once the client has seen success.
-    pub(crate) fn status_seen(&self) {
-        self.outcome_reported();
+        self.submit(credentials)
+            .await
+            .map_err(ProvError::into_connect_error)
     }
 
     /// The outcome reached the provisioning client by another route (a SmartConfig
     /// acknowledgement, say): after a success, auto-stop follows the cleanup delay instead of
     /// the longer auto-stop timeout, as after a GetStatus reply.
     pub fn outcome_reported(&self) {
-        let schedule = {
-            let mut s = self.state();
-            let due = self.inner.config.auto_stop
-                && matches!(s.station, Station::Connected(_))
-                && s.prov == ProvState::Success
-                && !s.stop_scheduled;
-            if due {
-                s.stop_scheduled = true;
-            }
-            due
-        };
-        if schedule {
-            let me = self.clone();
-            let delay = self
-                .inner
-                .config
-                .cleanup_delay
-                .max(Duration::from_millis(100));
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                me.stop();
-            });
-        }
+        self.input(|core, now| core.machine.handle_outcome_reported(now));
+        self.drive_now();
     }
 
-    /// CtrlReset: only after a failure (or as a no-op when already accepting credentials).
-    pub(crate) fn ctrl_reset(&self) -> bool {
-        let mut s = self.state();
-        match s.prov {
-            ProvState::Started => true,
-            ProvState::Fail => {
-                s.prov = ProvState::Started;
-                s.attempts = 0;
-                s.generation += 1;
-                if let Some(task) = s.connect_task.take() {
-                    task.abort();
+    // ----------------------------------------------------------------------------------------
+    // Requests
+
+    /// ApplyConfig from `session`: resolves once the credentials are stored (or not).
+    async fn apply(&self, session: SessionId) -> Result<(), ProvError> {
+        let origin = Origin::Session(session);
+        let applied = self.input(|core, now| {
+            core.machine.handle_apply(now, session)?;
+            let (tx, rx) = oneshot::channel();
+            core.waiters.applied.insert(origin, tx);
+            Ok::<_, ProvError>(rx)
+        })?;
+        self.drive().await;
+        applied.await.unwrap_or(Err(Refusal::Ended.into()))
+    }
+
+    async fn config(&self, session: SessionId, request: ConfigRequest) -> ConfigResponse {
+        match request {
+            ConfigRequest::GetStatus => {
+                let station = self.input(|core, now| {
+                    let station = core.machine.station().clone();
+                    core.machine.handle_status_seen(now);
+                    station
+                });
+                self.drive_now();
+                ConfigResponse::Status(station)
+            }
+            ConfigRequest::SetConfig(Ok(creds)) => {
+                self.input(|core, now| core.machine.handle_set_config(now, session, creds));
+                ConfigResponse::SetConfig { accepted: true }
+            }
+            ConfigRequest::SetConfig(Err(invalid)) => {
+                tracing::debug!(session = session.0, "SetConfig refused: {invalid}");
+                ConfigResponse::SetConfig { accepted: false }
+            }
+            ConfigRequest::Apply => {
+                let result = self.apply(session).await;
+                if let Err(e) = &result {
+                    tracing::info!(session = session.0, "ApplyConfig refused: {e}");
                 }
-                drop(s);
-                if let Some(store) = &self.inner.store
-                    && let Err(e) = store.clear()
-                {
-                    tracing::error!("could not clear the stored credentials: {e}");
+                ConfigResponse::Apply {
+                    accepted: result.is_ok(),
                 }
-                true
             }
-            _ => false,
         }
     }
 
-    /// CtrlReprov: only when auto-stop is disabled; back to Started from any state.
-    pub(crate) async fn ctrl_reprov(&self) -> bool {
-        if self.inner.config.auto_stop {
-            return false;
-        }
-        {
-            let mut s = self.state();
-            if s.prov == ProvState::Stopped {
-                return false;
-            }
-            s.prov = ProvState::Started;
-            s.attempts = 0;
-            s.generation += 1;
-            if let Some(task) = s.connect_task.take() {
-                task.abort();
-            }
-        }
-        if let Err(e) = self.inner.wifi.disconnect().await {
-            tracing::warn!("could not disconnect for re-provisioning: {e}");
-        }
-        self.emit(ProvEvent::Start);
-        true
-    }
-
-    /// ScanStart. With `blocking`, resolves once the scan has finished. Returns false when
-    /// the (blocking) scan failed.
-    pub(crate) async fn scan_start(&self, params: ScanParams, blocking: bool) -> bool {
-        let mut finished = self.inner.scan_finished.subscribe();
-        let start = {
-            let mut s = self.state();
-            if s.scan.running {
-                false
-            } else {
-                s.scan = Scan {
-                    running: true,
-                    results: Vec::new(),
-                    failed: false,
+    async fn scan(&self, request: ScanRequest) -> ScanResponse {
+        match request {
+            ScanRequest::Start { params, blocking } => {
+                let done = self.input(|core, now| {
+                    core.machine.handle_scan_start(now, params);
+                    blocking.then(|| {
+                        let (tx, rx) = oneshot::channel();
+                        core.waiters.scans.push(tx);
+                        rx
+                    })
+                });
+                self.drive().await;
+                let ok = match done {
+                    Some(done) => done.await.unwrap_or(false),
+                    None => true,
                 };
-                self.inner.scan_finished.send_replace(false);
-                true
+                ScanResponse::Start { ok }
             }
-        };
-        if start {
-            let me = self.clone();
-            tokio::spawn(async move {
-                let outcome = me.inner.wifi.scan(params).await;
-                let mut s = me.state();
-                s.scan.running = false;
-                match outcome {
-                    Ok(mut found) => {
-                        // Strongest first; the sort is stable, so equal RSSIs keep scan order.
-                        found.sort_by_key(|ap| std::cmp::Reverse(ap.rssi));
-                        found.truncate(me.inner.config.scan_max_entries);
-                        s.scan.results = found;
-                    }
-                    Err(e) => {
-                        tracing::warn!("scan failed: {e}");
-                        s.scan.failed = true;
-                    }
-                }
-                drop(s);
-                me.inner.scan_finished.send_replace(true);
-            });
-        }
-        if blocking {
-            if finished.wait_for(|f| *f).await.is_err() {
-                return false;
+            ScanRequest::Status => {
+                let (finished, count) = self.core().machine.scan_status();
+                ScanResponse::Status { finished, count }
             }
-            return !self.state().scan.failed;
+            ScanRequest::Results { start, count } => {
+                let start = usize::try_from(start).unwrap_or(usize::MAX);
+                let count = usize::try_from(count).unwrap_or(usize::MAX);
+                ScanResponse::Results(self.core().machine.scan_page(start, count).to_vec())
+            }
         }
-        true
     }
 
-    /// ScanStatus: `(finished, result_count)`.
-    pub(crate) fn scan_status(&self) -> (bool, usize) {
-        let s = self.state();
-        (!s.scan.running, s.scan.results.len())
-    }
-
-    /// ScanResult: entries `start .. start + count`, clamped to what exists.
-    pub(crate) fn scan_results(&self, start: usize, count: usize) -> Vec<AccessPoint> {
-        let s = self.state();
-        s.scan
-            .results
-            .iter()
-            .skip(start)
-            .take(count)
-            .cloned()
-            .collect()
+    async fn ctrl(&self, request: CtrlRequest) -> CtrlResponse {
+        let result = self.input(|core, now| match request {
+            CtrlRequest::Reset => core.machine.handle_reset(now),
+            CtrlRequest::Reprov => core.machine.handle_reprov(now),
+        });
+        if let Err(e) = &result {
+            tracing::info!("{request:?} refused: {e}");
+        }
+        self.drive().await;
+        CtrlResponse {
+            request,
+            ok: result.is_ok(),
+        }
     }
 
     fn custom(&self, name: &str) -> Option<Arc<dyn CustomEndpoint>> {
         lock(&self.inner.custom).get(name).cloned()
     }
+
+    // ----------------------------------------------------------------------------------------
+    // Driving the machine
+
+    fn core(&self) -> MutexGuard<'_, Core> {
+        lock(&self.inner.core)
+    }
+
+    /// The machine's clock: milliseconds since the Manager was created, rounded up (so a
+    /// delay never ends early).
+    fn now(&self) -> Instant {
+        let nanos = self.inner.epoch.elapsed().as_nanos();
+        let ms = nanos.div_ceil(1_000_000);
+        Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// Feeds an input (with the time) under the machine's lock.
+    fn input<T>(&self, f: impl FnOnce(&mut Core, Instant) -> T) -> T {
+        let now = self.now();
+        f(&mut self.core(), now)
+    }
+
+    /// Performs every action the machine has, in order, then lets the timer task look at the
+    /// next deadline.
+    async fn drive(&self) {
+        self.drain().await;
+        self.inner.timer.notify_one();
+    }
+
+    async fn drain(&self) {
+        let _turn = self.inner.driving.lock().await;
+        while let Some(action) = self.next_action() {
+            if let Some(deferred) = self.perform(action) {
+                self.perform_deferred(deferred).await;
+            }
+        }
+    }
+
+    /// Like [`drive`](Self::drive), for callers that cannot wait: performs what needs no
+    /// waiting at once and hands the rest to tasks. When another caller is driving, it will
+    /// see the new actions (or a task drives them afterwards).
+    fn drive_now(&self) {
+        match self.inner.driving.try_lock() {
+            Ok(_turn) => {
+                while let Some(action) = self.next_action() {
+                    if let Some(deferred) = self.perform(action) {
+                        let me = self.clone();
+                        spawn(async move {
+                            me.perform_deferred(deferred).await;
+                            me.drive().await;
+                        });
+                    }
+                }
+            }
+            Err(_) => {
+                let me = self.clone();
+                spawn(async move { me.drive().await });
+            }
+        }
+        self.inner.timer.notify_one();
+    }
+
+    fn next_action(&self) -> Option<Action> {
+        let now = self.now();
+        self.core().machine.poll(now)
+    }
+
+    /// Performs `action` if it needs no waiting (spawning the long radio operations);
+    /// returns it otherwise.
+    fn perform(&self, action: Action) -> Option<Deferred> {
+        match action {
+            Action::Emit(event) => {
+                tracing::debug!(event = event.name(), "provisioning event");
+                // No subscriber is fine.
+                let _ = self.inner.events.send(event);
+            }
+            Action::Answer(answer) => self.deliver(answer),
+            Action::Stop => {
+                self.inner.stopped.send_replace(true);
+            }
+            Action::Connect { creds, op } => self.spawn_connect(creds, op),
+            Action::Scan(params) => {
+                let me = self.clone();
+                spawn(async move {
+                    let outcome = me.inner.wifi.scan(params).await;
+                    me.input(|core, now| core.machine.handle_scan_done(now, outcome));
+                    me.drive().await;
+                });
+            }
+            Action::Disconnect => {
+                if let Some(attempt) = lock(&self.inner.connecting).take() {
+                    attempt.abort();
+                }
+                return Some(Deferred::Disconnect);
+            }
+            Action::Persist { creds, op } => return Some(Deferred::Persist { creds, op }),
+            Action::ClearStore => return Some(Deferred::ClearStore),
+        }
+        None
+    }
+
+    async fn perform_deferred(&self, deferred: Deferred) {
+        match deferred {
+            Deferred::Disconnect => {
+                if let Err(e) = self.inner.wifi.disconnect().await {
+                    tracing::warn!("could not disconnect the station: {e}");
+                }
+            }
+            Deferred::Persist { creds, op } => {
+                let result = match self.inner.store.clone() {
+                    None => Ok(()),
+                    Some(store) => {
+                        match tokio::task::spawn_blocking(move || store.save(&creds)).await {
+                            Ok(saved) => saved.map_err(StoreFailure::new),
+                            Err(e) => Err(StoreFailure::new(StoreError::Interrupted {
+                                reason: e.to_string(),
+                            })),
+                        }
+                    }
+                };
+                self.input(|core, now| core.machine.handle_persisted(now, op, result));
+            }
+            Deferred::ClearStore => {
+                if let Some(store) = self.inner.store.clone() {
+                    match tokio::task::spawn_blocking(move || store.clear()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::error!("could not clear the stored credentials: {e}")
+                        }
+                        Err(e) => tracing::error!("clearing the stored credentials failed: {e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs a connection attempt in a task of its own (so that [`Action::Disconnect`] can
+    /// abort it); another task feeds its result back.
+    fn spawn_connect(&self, creds: Credentials, op: OpId) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::error!("no async runtime to connect in");
+            return;
+        };
+        let wifi = self.inner.wifi.clone();
+        let attempt = runtime.spawn(async move { wifi.connect(creds, None).await });
+        if let Some(old) = lock(&self.inner.connecting).replace(attempt.abort_handle()) {
+            old.abort();
+        }
+        let me = self.clone();
+        runtime.spawn(async move {
+            // An aborted attempt was given up by the machine: nothing to report.
+            if let Ok(result) = attempt.await {
+                me.input(|core, now| core.machine.handle_connect_result(now, op, result));
+                me.drive().await;
+            }
+        });
+    }
+
+    fn deliver(&self, answer: Answer) {
+        let mut core = self.core();
+        let waiters = &mut core.waiters;
+        match answer {
+            Answer::Applied { origin, result } => {
+                if let Some(tx) = waiters.applied.remove(&origin) {
+                    let _ = tx.send(result);
+                }
+            }
+            Answer::Finished { origin, result } => {
+                if let Some(tx) = waiters.finished.remove(&origin) {
+                    let _ = tx.send(result);
+                }
+            }
+            Answer::Scanned { ok } => {
+                for tx in waiters.scans.drain(..) {
+                    let _ = tx.send(ok);
+                }
+            }
+        }
+    }
+
+    /// Starts the task that wakes the machine at its deadlines (once).
+    fn spawn_timer(&self) {
+        if self.inner.timer_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(&self.inner);
+        let wake = self.inner.timer.clone();
+        spawn(run_timer(weak, wake));
+    }
 }
 
-fn is_transient(error: &ConnectError) -> bool {
-    matches!(
-        error,
-        ConnectError::LinkLost { .. }
-            | ConnectError::NoAddress { .. }
-            | ConnectError::Timeout { .. }
-            | ConnectError::Backend(_)
-    )
+/// Spawns `task` on the current runtime; without one (a Manager torn down after its runtime
+/// ended) the task is dropped, with a log line.
+fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(task);
+        }
+        Err(_) => tracing::debug!("no async runtime; a provisioning action was dropped"),
+    }
+}
+
+/// Sleeps until the machine's next deadline (or a change of it), then drives the machine.
+/// Holds the Manager only while driving; ends once the Manager is gone.
+async fn run_timer(weak: Weak<Inner>, wake: Arc<Notify>) {
+    loop {
+        let deadline = {
+            let Some(inner) = weak.upgrade() else { return };
+            let at = lock(&inner.core).machine.poll_at();
+            at.map(|at| inner.epoch + std::time::Duration::from_millis(at.as_millis()))
+        };
+        match deadline {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = wake.notified() => {}
+                }
+            }
+            None => wake.notified().await,
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        Manager { inner }.drain().await;
+    }
 }
 
 impl AppHandler for Manager {
     fn handle(
         &self,
-        _session: SessionId,
+        session: SessionId,
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
     ) -> BoxFuture<Result<Vec<u8>, HandlerError>> {
@@ -601,9 +566,18 @@ impl AppHandler for Manager {
                 return Err(HandlerError::new("provisioning has stopped"));
             }
             match endpoint.as_str() {
-                crate::endpoints::CONFIG => crate::endpoints::config(&me, &request),
-                crate::endpoints::SCAN => crate::endpoints::scan(&me, &request).await,
-                crate::endpoints::CTRL => crate::endpoints::ctrl(&me, &request).await,
+                endpoints::CONFIG => {
+                    let request = endpoints::decode_config(&request)?;
+                    Ok(endpoints::encode_config(&me.config(session, request).await))
+                }
+                endpoints::SCAN => {
+                    let request = endpoints::decode_scan(&request)?;
+                    Ok(endpoints::encode_scan(&me.scan(request).await))
+                }
+                endpoints::CTRL => {
+                    let request = endpoints::decode_ctrl(&request)?;
+                    Ok(endpoints::encode_ctrl(me.ctrl(request).await))
+                }
                 other => match me.custom(other) {
                     Some(handler) => handler.call(request).await,
                     None => Err(HandlerError::new(format!(
@@ -612,5 +586,9 @@ impl AppHandler for Manager {
                 },
             }
         })
+    }
+
+    fn session_closed(&self, session: SessionId) {
+        self.input(|core, now| core.machine.handle_session_closed(now, session));
     }
 }

@@ -139,19 +139,19 @@ async fn successful_provisioning_then_auto_stop() {
     assert_eq!(
         next_event(&mut r.events).await,
         ProvEvent::CredRecv {
-            ssid: "HomeNet".into()
+            ssid: b"HomeNet".to_vec()
         }
     );
     assert!(
         r.store.is_provisioned(),
         "credentials are persisted at ApplyConfig"
     );
+    let ProvEvent::CredSuccess { link } = next_event(&mut r.events).await else {
+        panic!("expected CredSuccess")
+    };
     assert_eq!(
-        next_event(&mut r.events).await,
-        ProvEvent::CredSuccess {
-            ssid: "HomeNet".into(),
-            ip: "192.168.1.42".into()
-        }
+        (link.ssid.as_slice(), link.ip.to_string().as_str()),
+        (&b"HomeNet"[..], "192.168.1.42")
     );
     let (_, status) = get_status(&r.manager).await;
     assert_eq!(status.sta_state, 0);
@@ -201,8 +201,9 @@ async fn wrong_passphrase_is_reported_then_rejected_until_reset() {
     set_config(&r.manager, b"HomeNet", b"wrong-horse").await;
     apply(&r.manager).await;
     loop {
-        if let ProvEvent::CredFail { reason, detail } = next_event(&mut r.events).await {
-            assert_eq!(reason, FailReason::AuthError);
+        if let ProvEvent::CredFail { error } = next_event(&mut r.events).await {
+            assert_eq!(error.fail_reason(), Some(FailReason::AuthError));
+            let detail = error.to_string();
             assert!(detail.contains("wrong passphrase"), "{detail}");
             break;
         }
@@ -243,8 +244,8 @@ async fn unknown_network_is_not_found() {
     set_config(&r.manager, b"NoSuchNet", b"whatever1").await;
     apply(&r.manager).await;
     loop {
-        if let ProvEvent::CredFail { reason, .. } = next_event(&mut r.events).await {
-            assert_eq!(reason, FailReason::NetworkNotFound);
+        if let ProvEvent::CredFail { error } = next_event(&mut r.events).await {
+            assert_eq!(error.fail_reason(), Some(FailReason::NetworkNotFound));
             break;
         }
     }
@@ -375,8 +376,8 @@ async fn reprovision_after_success_when_auto_stop_is_off() {
     set_config(&r.manager, b"HomeNet", b"correct-horse").await;
     assert_eq!(apply(&r.manager).await, [0x08, 0x05, 0x7a, 0x00]);
     loop {
-        if let ProvEvent::CredSuccess { ssid, .. } = next_event(&mut r.events).await {
-            assert_eq!(ssid, "HomeNet");
+        if let ProvEvent::CredSuccess { link } = next_event(&mut r.events).await {
+            assert_eq!(link.ssid, b"HomeNet");
             break;
         }
     }

@@ -19,6 +19,12 @@ pub trait AppHandler: Send + Sync + 'static {
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
     ) -> BoxFuture<Result<Vec<u8>, HandlerError>>;
+
+    /// `session` is gone for good (closed, not merely detached): whatever the handler keeps
+    /// for it (pending credentials, say) can go. The default does nothing.
+    fn session_closed(&self, session: SessionId) {
+        let _ = session;
+    }
 }
 
 /// Settings of a [`Service`].
@@ -114,7 +120,9 @@ impl Service {
 
     /// Forgets a session whose transport connection ended.
     pub fn close_session(&self, session: SessionId) -> bool {
-        self.device().close_session(session)
+        let closed = self.device().close_session(session);
+        self.inner.handler.session_closed(session);
+        closed
     }
 
     /// Marks a session whose connection closed (see [`protocomm::Device::detach_session`]).

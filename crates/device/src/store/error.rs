@@ -97,4 +97,10 @@ pub enum StoreError {
         /// What is wrong (never the passphrase).
         reason: String,
     },
+    /// The operation was interrupted before it finished (its task panicked or was cancelled).
+    #[error("the store operation did not finish: {reason}")]
+    Interrupted {
+        /// What happened.
+        reason: String,
+    },
 }
