@@ -1,12 +1,58 @@
-//! Why a set of credentials was not taken into use.
+//! Why a set of credentials was not taken into use, and why the station gave up on one.
 
 use std::fmt;
 use std::sync::Arc;
 
+use serde::Serialize;
 use wifiprov_wifi::{ConnectError, WifiError};
 
-use crate::events::FailReason;
 use crate::store::StoreError;
+
+/// Why the station gave up on the credentials, as reported on the wire and in events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// Wrong passphrase (or another authentication failure).
+    AuthError,
+    /// No access point with that SSID.
+    NetworkNotFound,
+}
+
+impl FailReason {
+    /// The `WifiConnectFailedReason` number.
+    pub fn wire(self) -> i32 {
+        match self {
+            FailReason::AuthError => 0,
+            FailReason::NetworkNotFound => 1,
+        }
+    }
+
+    /// The reason's key in event lines (`auth_error`, `network_not_found`).
+    pub fn key(self) -> &'static str {
+        match self {
+            FailReason::AuthError => "auth_error",
+            FailReason::NetworkNotFound => "network_not_found",
+        }
+    }
+
+    /// Maps a backend failure to the reason the protocol can carry.
+    pub fn from_error(error: &ConnectError) -> Self {
+        if error.is_network_not_found() {
+            FailReason::NetworkNotFound
+        } else {
+            FailReason::AuthError
+        }
+    }
+}
+
+impl fmt::Display for FailReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FailReason::AuthError => "authentication failed (wrong passphrase?)",
+            FailReason::NetworkNotFound => "network not found",
+        })
+    }
+}
 
 /// A failed write of the credential store, shareable between event subscribers.
 ///

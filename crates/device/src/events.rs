@@ -1,57 +1,9 @@
 //! Typed provisioning events, in ESP-IDF's order (`WIFI_PROV_INIT` … `WIFI_PROV_DEINIT`).
 
-use std::fmt;
+use wifiprov_wifi::LinkStatus;
 
-use serde::Serialize;
-use wifiprov_wifi::{ConnectError, LinkStatus};
-
+pub use crate::error::FailReason;
 use crate::error::ProvError;
-
-/// Why the station gave up on the credentials, as reported on the wire and in events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailReason {
-    /// Wrong passphrase (or another authentication failure).
-    AuthError,
-    /// No access point with that SSID.
-    NetworkNotFound,
-}
-
-impl FailReason {
-    /// The `WifiConnectFailedReason` number.
-    pub fn wire(self) -> i32 {
-        match self {
-            FailReason::AuthError => 0,
-            FailReason::NetworkNotFound => 1,
-        }
-    }
-
-    /// The reason's key in event lines (`auth_error`, `network_not_found`).
-    pub fn key(self) -> &'static str {
-        match self {
-            FailReason::AuthError => "auth_error",
-            FailReason::NetworkNotFound => "network_not_found",
-        }
-    }
-
-    /// Maps a backend failure to the reason the protocol can carry.
-    pub fn from_error(error: &ConnectError) -> Self {
-        if error.is_network_not_found() {
-            FailReason::NetworkNotFound
-        } else {
-            FailReason::AuthError
-        }
-    }
-}
-
-impl fmt::Display for FailReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FailReason::AuthError => "authentication failed (wrong passphrase?)",
-            FailReason::NetworkNotFound => "network not found",
-        })
-    }
-}
 
 /// Something the Manager did, broadcast to every subscriber.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,18 +25,27 @@
 //! # States
 //!
 //! ```text
-//!            start                      apply / submit          stored
-//!  Stopped ─────────► Started ─────────────────────► Saving ───────────► Connecting{attempt}
-//!     ▲                ▲  ▲  ▲     not stored (CredFail) │      connect_delay    │  │ │
-//!     │                │  │  └───────────────────────────┘                       │  │ │ failed, retry
-//!     │                │  │                                                    │  │ └──► (again, at once)
-//!     │     CtrlReset  │  │  gave up, with reset_on_failure or from a route    │  │
-//!     │                │  └────────────────────────────────────────────────────┘  │ joined
-//!     │             Failed{error} ◄── gave up (CredFail) ─────────────────────────┤
-//!     │                                                                           ▼
-//!     └──── stop, deinit, auto-stop ◄────────────── Succeeded{creds, link, stop_at}
+//!             start
+//!   Stopped ─────────► Started ◄───────────────────────────────────────────┐
+//!      ▲                 │  ▲                                               │
+//!      │    apply/submit │  │ not stored (CredFail)                         │
+//!      │                 ▼  │                                               │
+//!      │               Saving                                               │
+//!      │                 │ stored (CredRecv), connect_delay                 │
+//!      │                 ▼                                                  │
+//!      │           Connecting{attempt} ◄──┐ failed, retries left            │
+//!      │             │    │   └───────────┘ (next attempt at once)          │
+//!      │      joined │    │ gave up (CredFail)                              │
+//!      │             │    ├─────────────────────────────────────────────────┤
+//!      │             │    │                      with reset_on_failure,     │
+//!      │             │    ▼                      or submitted by a route    │
+//!      │             │  Failed{error} ──────────── CtrlReset ───────────────┘
+//!      │             ▼
+//!      └─────── Succeeded{creds, link, stop_at}
+//!        auto-stop (status seen + cleanup delay, or autostop_timeout), stop, deinit
 //!
-//!  CtrlReprov (auto-stop off): any running state ──► Started (attempt abandoned, Disconnect)
+//!   stop / deinit: any state ──► Stopped (an attempt under way is abandoned)
+//!   CtrlReprov (auto-stop off): any running state ──► Started (attempt abandoned, Disconnect)
 //! ```
 //!
 //! # Rules

@@ -91,7 +91,7 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
-    /// [`CredentialStore::save`] was given credentials that could not be loaded back.
+    /// [`CredentialStore::save`](super::CredentialStore::save) was given credentials that could not be loaded back.
     #[error("refusing to save invalid credentials: {reason}")]
     Invalid {
         /// What is wrong (never the passphrase).
