@@ -1,5 +1,6 @@
 //! Typed provisioning events, in ESP-IDF's order (`WIFI_PROV_INIT` … `WIFI_PROV_DEINIT`).
 
+use wifiprov_types::Escaped;
 use wifiprov_wifi::LinkStatus;
 
 pub use crate::error::FailReason;
@@ -56,8 +57,9 @@ impl ProvEvent {
     ///   `network_not_found` or `store_error`) and `detail` (the full explanation);
     /// * `cred_success`: `ssid` and `ip` (dotted quad).
     ///
-    /// SSIDs are written with [`ssid_text`]: text as it is when the SSID is UTF-8, `\xNN` for
-    /// each byte that is not, `\\` for a backslash.
+    /// SSIDs are written with [`ssid_text`]: text as it is when the SSID is printable UTF-8,
+    /// `\xNN` for each byte that is not UTF-8 or belongs to a control character, `\\` for a
+    /// backslash.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         match self {
             ProvEvent::CredRecv { ssid } => vec![("ssid", ssid_text(ssid))],
@@ -85,25 +87,12 @@ impl ProvEvent {
     }
 }
 
-/// An SSID (bytes) as text that loses nothing: the UTF-8 parts as they are, every byte that is
-/// not part of valid UTF-8 as `\x` and two lowercase hex digits, and a backslash as `\\` (so
-/// the text reads back unambiguously). `b"Caf\xe9"` becomes `Caf\xe9`, `b"a\\b"` becomes
-/// `a\\b`, and `"Café"` stays `Café`.
+/// An SSID (bytes) as one line of text that loses nothing, as [`Escaped`] writes it: UTF-8
+/// text as it is, `\\` for a backslash, and `\xNN` (two lowercase hex digits) for each byte
+/// that is not UTF-8 and for each byte of a control character. `b"Caf\xe9"` becomes
+/// `Caf\xe9`, `b"a\\b"` becomes `a\\b`, and `"Café"` stays `Café`.
 pub fn ssid_text(ssid: &[u8]) -> String {
-    let mut out = String::with_capacity(ssid.len());
-    for chunk in ssid.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c == '\\' {
-                out.push_str("\\\\");
-            } else {
-                out.push(c);
-            }
-        }
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    out
+    Escaped(ssid).to_string()
 }
 
 #[cfg(test)]
@@ -158,6 +147,7 @@ mod tests {
         assert_eq!(ssid_text(b"Caf\xe9"), "Caf\\xe9");
         assert_eq!(ssid_text(b"a\\b"), "a\\\\b");
         assert_eq!(ssid_text(b"\xff\xfe"), "\\xff\\xfe");
+        assert_eq!(ssid_text(b"a\nb"), "a\\x0ab");
         assert_eq!(ssid_text(b""), "");
     }
 }
