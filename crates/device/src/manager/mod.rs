@@ -1,7 +1,7 @@
 //! The provisioning Manager: the thin driver of the [`ProvMachine`].
 //!
 //! The Manager holds the machine behind a mutex and does its I/O: it decodes endpoint
-//! requests ([`crate::endpoints`]), feeds the machine, performs its [`Action`]s — radio calls
+//! requests ([`crate::endpoints`]), feeds the machine, performs its [`Action`](crate::machine::Action)s — radio calls
 //! on the [`WifiBackend`], credential store writes in `spawn_blocking`, events on a broadcast
 //! channel — and wakes the machine at [`ProvMachine::poll_at`]. Every ESP-IDF rule lives in
 //! the machine; see [`crate::machine`] for the states and rules.
@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use protocomm::{HandlerError, Instant, SessionId};
 use tokio::sync::{Notify, broadcast, oneshot, watch};
@@ -25,12 +25,14 @@ use zeroize::Zeroizing;
 use crate::endpoints::{
     self, ConfigRequest, ConfigResponse, CtrlRequest, CtrlResponse, ScanRequest, ScanResponse,
 };
-use crate::error::{ProvError, Refusal, StoreFailure};
+use crate::error::{ProvError, Refusal};
 use crate::events::ProvEvent;
-use crate::machine::{Action, Answer, OpId, Origin, ProvMachine};
-use crate::store::{CredentialStore, StoreError};
+use crate::machine::{Origin, ProvMachine};
+use crate::store::CredentialStore;
 
 pub use crate::machine::{ManagerConfig, ProvState, Station};
+
+mod driver;
 
 /// A custom endpoint's handler (`--endpoint NAME=COMMAND`, or application code).
 pub trait CustomEndpoint: Send + Sync + 'static {
@@ -51,13 +53,6 @@ struct Waiters {
 struct Core {
     machine: ProvMachine,
     waiters: Waiters,
-}
-
-/// Actions that must be awaited.
-enum Deferred {
-    Disconnect,
-    Persist { creds: Credentials, op: OpId },
-    ClearStore,
 }
 
 struct Inner {
@@ -327,229 +322,6 @@ impl Manager {
 
     fn custom(&self, name: &str) -> Option<Arc<dyn CustomEndpoint>> {
         lock(&self.inner.custom).get(name).cloned()
-    }
-
-    // ----------------------------------------------------------------------------------------
-    // Driving the machine
-
-    fn core(&self) -> MutexGuard<'_, Core> {
-        lock(&self.inner.core)
-    }
-
-    /// The machine's clock: milliseconds since the Manager was created, rounded up (so a
-    /// delay never ends early).
-    fn now(&self) -> Instant {
-        let nanos = self.inner.epoch.elapsed().as_nanos();
-        let ms = nanos.div_ceil(1_000_000);
-        Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
-    }
-
-    /// Feeds an input (with the time) under the machine's lock.
-    fn input<T>(&self, f: impl FnOnce(&mut Core, Instant) -> T) -> T {
-        let now = self.now();
-        f(&mut self.core(), now)
-    }
-
-    /// Performs every action the machine has, in order, then lets the timer task look at the
-    /// next deadline.
-    async fn drive(&self) {
-        self.drain().await;
-        self.inner.timer.notify_one();
-    }
-
-    async fn drain(&self) {
-        let _turn = self.inner.driving.lock().await;
-        while let Some(action) = self.next_action() {
-            if let Some(deferred) = self.perform(action) {
-                self.perform_deferred(deferred).await;
-            }
-        }
-    }
-
-    /// Like [`drive`](Self::drive), for callers that cannot wait: performs what needs no
-    /// waiting at once and hands the rest to tasks. When another caller is driving, it will
-    /// see the new actions (or a task drives them afterwards).
-    fn drive_now(&self) {
-        match self.inner.driving.try_lock() {
-            Ok(_turn) => {
-                while let Some(action) = self.next_action() {
-                    if let Some(deferred) = self.perform(action) {
-                        let me = self.clone();
-                        spawn(async move {
-                            me.perform_deferred(deferred).await;
-                            me.drive().await;
-                        });
-                    }
-                }
-            }
-            Err(_) => {
-                let me = self.clone();
-                spawn(async move { me.drive().await });
-            }
-        }
-        self.inner.timer.notify_one();
-    }
-
-    fn next_action(&self) -> Option<Action> {
-        let now = self.now();
-        self.core().machine.poll(now)
-    }
-
-    /// Performs `action` if it needs no waiting (spawning the long radio operations);
-    /// returns it otherwise.
-    fn perform(&self, action: Action) -> Option<Deferred> {
-        match action {
-            Action::Emit(event) => {
-                tracing::debug!(event = event.name(), "provisioning event");
-                // No subscriber is fine.
-                let _ = self.inner.events.send(event);
-            }
-            Action::Answer(answer) => self.deliver(answer),
-            Action::Stop => {
-                self.inner.stopped.send_replace(true);
-            }
-            Action::Connect { creds, op } => self.spawn_connect(creds, op),
-            Action::Scan(params) => {
-                let me = self.clone();
-                spawn(async move {
-                    let outcome = me.inner.wifi.scan(params).await;
-                    me.input(|core, now| core.machine.handle_scan_done(now, outcome));
-                    me.drive().await;
-                });
-            }
-            Action::Disconnect => {
-                if let Some(attempt) = lock(&self.inner.connecting).take() {
-                    attempt.abort();
-                }
-                return Some(Deferred::Disconnect);
-            }
-            Action::Persist { creds, op } => return Some(Deferred::Persist { creds, op }),
-            Action::ClearStore => return Some(Deferred::ClearStore),
-        }
-        None
-    }
-
-    async fn perform_deferred(&self, deferred: Deferred) {
-        match deferred {
-            Deferred::Disconnect => {
-                if let Err(e) = self.inner.wifi.disconnect().await {
-                    tracing::warn!("could not disconnect the station: {e}");
-                }
-            }
-            Deferred::Persist { creds, op } => {
-                let result = match self.inner.store.clone() {
-                    None => Ok(()),
-                    Some(store) => {
-                        match tokio::task::spawn_blocking(move || store.save(&creds)).await {
-                            Ok(saved) => saved.map_err(StoreFailure::new),
-                            Err(e) => Err(StoreFailure::new(StoreError::Interrupted {
-                                reason: e.to_string(),
-                            })),
-                        }
-                    }
-                };
-                self.input(|core, now| core.machine.handle_persisted(now, op, result));
-            }
-            Deferred::ClearStore => {
-                if let Some(store) = self.inner.store.clone() {
-                    match tokio::task::spawn_blocking(move || store.clear()).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            tracing::error!("could not clear the stored credentials: {e}")
-                        }
-                        Err(e) => tracing::error!("clearing the stored credentials failed: {e}"),
-                    }
-                }
-            }
-        }
-    }
-
-    /// Runs a connection attempt in a task of its own (so that [`Action::Disconnect`] can
-    /// abort it); another task feeds its result back.
-    fn spawn_connect(&self, creds: Credentials, op: OpId) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::error!("no async runtime to connect in");
-            return;
-        };
-        let wifi = self.inner.wifi.clone();
-        let attempt = runtime.spawn(async move { wifi.connect(creds, None).await });
-        if let Some(old) = lock(&self.inner.connecting).replace(attempt.abort_handle()) {
-            old.abort();
-        }
-        let me = self.clone();
-        runtime.spawn(async move {
-            // An aborted attempt was given up by the machine: nothing to report.
-            if let Ok(result) = attempt.await {
-                me.input(|core, now| core.machine.handle_connect_result(now, op, result));
-                me.drive().await;
-            }
-        });
-    }
-
-    fn deliver(&self, answer: Answer) {
-        let mut core = self.core();
-        let waiters = &mut core.waiters;
-        match answer {
-            Answer::Applied { origin, result } => {
-                if let Some(tx) = waiters.applied.remove(&origin) {
-                    let _ = tx.send(result);
-                }
-            }
-            Answer::Finished { origin, result } => {
-                if let Some(tx) = waiters.finished.remove(&origin) {
-                    let _ = tx.send(result);
-                }
-            }
-            Answer::Scanned { ok } => {
-                for tx in waiters.scans.drain(..) {
-                    let _ = tx.send(ok);
-                }
-            }
-        }
-    }
-
-    /// Starts the task that wakes the machine at its deadlines (once).
-    fn spawn_timer(&self) {
-        if self.inner.timer_running.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let weak = Arc::downgrade(&self.inner);
-        let wake = self.inner.timer.clone();
-        spawn(run_timer(weak, wake));
-    }
-}
-
-/// Spawns `task` on the current runtime; without one (a Manager torn down after its runtime
-/// ended) the task is dropped, with a log line.
-fn spawn(task: impl Future<Output = ()> + Send + 'static) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            runtime.spawn(task);
-        }
-        Err(_) => tracing::debug!("no async runtime; a provisioning action was dropped"),
-    }
-}
-
-/// Sleeps until the machine's next deadline (or a change of it), then drives the machine.
-/// Holds the Manager only while driving; ends once the Manager is gone.
-async fn run_timer(weak: Weak<Inner>, wake: Arc<Notify>) {
-    loop {
-        let deadline = {
-            let Some(inner) = weak.upgrade() else { return };
-            let at = lock(&inner.core).machine.poll_at();
-            at.map(|at| inner.epoch + std::time::Duration::from_millis(at.as_millis()))
-        };
-        match deadline {
-            Some(at) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at) => {}
-                    () = wake.notified() => {}
-                }
-            }
-            None => wake.notified().await,
-        }
-        let Some(inner) = weak.upgrade() else { return };
-        Manager { inner }.drain().await;
     }
 }
 
