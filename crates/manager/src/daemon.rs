@@ -325,24 +325,13 @@ async fn forward_provisioning(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let outcome = match event {
-            ProvEvent::CredSuccess { ssid, ip } => Ok((ssid, ip)),
-            ProvEvent::CredFail { detail, .. } => Err(detail),
+        let result = match event {
+            ProvEvent::CredSuccess { link } => Ok(link),
+            ProvEvent::CredFail { error } => Err(error.into_connect_error()),
             _ => continue,
         };
         let Ok(Some(credentials)) = store.load() else {
             continue;
-        };
-        let result = match outcome {
-            Ok((_, ip)) => Ok(LinkStatus {
-                ssid: credentials.ssid.to_vec(),
-                bssid: Default::default(),
-                channel: 0,
-                auth: wifiprov_wifi::AuthMode::Open,
-                ip: ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                rssi: 0,
-            }),
-            Err(detail) => Err(ConnectError::AuthFailed { ssid: detail }),
         };
         let _ = store.clear();
         if tx.send(Input::Provisioned(credentials, result)).is_err() {

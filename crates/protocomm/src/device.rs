@@ -722,6 +722,14 @@ impl Device {
         self.sessions.handle_timeout(now);
     }
 
+    /// The next session that ended (its connection closed for good, it expired, it was made
+    /// to give way, or it broke), oldest first, so the application can forget what it kept for
+    /// it (pending credentials, say). Call until `None` after requests, disconnects and
+    /// timeouts; the device remembers the last 64.
+    pub fn poll_ended(&mut self) -> Option<SessionId> {
+        self.sessions.poll_ended()
+    }
+
     /// When [`Device::handle_timeout`] next has work to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.sessions.poll_timeout()

@@ -51,7 +51,7 @@
 //! handshake in progress never give way: the newcomer is refused
 //! ([`crate::Error::TooManySessions`]).
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use core::fmt;
 use core::time::Duration;
 use rand_core::CryptoRng;
@@ -187,7 +187,13 @@ pub(crate) struct SessionTable<S> {
     /// Every open connection and the session it speaks for (which may have no entry yet).
     connections: BTreeMap<ConnectionId, SessionId>,
     next_connection: u64,
+    /// Sessions that ended (closed, expired, evicted) and were not yet reported by
+    /// [`SessionTable::poll_ended`]; the oldest are dropped beyond [`MAX_ENDED`].
+    ended: VecDeque<SessionId>,
 }
+
+/// Most ended sessions remembered for [`SessionTable::poll_ended`].
+const MAX_ENDED: usize = 64;
 
 impl<S: Progress> SessionTable<S> {
     pub(crate) fn new(limits: SessionLimits) -> Self {
@@ -196,6 +202,7 @@ impl<S: Progress> SessionTable<S> {
             entries: BTreeMap::new(),
             connections: BTreeMap::new(),
             next_connection: 0,
+            ended: VecDeque::new(),
         }
     }
 
@@ -256,7 +263,7 @@ impl<S: Progress> SessionTable<S> {
                 }
             }
             AfterDisconnect::Close => {
-                self.entries.remove(&id);
+                self.forget(id);
             }
         }
     }
@@ -287,7 +294,7 @@ impl<S: Progress> SessionTable<S> {
             Some(entry) => (self.expired(entry, now), entry.attached),
         };
         if expired {
-            self.entries.remove(&claim);
+            self.forget(claim);
             return Ok(Target::Gone {
                 own,
                 claim,
@@ -315,7 +322,7 @@ impl<S: Progress> SessionTable<S> {
             Some(entry) => self.expired(entry, now),
         };
         if expired {
-            self.entries.remove(&id);
+            self.forget(id);
             return Err(Error::SessionExpired(id));
         }
         Ok(self.entries.get_mut(&id).map(|e| {
@@ -400,7 +407,25 @@ impl<S: Progress> SessionTable<S> {
 
     /// Drops the session `id` (its connection, if any, keeps the id for a new handshake).
     pub(crate) fn close(&mut self, id: SessionId) -> bool {
-        self.entries.remove(&id).is_some()
+        self.forget(id)
+    }
+
+    /// Drops the entry of `id` and remembers that it ended. Returns whether it existed.
+    fn forget(&mut self, id: SessionId) -> bool {
+        let existed = self.entries.remove(&id).is_some();
+        if existed {
+            if self.ended.len() >= MAX_ENDED {
+                self.ended.pop_front();
+            }
+            self.ended.push_back(id);
+        }
+        existed
+    }
+
+    /// The next session that ended since the last call (so the application can drop what it
+    /// kept for it), oldest first.
+    pub(crate) fn poll_ended(&mut self) -> Option<SessionId> {
+        self.ended.pop_front()
     }
 
     /// The rank of `entry` as a candidate to give way (lowest first); `None` if it must stay.
@@ -446,7 +471,7 @@ impl<S: Progress> SessionTable<S> {
         }
         match self.victim(now) {
             Some(id) => {
-                self.entries.remove(&id);
+                self.forget(id);
                 Ok(())
             }
             None => Err(Error::TooManySessions {
@@ -458,8 +483,15 @@ impl<S: Progress> SessionTable<S> {
     /// Drops every session idle for too long.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let timeout = self.limits.idle_timeout;
-        self.entries
-            .retain(|_, e| now.saturating_duration_since(e.last_active) < timeout);
+        let expired: alloc::vec::Vec<SessionId> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| now.saturating_duration_since(e.last_active) >= timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.forget(id);
+        }
     }
 
     /// When the next session will expire, if any.

@@ -28,6 +28,12 @@ pub trait AppHandler: Send + Sync + 'static {
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
     ) -> BoxFuture<Result<Vec<u8>, HandlerError>>;
+
+    /// `session` is gone for good (closed, not merely detached): whatever the handler keeps
+    /// for it (pending credentials, say) can go. The default does nothing.
+    fn session_closed(&self, session: SessionId) {
+        let _ = session;
+    }
 }
 
 /// Settings of a [`Service`].
@@ -96,6 +102,7 @@ impl Service {
             device.handle_timeout(now);
             device.connect(&mut os_rng())
         };
+        self.report_ended();
         Connection {
             service: self.clone(),
             id,
@@ -114,11 +121,14 @@ impl Service {
         endpoint: &str,
         body: &[u8],
     ) -> Result<Response, Error> {
-        let Opened { session, incoming } = {
+        let opened = {
             let now = self.now();
             self.device()
-                .open_request(now, origin, endpoint, body, &mut os_rng())?
+                .open_request(now, origin, endpoint, body, &mut os_rng())
         };
+        // Making room for a new handshake, or a broken one, may have ended sessions.
+        self.report_ended();
+        let Opened { session, incoming } = opened?;
         let (endpoint, plaintext) = match incoming {
             Incoming::Reply(body) => return Ok(Response { session, body }),
             Incoming::Request {
@@ -140,11 +150,24 @@ impl Service {
             .map(|body| Response { session, body })
     }
 
+    /// Tells the application about every session the device has ended since the last call
+    /// ([`AppHandler::session_closed`]), outside the device lock.
+    fn report_ended(&self) {
+        let ended: Vec<SessionId> = {
+            let mut device = self.device();
+            std::iter::from_fn(|| device.poll_ended()).collect()
+        };
+        for session in ended {
+            self.inner.handler.session_closed(session);
+        }
+    }
+
     /// Drops idle sessions (also done at every [`Service::connect`], and by the device
     /// whenever it needs room).
     pub fn expire_sessions(&self) {
         let now = self.now();
         self.device().handle_timeout(now);
+        self.report_ended();
     }
 
     /// Runs `f` with the device (for registering endpoints, reading the version document, …).
@@ -238,6 +261,7 @@ impl Connection {
     pub fn disconnect(&self) {
         self.service
             .with_device(|d| d.disconnect(self.id, self.after));
+        self.service.report_ended();
     }
 
     /// The service behind the connection.
