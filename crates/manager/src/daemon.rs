@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocomm::{Instant, Secret, Security};
+use protocomm::{Instant, Security};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use wifiprov_device::{AgentBuilder, CredentialStore, ManagerConfig, ProvEvent, RunningAgent};
@@ -91,13 +91,7 @@ enum Input {
 }
 
 fn policy_networks(file: &NetworksFile) -> Vec<KnownNetwork> {
-    file.known()
-        .iter()
-        .map(|n| {
-            KnownNetwork::new(n.ssid.as_bytes().to_vec(), n.password.expose().to_vec())
-                .with_webrepl(n.enables_webrepl)
-        })
-        .collect()
+    file.known().to_vec()
 }
 
 fn policy_config(file: &NetworksFile, interval: Duration, once: bool) -> PolicyConfig {
@@ -331,24 +325,13 @@ async fn forward_provisioning(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let outcome = match event {
-            ProvEvent::CredSuccess { ssid, ip } => Ok((ssid, ip)),
-            ProvEvent::CredFail { detail, .. } => Err(detail),
+        let result = match event {
+            ProvEvent::CredSuccess { link } => Ok(link),
+            ProvEvent::CredFail { error } => Err(error.into_connect_error()),
             _ => continue,
         };
         let Ok(Some(credentials)) = store.load() else {
             continue;
-        };
-        let result = match outcome {
-            Ok((_, ip)) => Ok(LinkStatus {
-                ssid: credentials.ssid.clone(),
-                bssid: Default::default(),
-                channel: 0,
-                auth: wifiprov_wifi::AuthMode::Open,
-                ip: ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                rssi: 0,
-            }),
-            Err(detail) => Err(ConnectError::AuthFailed { ssid: detail }),
         };
         let _ = store.clear();
         if tx.send(Input::Provisioned(credentials, result)).is_err() {
@@ -438,9 +421,9 @@ impl Runner {
             Request::Events => return Err("events are streamed by the server".into()),
             Request::AddNetwork { ssid, password, .. } => {
                 let ssid = wifiprov_types::Ssid::new(ssid).map_err(|e| e.to_string())?;
-                self.file
-                    .add_or_promote(&ssid, Secret::from(password.as_str()))
-                    .map(|_| ())
+                let password = wifiprov_types::Passphrase::new(password.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                self.file.add_or_promote(&ssid, password).map(|_| ())
             }
             Request::RemoveNetwork { ssid } => {
                 if self.file.remove(&ssid) {

@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::mem;
 
-use protocomm::Instant;
 use tracing::{debug, info, warn};
+use wifiprov_types::Instant;
 use wifiprov_wifi::{AccessPoint, ConnectError, Credentials, LinkStatus, WifiError};
 
 use super::config::{ApPolicy, KnownNetwork, PolicyConfig};
@@ -381,7 +381,7 @@ impl Policy {
         let now = self.now;
         match outcome {
             Ok(link) => {
-                info!(ssid = %credentials.ssid_lossy(), "provisioned network joined");
+                info!(ssid = %credentials.ssid, "provisioned network joined");
                 let ssid = credentials.ssid;
                 let password = credentials.passphrase;
                 let enables_webrepl = self.known(&ssid).is_some_and(|n| n.enables_webrepl);
@@ -401,10 +401,10 @@ impl Policy {
                 });
                 // Whatever was under way is abandoned; its late results will be ignored.
                 self.phase = Phase::NoNetwork { retry_at: None };
-                self.connected(ssid, link);
+                self.connected(ssid.to_vec(), link);
             }
             Err(reason) => {
-                info!(ssid = %credentials.ssid_lossy(), %reason, "provisioned credentials failed");
+                info!(ssid = %credentials.ssid, %reason, "provisioned credentials failed");
                 if let Phase::Connected {
                     next_check: Some(at),
                     check_pending,
