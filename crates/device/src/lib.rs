@@ -5,15 +5,16 @@
 //!   `prov-scan`, `prov-ctrl` and custom endpoints as a [`wifiprov_transport::AppHandler`].
 //! * [`ProvEvent`]s are broadcast to every subscriber.
 //! * [`CredentialStore`] keeps accepted credentials on disk, atomically.
+//!
+//! The agent that serves a Manager through routes (HTTP, console, BLE, SmartConfig) is the
+//! `wifiprov-agent` crate.
 
-pub mod agent;
 pub mod atomic;
 pub mod endpoints;
 pub mod events;
 pub mod manager;
 pub mod store;
 
-pub use agent::{AgentBuilder, AgentError, RunningAgent};
 pub use events::{FailReason, ProvEvent};
 pub use manager::{CustomEndpoint, Manager, ManagerConfig, ProvState, Station};
 pub use store::CredentialStore;

@@ -4,16 +4,17 @@
 //! ```text
 //!  Policy ──Action──► run_action ──► WifiBackend (scan / connect / status / AP)
 //!     ▲                         ├──► NetworksFile::add_or_promote + save (atomic)
-//!     │                         ├──► provisioning agent up/down (with the access point)
+//!     │                         ├──► provisioning agent and its routes up/down (with the AP)
 //!     │                         └──► remote-console command start/stop
 //!     └── inputs ◄── task results, provisioning outcomes, control requests, timers
 //! ```
 //!
 //! In fallback the provisioning agent accepts new credentials after every failure (no reset
 //! needed); its successes are read back from its private credential store and handed to the
-//! policy, which adds them to `known_networks`.
+//! policy, which adds them to `known_networks`. The agent's routes ([`Fallback::routes`]:
+//! HTTP, BLE, SmartConfig, …) are the same `wifiprov_agent` routes `wifiprov device` uses,
+//! started each time the access point comes up and stopped when it goes down.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,8 @@ use std::time::Duration;
 use protocomm::{Instant, Secret, Security};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
-use wifiprov_device::{AgentBuilder, CredentialStore, ManagerConfig, ProvEvent, RunningAgent};
+use wifiprov_agent::{AgentBuilder, Place, Route, RunningAgent};
+use wifiprov_device::{CredentialStore, ManagerConfig, ProvEvent};
 use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
 
 use crate::control::{ControlHandler, ControlServer, Request};
@@ -47,26 +49,23 @@ pub struct DaemonConfig {
     pub once: bool,
     /// Where the control socket goes (daemon mode).
     pub control: Option<PathBuf>,
-    /// The provisioning service raised with the access point: security and listen address.
-    pub provisioning: Option<(Security, SocketAddr)>,
+    /// The provisioning service raised with the access point.
+    pub provisioning: Option<Fallback>,
     /// The remote-console command (`enables_webrepl`).
     pub remote_console: Option<String>,
     /// Where the provisioning agent keeps credentials between receipt and `networks.json`.
     pub state_dir: PathBuf,
-    /// Further transports for the fallback provisioning service (e.g. BLE), started with it.
-    pub extra_transports: Option<ExtraTransports>,
 }
 
-/// Starts further transports (BLE, …) on the fallback provisioning service's shared
-/// [`wifiprov_transport::Service`]. The returned guard is dropped, stopping them, when the
-/// access point goes down; `None` means they could not start (the closure reports why).
-pub type ExtraTransports = Arc<
-    dyn Fn(
-            wifiprov_transport::Service,
-        ) -> wifiprov_wifi::BoxFuture<'static, Option<Box<dyn std::any::Any + Send>>>
-        + Send
-        + Sync,
->;
+/// The provisioning service raised with the fallback access point.
+pub struct Fallback {
+    /// The security of its protocomm routes.
+    pub security: Security,
+    /// Its routes, started in order each time the access point comes up and stopped (last
+    /// first) when it goes down. A route that cannot start is reported and left out; the
+    /// service runs when at least one starts.
+    pub routes: Vec<Arc<dyn Route>>,
+}
 
 /// Why the manager stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +123,6 @@ struct Runner {
     inputs: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Value>,
     agent: Option<RunningAgent>,
-    extra: Option<Box<dyn std::any::Any + Send>>,
     console: Option<tokio::process::Child>,
     epoch: tokio::time::Instant,
 }
@@ -216,7 +214,7 @@ impl Runner {
             return;
         }
         self.emit(json!({"event": "ap_up", "essid": ap.essid}));
-        let Some((security, listen)) = self.config.provisioning.clone() else {
+        let Some(fallback) = &self.config.provisioning else {
             return;
         };
         if self.agent.is_some() {
@@ -230,7 +228,10 @@ impl Runner {
             }
         };
         let _ = store.clear();
-        let mut builder = AgentBuilder::new(security, self.wifi.clone(), listen);
+        let mut builder = AgentBuilder::new(fallback.security.clone(), self.wifi.clone());
+        for route in &fallback.routes {
+            builder = builder.optional_route(route.clone());
+        }
         builder.store = Some(store.clone());
         // Retry without reboot: every failure makes room for new credentials at once. After a
         // success the service stops once the client has seen it (auto-stop).
@@ -247,13 +248,12 @@ impl Runner {
             .await
         {
             Ok(agent) => {
-                tracing::info!("provisioning service on http://{}", agent.addr);
-                self.emit(json!({"event": "provisioning", "address": agent.addr.to_string()}));
+                let places: Vec<String> = agent.places().iter().map(Place::to_string).collect();
+                tracing::info!("provisioning service on {}", places.join(" and "));
+                let address = agent.serves_http().then(|| agent.addr.to_string());
+                self.emit(json!({"event": "provisioning", "address": address, "routes": places}));
                 if let Some(events) = events {
                     tokio::spawn(forward_provisioning(events, store, self.inputs.clone()));
-                }
-                if let Some(start_extra) = &self.config.extra_transports {
-                    self.extra = start_extra(agent.service()).await;
                 }
                 self.agent = Some(agent);
             }
@@ -265,7 +265,6 @@ impl Runner {
     /// (its client sees the success), so this happens in the background.
     async fn stop_ap(&mut self) {
         let agent = self.agent.take();
-        let extra = self.extra.take();
         let wifi = self.wifi.clone();
         let events = self.events.clone();
         tokio::spawn(async move {
@@ -279,7 +278,6 @@ impl Runner {
                 }
                 agent.finished().await;
             }
-            drop(extra);
             if let Err(e) = wifi.stop_ap().await {
                 tracing::warn!("cannot stop the access point: {e}");
             }
@@ -462,7 +460,6 @@ pub async fn run(
         inputs: tx.clone(),
         events: events.clone(),
         agent: None,
-        extra: None,
         console: None,
         epoch: tokio::time::Instant::now(),
         config,

@@ -18,7 +18,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use smartconfig::receiver::Received;
-use smartconfig::{Protocol, ScType, Secret};
+use smartconfig::{Protocol, Secret};
+
+use crate::route_flags::{key_bytes, parse_type};
 
 /// Exit status when nothing was received or no device replied in time.
 const EXIT_NOTHING: u8 = 3;
@@ -137,11 +139,6 @@ fn parse_protocol(text: &str) -> Result<Protocol, String> {
     }
 }
 
-pub(crate) fn parse_type(text: &str) -> Result<ScType, String> {
-    ScType::from_name(text)
-        .ok_or_else(|| "expected esptouch, airkiss, esptouch-airkiss or esptouch-v2".into())
-}
-
 fn parse_mac(text: &str) -> Result<[u8; 6], String> {
     text.parse::<wifiprov_wifi::Bssid>()
         .map(|b| b.0)
@@ -182,17 +179,6 @@ impl ReceiverKey {
     }
 }
 
-/// The AES key argument as bytes, checked for the receiver type.
-pub(crate) fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    if key.len() > 16 {
-        bail!("--aes-key is {} bytes; at most 16 fit", key.len());
-    }
-    Ok(Some(Secret::new(key.as_bytes())))
-}
-
 /// The lines of `path`, or of standard input for `-`.
 fn read_input(path: &std::path::Path) -> Result<String> {
     if path.as_os_str() == "-" {
@@ -230,6 +216,8 @@ fn decoded_json(received: &Received, show_password: bool) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    use smartconfig::ScType;
+
     use super::*;
 
     #[test]
