@@ -98,7 +98,9 @@ impl AgentBuilder {
         self
     }
 
-    /// Starts the routes and the Manager.
+    /// Starts the routes, then the Manager. An agent without routes is valid (serve
+    /// [`RunningAgent::service`] on a transport of your own); an agent whose routes all
+    /// failed to start is not ([`AgentError::NoRoute`]).
     pub async fn start(self) -> Result<RunningAgent, AgentError> {
         self.start_observed(|_| {}).await
     }

@@ -156,20 +156,27 @@ impl Route for SmartConfigRoute {
             tracing::info!("SmartConfig: listening for {}", sc_type.name());
             let serve = async move {
                 let mut task = tokio::spawn(listen(sc.clone(), sc_type, provisioner));
-                tokio::select! {
-                    joined = &mut task => return joined.unwrap_or(Ok(())),
-                    () = stop => {}
-                }
-                // Credentials that came by SmartConfig are acknowledged after the join: a join
-                // or acknowledgement under way may finish; plain listening stops at once.
-                if matches!(sc.status(), Status::Connecting | Status::Acknowledging)
-                    && let Ok(joined) = tokio::time::timeout(FINISH_GRACE, &mut task).await
-                {
-                    return joined.unwrap_or(Ok(()));
-                }
-                sc.stop();
+                let result = tokio::select! {
+                    joined = &mut task => joined.unwrap_or(Ok(())),
+                    () = stop => {
+                        // Credentials that came by SmartConfig are acknowledged after the
+                        // join: a join or acknowledgement under way may finish; plain
+                        // listening stops at once.
+                        let busy =
+                            matches!(sc.status(), Status::Connecting | Status::Acknowledging);
+                        if busy {
+                            tokio::time::timeout(FINISH_GRACE, &mut task)
+                                .await
+                                .map_or(Ok(()), |joined| joined.unwrap_or(Ok(())))
+                        } else {
+                            Ok(())
+                        }
+                    }
+                };
                 task.abort();
-                Ok(())
+                // The next start binds the same source again.
+                sc.stop_and_release().await;
+                result
             };
             Ok(RunningRoute::new(Some(place), serve))
         })
