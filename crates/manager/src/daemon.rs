@@ -23,7 +23,7 @@ use protocomm::{Instant, Secret, Security};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use wifiprov_agent::{AgentBuilder, Place, Route, RunningAgent};
-use wifiprov_device::{CredentialStore, ManagerConfig, ProvEvent};
+use wifiprov_device::{CredentialStore, ManagerConfig, ProvEvent, ProvState};
 use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
 
 use crate::control::{ControlHandler, ControlServer, Request};
@@ -123,6 +123,8 @@ struct Runner {
     inputs: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Value>,
     agent: Option<RunningAgent>,
+    /// The access point going down in the background, with its provisioning service.
+    closing: Option<Closing>,
     console: Option<tokio::process::Child>,
     epoch: tokio::time::Instant,
 }
@@ -201,6 +203,11 @@ impl Runner {
     }
 
     async fn start_ap(&mut self) {
+        // An access point still going down is taken down now: its stop must not hit the new
+        // one, and its routes must let go of their ports before the same routes start again.
+        if let Some(closing) = self.closing.take() {
+            closing.now().await;
+        }
         let ap = self.file.access_point().clone();
         let config = ApConfig {
             ssid: ap.essid.as_bytes().to_vec(),
@@ -265,12 +272,20 @@ impl Runner {
     /// (its client sees the success), so this happens in the background.
     async fn stop_ap(&mut self) {
         let agent = self.agent.take();
+        let manager = agent.as_ref().map(|a| a.manager.clone());
         let wifi = self.wifi.clone();
         let events = self.events.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             if let Some(agent) = agent {
+                // A service that provisioned the device waits (a while) for its client to see
+                // the success; one that did not has nothing more to say.
                 let manager = agent.manager.clone();
-                if tokio::time::timeout(FINISH_GRACE, manager.wait_stopped())
+                let grace = if manager.prov_state() == ProvState::Success {
+                    FINISH_GRACE
+                } else {
+                    Duration::ZERO
+                };
+                if tokio::time::timeout(grace, manager.wait_stopped())
                     .await
                     .is_err()
                 {
@@ -283,6 +298,24 @@ impl Runner {
             }
             let _ = events.send(json!({"event": "ap_down"}));
         });
+        self.closing = Some(Closing { manager, task });
+    }
+}
+
+/// An access point going down in the background ([`Runner::stop_ap`]).
+struct Closing {
+    manager: Option<wifiprov_device::Manager>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Closing {
+    /// Ends the provisioning service at once instead of after its grace period, and waits
+    /// until the access point is down.
+    async fn now(self) {
+        if let Some(manager) = &self.manager {
+            manager.stop();
+        }
+        let _ = self.task.await;
     }
 }
 
@@ -460,6 +493,7 @@ pub async fn run(
         inputs: tx.clone(),
         events: events.clone(),
         agent: None,
+        closing: None,
         console: None,
         epoch: tokio::time::Instant::now(),
         config,
@@ -528,6 +562,9 @@ pub async fn run(
     }
     if let Some(agent) = runner.agent.take() {
         agent.shutdown().await;
+    }
+    if let Some(closing) = runner.closing.take() {
+        closing.now().await;
     }
     if let Some(task) = control_task {
         task.abort();
