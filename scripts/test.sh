@@ -28,6 +28,7 @@ fi
 
 echo "== no_std build of the protocol core"
 cargo build --quiet -p wifiprov-proto --no-default-features
+cargo build --quiet -p wifiprov-types --no-default-features
 cargo build --quiet -p protocomm --no-default-features
 cargo build --quiet -p smartconfig --no-default-features
 

@@ -165,7 +165,13 @@ impl Runner {
             Action::StartAp => self.start_ap().await,
             Action::StopAp => self.stop_ap().await,
             Action::AddKnownNetwork { ssid, password } => {
-                let ssid = String::from_utf8_lossy(&ssid).into_owned();
+                let ssid = match wifiprov_types::Ssid::new(ssid) {
+                    Ok(ssid) => ssid,
+                    Err(e) => {
+                        tracing::error!("cannot record a network in the networks file: {e}");
+                        return;
+                    }
+                };
                 match self
                     .file
                     .add_or_promote(&ssid, password)
@@ -173,12 +179,18 @@ impl Runner {
                 {
                     Ok(()) => {
                         tracing::info!(
-                            "added {ssid:?} to the top of {}",
+                            "added \"{ssid}\" to the top of {}",
                             self.file.path().display()
                         );
-                        self.emit(json!({"event": "network_added", "ssid": ssid}));
+                        let mut event = serde_json::Map::new();
+                        event.insert("event".into(), json!("network_added"));
+                        let (key, name) = crate::networks::ssid_field(&ssid);
+                        event.insert(key.into(), name);
+                        self.emit(Value::Object(event));
                     }
-                    Err(e) => tracing::error!("cannot record {ssid:?} in the networks file: {e}"),
+                    Err(e) => {
+                        tracing::error!("cannot record \"{ssid}\" in the networks file: {e}")
+                    }
                 }
             }
             Action::StartRemoteConsole => {
@@ -443,7 +455,10 @@ impl Runner {
                     .file
                     .known()
                     .iter()
-                    .map(|n| json!({"ssid": n.ssid, "open": n.is_open(), "enables_webrepl": n.enables_webrepl}))
+                    .map(|n| {
+                        let (key, name) = crate::networks::ssid_field(&n.ssid);
+                        json!({key: name, "open": n.is_open(), "enables_webrepl": n.enables_webrepl})
+                    })
                     .collect();
                 return Ok(json!({ "networks": list }));
             }
@@ -452,10 +467,12 @@ impl Runner {
                 return Ok(Value::Null);
             }
             Request::Events => return Err("events are streamed by the server".into()),
-            Request::AddNetwork { ssid, password, .. } => self
-                .file
-                .add_or_promote(&ssid, Secret::from(password.as_str()))
-                .map(|_| ()),
+            Request::AddNetwork { ssid, password, .. } => {
+                let ssid = wifiprov_types::Ssid::new(ssid).map_err(|e| e.to_string())?;
+                self.file
+                    .add_or_promote(&ssid, Secret::from(password.as_str()))
+                    .map(|_| ())
+            }
             Request::RemoveNetwork { ssid } => {
                 if self.file.remove(&ssid) {
                     Ok(())

@@ -19,6 +19,7 @@ use wifi_manager::networks::{
     AccessPointConfig, AddOutcome, NetworksError, NetworksFile, Problem, ReorderProblem,
     StartPolicy,
 };
+use wifiprov_types::Ssid;
 
 const EXAMPLE: &str = include_str!("data/networks_example.json");
 const ALWAYS: &str = include_str!("data/networks_always.json");
@@ -35,8 +36,15 @@ fn error(text: &str) -> String {
     NetworksFile::from_str(text, F).unwrap_err().to_string()
 }
 
+fn name(ssid: &str) -> Ssid {
+    Ssid::new(ssid).expect("a valid SSID")
+}
+
 fn ssids(file: &NetworksFile) -> Vec<&str> {
-    file.known().iter().map(|n| n.ssid.as_str()).collect()
+    file.known()
+        .iter()
+        .map(|n| n.ssid.as_str().expect("test SSIDs are UTF-8"))
+        .collect()
 }
 
 /// A JSON value as compact text: equal texts mean equal values *and* equal key order
@@ -287,6 +295,22 @@ fn malformed_documents_give_the_documented_messages() {
             "known_networks[0].ssid: expected a string, found a number".into(),
         ),
         (
+            doc(r#"{"ssid": "a", "ssid_hex": "61"}"#, AP),
+            "known_networks[0].ssid_hex: conflicts with known_networks[0].ssid; give only one of the two".into(),
+        ),
+        (
+            doc(r#"{"ssid_hex": "4e6"}"#, AP),
+            "known_networks[0].ssid_hex: expected the SSID's bytes as hex digits, two per byte".into(),
+        ),
+        (
+            doc(&format!(r#"{{"ssid_hex": "{}"}}"#, "ff".repeat(33)), AP),
+            "known_networks[0].ssid_hex: SSID must be 1 to 32 bytes long, found 33 bytes".into(),
+        ),
+        (
+            doc(r#"{"ssid": "a\n"}, {"ssid_hex": "610a"}"#, AP),
+            r#"known_networks[1].ssid_hex: "a\x0a" is already listed at known_networks[0]"#.into(),
+        ),
+        (
             doc(r#"{"ssid": ""}"#, AP),
             "known_networks[0].ssid: SSID must be 1 to 32 bytes long, found 0 bytes".into(),
         ),
@@ -514,7 +538,7 @@ fn rewrite_after_provisioning_keeps_other_entries_and_unknown_keys() {
 
     let mut file = NetworksFile::load(&path).unwrap();
     assert_eq!(
-        file.add_or_promote("Barn", Secret::from("hay-bales-2024"))
+        file.add_or_promote(&name("Barn"), Secret::from("hay-bales-2024"))
             .unwrap(),
         AddOutcome::Added
     );
@@ -554,7 +578,7 @@ fn rewrite_after_provisioning_keeps_other_entries_and_unknown_keys() {
 fn promoting_moves_the_entry_whole_and_replaces_only_its_password() {
     let mut file = parse(EXAMPLE);
     assert_eq!(
-        file.add_or_promote("Workshop", Secret::from("new-glue-2025"))
+        file.add_or_promote(&name("Workshop"), Secret::from("new-glue-2025"))
             .unwrap(),
         AddOutcome::Promoted
     );
@@ -580,8 +604,9 @@ fn promoting_moves_the_entry_whole_and_replaces_only_its_password() {
     // Promoting the first entry keeps its place; an open network stays without a password
     // key if it had none.
     let mut file = parse(&doc(r#"{"ssid": "open", "x": 1}, {"ssid": "b"}"#, AP));
-    file.add_or_promote("b", Secret::from("")).unwrap();
-    file.add_or_promote("open", Secret::from("")).unwrap();
+    file.add_or_promote(&name("b"), Secret::from("")).unwrap();
+    file.add_or_promote(&name("open"), Secret::from(""))
+        .unwrap();
     assert_consistent(&file);
     let after = json_of(&file.to_json_string());
     assert_eq!(
@@ -670,16 +695,6 @@ fn invalid_edit_arguments_change_nothing() {
     let before = file.to_json_string();
     let cases = [
         (
-            "".to_owned(),
-            Secret::from("12345678"),
-            "invalid SSID: SSID must be 1 to 32 bytes long, found 0 bytes",
-        ),
-        (
-            "x".repeat(33),
-            Secret::from("12345678"),
-            "invalid SSID: SSID must be 1 to 32 bytes long, found 33 bytes",
-        ),
-        (
             "Workshop".to_owned(),
             Secret::from("short12"),
             "invalid password: password of 7 bytes is not valid: use an empty password (open network), 5 or 13 characters (WEP), 8 to 63 characters (WPA passphrase) or 64 hex digits (WPA key)",
@@ -691,7 +706,7 @@ fn invalid_edit_arguments_change_nothing() {
         ),
     ];
     for (ssid, password, message) in cases {
-        let err = file.add_or_promote(&ssid, password).unwrap_err();
+        let err = file.add_or_promote(&name(&ssid), password).unwrap_err();
         assert_eq!(err.to_string(), message);
         assert_eq!(*file.to_json_string(), *before);
     }
@@ -710,7 +725,7 @@ fn new_documents() {
     let path = dir.path().join("networks.json");
     let mut file = NetworksFile::new(&path, &ap).unwrap();
     assert!(file.known().is_empty());
-    file.add_or_promote("Home", Secret::from("home-pass-123"))
+    file.add_or_promote(&name("Home"), Secret::from("home-pass-123"))
         .unwrap();
     file.save().unwrap();
     let text = fs::read_to_string(&path).unwrap();
@@ -825,7 +840,8 @@ fn saving_through_a_symlink_replaces_its_target() {
     fs::write(&real, ALWAYS).unwrap();
     std::os::unix::fs::symlink("real.json", &link).unwrap();
     let mut file = NetworksFile::load(&link).unwrap();
-    file.add_or_promote("Dock", Secret::from("")).unwrap();
+    file.add_or_promote(&name("Dock"), Secret::from(""))
+        .unwrap();
     file.save().unwrap();
     assert!(
         fs::symlink_metadata(&link)
@@ -858,7 +874,7 @@ fn save_errors_name_the_file_and_the_step() {
 #[test]
 fn debug_output_never_shows_passwords() {
     let mut file = parse(EXAMPLE);
-    file.add_or_promote("Barn", Secret::from("hay-bales-2024"))
+    file.add_or_promote(&name("Barn"), Secret::from("hay-bales-2024"))
         .unwrap();
     let shown = format!("{file:?} {:?} {:#?}", file.networks(), file.access_point());
     for secret in [
@@ -874,4 +890,31 @@ fn debug_output_never_shows_passwords() {
     assert!(shown.contains("<redacted>"));
     assert!(shown.contains("<none>"), "the open network says so");
     assert!(shown.contains("authmode"));
+}
+
+#[test]
+fn ssids_that_are_not_text_are_kept_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("networks.json");
+    let mut file = NetworksFile::new(&path, &AccessPointConfig::new("setup")).unwrap();
+    let odd = Ssid::new(&b"Caf\xe9 \xff\x00"[..]).unwrap();
+    file.add_or_promote(&odd, Secret::from("latin-1-cafe"))
+        .unwrap();
+    file.add_or_promote(&name("Home"), Secret::from("home-pass-123"))
+        .unwrap();
+    file.save().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        json["known_networks"][1]["ssid_hex"],
+        json!("436166e920ff00")
+    );
+    assert!(json["known_networks"][1].get("ssid").is_none());
+    assert_eq!(json["known_networks"][0]["ssid"], json!("Home"));
+    let loaded = NetworksFile::load(&path).unwrap();
+    assert_eq!(loaded.known()[1].ssid, odd);
+    assert_eq!(loaded.known()[1].password, Secret::from("latin-1-cafe"));
+    let mut loaded = loaded;
+    assert!(loaded.remove(odd.as_bytes()));
+    assert_eq!(ssids(&loaded), ["Home"]);
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use protocomm::Secret;
 use wifi_manager::networks::NetworksFile;
+use wifiprov_types::Ssid;
 
 /// Set, in the writer process only, to the file it rewrites.
 const WRITER_FILE_ENV: &str = "WIFI_MANAGER_NETWORKS_WRITER_FILE";
@@ -49,7 +50,7 @@ fn version_a() -> NetworksFile {
     let mut file = NetworksFile::from_str(EXAMPLE, "networks.json").unwrap();
     for i in (0..30).rev() {
         file.add_or_promote(
-            &format!("network {i:02}"),
+            &Ssid::new(format!("network {i:02}")).unwrap(),
             Secret::from(format!("password number {i}").as_str()),
         )
         .unwrap();
@@ -69,8 +70,11 @@ fn writer_child() {
     loop {
         let mut file = NetworksFile::load(&path).unwrap();
         if !file.remove(EXTRA_SSID) {
-            file.add_or_promote(EXTRA_SSID, Secret::from(EXTRA_PASSWORD))
-                .unwrap();
+            file.add_or_promote(
+                &Ssid::try_from(EXTRA_SSID).unwrap(),
+                Secret::from(EXTRA_PASSWORD),
+            )
+            .unwrap();
         }
         file.save().unwrap();
         println!("{SAVED}");
@@ -119,8 +123,11 @@ fn sigkill_during_rewrites_never_leaves_a_broken_file() {
     let a = version_a();
     let text_a = a.to_json_string().to_string();
     let mut b = NetworksFile::from_str(&text_a, "networks.json").unwrap();
-    b.add_or_promote(EXTRA_SSID, Secret::from(EXTRA_PASSWORD))
-        .unwrap();
+    b.add_or_promote(
+        &Ssid::try_from(EXTRA_SSID).unwrap(),
+        Secret::from(EXTRA_PASSWORD),
+    )
+    .unwrap();
     let text_b = b.to_json_string().to_string();
     assert_ne!(text_a.len(), text_b.len());
     fs::write(&path, &text_a).unwrap();

@@ -13,14 +13,22 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 use protocomm::Secret;
 use wifi_manager::networks::{AccessPointConfig, NetworksFile, StartPolicy};
+use wifiprov_types::Ssid;
 
-/// Printable text of 1 to 32 bytes: ASCII (including quotes and backslashes, which JSON must
-/// escape) or any printable Unicode.
-fn ssid() -> impl Strategy<Value = String> {
+/// Names of 1 to 32 bytes: printable ASCII (including quotes and backslashes, which JSON must
+/// escape), any printable Unicode, or any bytes at all (SSIDs need not be UTF-8).
+fn ssid() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        "[ -~]{1,32}",
-        "\\PC{1,12}".prop_filter("1 to 32 bytes", |s| (1..=32).contains(&s.len())),
+        "[ -~]{1,32}".prop_map(String::into_bytes),
+        "\\PC{1,12}"
+            .prop_filter("1 to 32 bytes", |s| (1..=32).contains(&s.len()))
+            .prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 1..=32),
     ]
+}
+
+fn name(bytes: &[u8]) -> Ssid {
+    Ssid::new(bytes).unwrap()
 }
 
 /// Every kind of password the format allows: open, WEP, WPA passphrase, WPA key.
@@ -36,7 +44,7 @@ fn password() -> impl Strategy<Value = String> {
 }
 
 /// Known networks with distinct SSIDs.
-fn known_networks() -> impl Strategy<Value = Vec<(String, String)>> {
+fn known_networks() -> impl Strategy<Value = Vec<(Vec<u8>, String)>> {
     prop::collection::vec((ssid(), password()), 0..24).prop_map(|mut list| {
         let mut seen = HashSet::new();
         list.retain(|(ssid, _)| seen.insert(ssid.clone()));
@@ -46,7 +54,7 @@ fn known_networks() -> impl Strategy<Value = Vec<(String, String)>> {
 
 fn access_point() -> impl Strategy<Value = AccessPointConfig> {
     (
-        ssid(),
+        "[ -~]{1,32}",
         prop::option::of(1u8..=14),
         any::<bool>(),
         prop::option::of("[ -~]{8,63}"),
@@ -92,18 +100,18 @@ proptest! {
         let mut file = NetworksFile::new(&path, &ap).unwrap();
         // Adding in reverse puts the first of the list on top.
         for (ssid, password) in list.iter().rev() {
-            file.add_or_promote(ssid, Secret::from(password.as_str())).unwrap();
+            file.add_or_promote(&name(ssid), Secret::from(password.as_str())).unwrap();
         }
         file.save().unwrap();
 
         let loaded = NetworksFile::load(&path).unwrap();
         prop_assert_eq!(loaded.networks(), file.networks());
-        let got: Vec<(String, Vec<u8>)> = loaded
+        let got: Vec<(Vec<u8>, Vec<u8>)> = loaded
             .known()
             .iter()
-            .map(|n| (n.ssid.clone(), n.password.expose().to_vec()))
+            .map(|n| (n.ssid.as_bytes().to_vec(), n.password.expose().to_vec()))
             .collect();
-        let want: Vec<(String, Vec<u8>)> = list
+        let want: Vec<(Vec<u8>, Vec<u8>)> = list
             .iter()
             .map(|(s, p)| (s.clone(), p.as_bytes().to_vec()))
             .collect();
@@ -124,16 +132,16 @@ proptest! {
     ) {
         let mut file = NetworksFile::new("networks.json", &AccessPointConfig::new("ap")).unwrap();
         for (ssid, password) in list.iter().rev() {
-            file.add_or_promote(ssid, Secret::from(password.as_str())).unwrap();
+            file.add_or_promote(&name(ssid), Secret::from(password.as_str())).unwrap();
         }
         // A model of the list: (ssid, password), most preferred first.
-        let mut model: Vec<(String, String)> = list.clone();
-        let names: Vec<String> = list.iter().map(|(s, _)| s.clone()).chain(pool).collect();
+        let mut model: Vec<(Vec<u8>, String)> = list.clone();
+        let names: Vec<Vec<u8>> = list.iter().map(|(s, _)| s.clone()).chain(pool).collect();
         for edit in edits {
             match edit {
                 Edit::AddOrPromote(i, password) => {
                     let ssid = &names[i % names.len()];
-                    file.add_or_promote(ssid, Secret::from(password.as_str())).unwrap();
+                    file.add_or_promote(&name(ssid), Secret::from(password.as_str())).unwrap();
                     model.retain(|(s, _)| s != ssid);
                     model.insert(0, (ssid.clone(), password));
                 }
@@ -144,19 +152,19 @@ proptest! {
                     model.retain(|(s, _)| s != ssid);
                 }
                 Edit::Reverse => {
-                    let order: Vec<&str> = model.iter().rev().map(|(s, _)| s.as_str()).collect();
+                    let order: Vec<&[u8]> = model.iter().rev().map(|(s, _)| s.as_slice()).collect();
                     file.reorder(&order).unwrap();
                     model.reverse();
                 }
             }
             let reread = NetworksFile::from_str(&file.to_json_string(), "networks.json").unwrap();
             prop_assert_eq!(reread.networks(), file.networks());
-            let got: Vec<(String, Vec<u8>)> = file
+            let got: Vec<(Vec<u8>, Vec<u8>)> = file
                 .known()
                 .iter()
-                .map(|n| (n.ssid.clone(), n.password.expose().to_vec()))
+                .map(|n| (n.ssid.as_bytes().to_vec(), n.password.expose().to_vec()))
                 .collect();
-            let want: Vec<(String, Vec<u8>)> = model
+            let want: Vec<(Vec<u8>, Vec<u8>)> = model
                 .iter()
                 .map(|(s, p)| (s.clone(), p.as_bytes().to_vec()))
                 .collect();

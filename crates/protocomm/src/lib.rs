@@ -82,11 +82,9 @@ pub mod client;
 pub mod device;
 pub mod error;
 pub mod proto_ver;
-pub mod secret;
 pub mod security;
 pub mod session;
 pub mod throttle;
-pub mod time;
 
 pub use client::{ClientHandshake, ClientSession, HandshakeStep};
 pub use device::{
@@ -115,10 +113,20 @@ pub mod fuzzing {
         crate::security::sec2::parse_resp1(bytes).is_ok()
     }
 }
-pub use secret::Secret;
 pub use security::srp::{Sec2Credentials, VerifierOptions};
 pub use security::{ClientSecurity, Security};
 pub use session::{SessionId, SessionLimits};
 pub use throttle::{AuthThrottle, ThrottleConfig};
-pub use time::Instant;
 pub use wifiprov_proto as proto;
+pub use wifiprov_types::Instant;
+pub use wifiprov_types::Secret;
+
+/// Secret byte strings (see [`wifiprov_types::Secret`]).
+pub mod secret {
+    pub use wifiprov_types::{Secret, ct_eq};
+}
+
+/// Time as the caller tells it (see [`wifiprov_types::Instant`]).
+pub mod time {
+    pub use wifiprov_types::Instant;
+}

@@ -173,15 +173,19 @@ pub enum Problem {
         found: String,
     },
     /// The same SSID appears twice in `known_networks`.
-    #[error("{ssid:?} is already listed at known_networks[{first}]")]
+    #[error("\"{ssid}\" is already listed at known_networks[{first}]")]
     DuplicateSsid {
-        /// The SSID.
+        /// The SSID, escaped (see [`wifiprov_types::Escaped`]).
         ssid: String,
         /// Index of its first entry.
         first: usize,
     },
-    /// A MicroPython alias (`ssid` for `essid`, `key` for `password`) disagrees with the key
-    /// it stands for.
+    /// `ssid_hex` is not an even number of hex digits.
+    #[error("expected the SSID's bytes as hex digits, two per byte")]
+    NotHex,
+    /// Two spellings of one value were both given: a MicroPython alias (`ssid` for `essid`,
+    /// `key` for `password`) that disagrees with the key it stands for, or a known network with
+    /// both `ssid` and `ssid_hex`.
     #[error("conflicts with {other}; give only one of the two")]
     ConflictingAlias {
         /// JSON path of the other key, as `access_point.config.essid`.
@@ -189,17 +193,18 @@ pub enum Problem {
     },
 }
 
-/// Why a new order is not a permutation of the known networks.
+/// Why a new order is not a permutation of the known networks. The SSIDs are escaped (see
+/// [`wifiprov_types::Escaped`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReorderProblem {
     /// The order names an SSID that is not a known network.
-    #[error("{0:?} is not a known network")]
+    #[error("\"{0}\" is not a known network")]
     Unknown(String),
     /// The order names an SSID twice.
-    #[error("{0:?} is listed more than once")]
+    #[error("\"{0}\" is listed more than once")]
     Repeated(String),
     /// The order leaves out a known network.
-    #[error("{0:?} is missing; list every known network exactly once")]
+    #[error("\"{0}\" is missing; list every known network exactly once")]
     Missing(String),
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use protocomm::Secret;
 use serde_json::{Map, Value};
+use wifiprov_types::Ssid;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::parse::{self, AP_CONFIG_KEYS};
@@ -180,14 +181,13 @@ impl NetworksFile {
     /// keys (and their order) kept. This is what a successful provisioning does.
     ///
     /// # Errors
-    /// [`NetworksError::InvalidArgument`] (and nothing changed) if `ssid` is not 1 to 32
-    /// bytes or `password` is not UTF-8 or has an invalid length.
+    /// [`NetworksError::InvalidArgument`] (and nothing changed) if `password` is not UTF-8
+    /// or has an invalid length. An SSID that is not UTF-8 is written as `"ssid_hex"`.
     pub fn add_or_promote(
         &mut self,
-        ssid: &str,
+        ssid: &Ssid,
         password: Secret,
     ) -> Result<AddOutcome, NetworksError> {
-        parse::check_ssid(ssid).map_err(|problem| invalid_argument("SSID", problem))?;
         let text = std::str::from_utf8(password.expose())
             .map_err(|_| invalid_argument("password", Problem::PasswordNotText))?;
         parse::check_known_password(text)
@@ -208,7 +208,8 @@ impl NetworksFile {
             }
             None => {
                 let mut entry = Map::new();
-                entry.insert("ssid".to_owned(), Value::String(ssid.to_owned()));
+                let (key, name) = parse::ssid_entry(ssid);
+                entry.insert(key.to_owned(), name);
                 entry.insert("password".to_owned(), new_password);
                 entry.insert("enables_webrepl".to_owned(), Value::Bool(false));
                 entries.insert(0, Value::Object(entry));
@@ -227,7 +228,7 @@ impl NetworksFile {
                 known.insert(
                     0,
                     KnownNetwork {
-                        ssid: ssid.to_owned(),
+                        ssid: ssid.clone(),
                         password,
                         enables_webrepl: false,
                     },
@@ -239,7 +240,7 @@ impl NetworksFile {
 
     /// Removes the known network `ssid` (its whole entry, unknown keys included); false if
     /// there is none.
-    pub fn remove(&mut self, ssid: &str) -> bool {
+    pub fn remove(&mut self, ssid: impl AsRef<[u8]>) -> bool {
         let Some(index) = self.networks.position(ssid) else {
             return false;
         };
@@ -259,21 +260,20 @@ impl NetworksFile {
     /// # Errors
     /// [`NetworksError::Reorder`] (and nothing changed) if `order` names an unknown SSID,
     /// names one twice, or leaves one out.
-    pub fn reorder<S: AsRef<str>>(&mut self, order: &[S]) -> Result<(), NetworksError> {
+    pub fn reorder<S: AsRef<[u8]>>(&mut self, order: &[S]) -> Result<(), NetworksError> {
         let mut taken = vec![false; self.networks.known.len()];
         let mut permutation = Vec::with_capacity(order.len());
         for ssid in order {
             let ssid = ssid.as_ref();
+            let shown = || wifiprov_types::Escaped(ssid).to_string();
             let index = self
                 .networks
                 .position(ssid)
-                .ok_or_else(|| NetworksError::Reorder(ReorderProblem::Unknown(ssid.to_owned())))?;
+                .ok_or_else(|| NetworksError::Reorder(ReorderProblem::Unknown(shown())))?;
             match taken.get_mut(index) {
                 Some(seen) if !*seen => *seen = true,
                 _ => {
-                    return Err(NetworksError::Reorder(ReorderProblem::Repeated(
-                        ssid.to_owned(),
-                    )));
+                    return Err(NetworksError::Reorder(ReorderProblem::Repeated(shown())));
                 }
             }
             permutation.push(index);
@@ -286,7 +286,7 @@ impl NetworksFile {
             .find(|(_, seen)| !**seen)
         {
             return Err(NetworksError::Reorder(ReorderProblem::Missing(
-                missing.ssid.clone(),
+                missing.ssid.to_string(),
             )));
         }
         self.with_known_entries(|entries| {

@@ -35,7 +35,8 @@
 //! |-----|-----------|-------------|------|
 //! | `schema` | yes | — | the integer `2` |
 //! | `known_networks` | yes | — | an array of objects (may be empty), most preferred first |
-//! | `known_networks[i].ssid` | yes | — | a string of 1 to 32 bytes (UTF-8); no two entries alike |
+//! | `known_networks[i].ssid` | yes¹ | — | a string of 1 to 32 bytes (UTF-8); no two entries alike |
+//! | `known_networks[i].ssid_hex` | yes¹ | — | instead of `ssid`, for a name that is not UTF-8: its 1 to 32 bytes as hex digits (`"4e6574ff"`); written this way only for such names |
 //! | `known_networks[i].password` | no | `""` (open) | a string or `null` (open): empty, 5 or 13 bytes (WEP), 8 to 63 bytes (WPA passphrase) or 64 hex digits (WPA key) |
 //! | `known_networks[i].enables_webrepl` | no | `false` | a boolean |
 //! | `access_point` | yes | — | an object |
@@ -47,6 +48,10 @@
 //! | other keys of `config` | no | — | anything; kept in [`AccessPointConfig::extra`] |
 //! | `access_point.enables_webrepl` | no | `false` | a boolean |
 //! | `access_point.start_policy` | no | `"never"` | `"always"`, `"fallback"` or `"never"` |
+//!
+//! ¹ Exactly one of `ssid` and `ssid_hex`. SSIDs are bytes and need not be UTF-8; JSON text
+//! cannot hold such a name, so it is kept in `ssid_hex` instead of being converted (which would
+//! name another network).
 //!
 //! Any other key anywhere is ignored when reading and kept when writing. (`ssid`/`key` are
 //! the names current MicroPython gives `essid`/`password`; when both names of a pair are
@@ -130,6 +135,13 @@ use std::ops::RangeInclusive;
 pub use error::{NetworksError, Problem, ReorderProblem};
 pub use file::NetworksFile;
 pub use types::{AccessPointConfig, AddOutcome, KnownNetwork, Networks, StartPolicy};
+
+/// How a known network's name appears in JSON (the file, the control API, events): `"ssid"`
+/// as text when it is UTF-8, otherwise `"ssid_hex"` with its bytes in hex. Returns the key
+/// and the value.
+pub fn ssid_field(ssid: &wifiprov_types::Ssid) -> (&'static str, serde_json::Value) {
+    parse::ssid_entry(ssid)
+}
 
 /// The schema this version reads and writes.
 pub const SCHEMA: u32 = 2;

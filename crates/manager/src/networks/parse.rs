@@ -3,6 +3,7 @@
 
 use protocomm::Secret;
 use serde_json::{Map, Value};
+use wifiprov_types::{Ssid, SsidError};
 
 use super::{
     AccessPointConfig, KnownNetwork, MAX_SSID_LEN, Networks, Problem, SCHEMA, StartPolicy,
@@ -100,17 +101,12 @@ fn known_networks(root: &Map<String, Value>) -> Res<Vec<KnownNetwork>> {
         let Value::Object(entry) = entry else {
             return Err(wrong_type(path, "an object", entry));
         };
-        let ssid = match entry.get("ssid") {
-            None => return Err(at(child(&path, "ssid"), Problem::Missing)),
-            Some(Value::String(ssid)) => ssid,
-            Some(other) => return Err(wrong_type(child(&path, "ssid"), "a string", other)),
-        };
-        check_ssid(ssid).map_err(|problem| at(child(&path, "ssid"), problem))?;
-        if let Some(first) = known.iter().position(|n| n.ssid == *ssid) {
+        let (ssid_path, ssid) = known_ssid(entry, &path)?;
+        if let Some(first) = known.iter().position(|n| n.ssid == ssid) {
             return Err(at(
-                child(&path, "ssid"),
+                ssid_path,
                 Problem::DuplicateSsid {
-                    ssid: ssid.clone(),
+                    ssid: ssid.to_string(),
                     first,
                 },
             ));
@@ -129,12 +125,55 @@ fn known_networks(root: &Map<String, Value>) -> Res<Vec<KnownNetwork>> {
         check_known_password(password).map_err(|problem| at(child(&path, "password"), problem))?;
         let enables_webrepl = optional_bool(entry, &path, "enables_webrepl")?.unwrap_or(false);
         known.push(KnownNetwork {
-            ssid: ssid.clone(),
+            ssid,
             password: Secret::from(password),
             enables_webrepl,
         });
     }
     Ok(known)
+}
+
+/// A known network's name: `"ssid"` (text) or `"ssid_hex"` (its bytes in hex, for names that
+/// are not UTF-8), exactly one of the two. Returns the JSON path of the key used.
+fn known_ssid(entry: &Map<String, Value>, path: &str) -> Res<(String, Ssid)> {
+    let bytes = match (entry.get("ssid"), entry.get("ssid_hex")) {
+        (None, None) => return Err(at(child(path, "ssid"), Problem::Missing)),
+        (Some(_), Some(_)) => {
+            return Err(at(
+                child(path, "ssid_hex"),
+                Problem::ConflictingAlias {
+                    other: child(path, "ssid"),
+                },
+            ));
+        }
+        (Some(Value::String(text)), None) => (child(path, "ssid"), text.as_bytes().to_vec()),
+        (Some(other), None) => return Err(wrong_type(child(path, "ssid"), "a string", other)),
+        (None, Some(Value::String(hex_text))) => {
+            let key = child(path, "ssid_hex");
+            match hex::decode(hex_text) {
+                Ok(bytes) => (key, bytes),
+                Err(_) => return Err(at(key, Problem::NotHex)),
+            }
+        }
+        (None, Some(other)) => {
+            return Err(wrong_type(child(path, "ssid_hex"), "a string", other));
+        }
+    };
+    let (key, bytes) = bytes;
+    match Ssid::new(bytes) {
+        Ok(ssid) => Ok((key, ssid)),
+        Err(SsidError::Empty) => Err(at(key, Problem::SsidLength { len: 0 })),
+        Err(SsidError::TooLong { len }) => Err(at(key, Problem::SsidLength { len })),
+    }
+}
+
+/// How a known network's name is written: `"ssid"` as text when it is UTF-8, otherwise
+/// `"ssid_hex"`.
+pub(super) fn ssid_entry(ssid: &Ssid) -> (&'static str, Value) {
+    match ssid.as_str() {
+        Some(text) => ("ssid", Value::String(text.to_owned())),
+        None => ("ssid_hex", Value::String(hex::encode(ssid.as_bytes()))),
+    }
 }
 
 fn access_point(root: &Map<String, Value>) -> Res<AccessPointConfig> {

@@ -5,14 +5,16 @@ use std::str::FromStr;
 
 use protocomm::Secret;
 use serde_json::{Map, Value};
+use wifiprov_types::Ssid;
 
 use super::Problem;
 
 /// One entry of `known_networks`: a network the device may join.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KnownNetwork {
-    /// The network name (1 to 32 bytes of UTF-8).
-    pub ssid: String,
+    /// The network name (1 to 32 bytes, kept exactly: `"ssid"` in the file when it is UTF-8,
+    /// `"ssid_hex"` when it is not).
+    pub ssid: Ssid,
     /// The password; empty for an open network.
     pub password: Secret,
     /// Whether to run the remote-console service while joined to this network (the name is
@@ -149,14 +151,16 @@ pub struct Networks {
 }
 
 impl Networks {
-    /// The known network named `ssid`.
-    pub fn find(&self, ssid: &str) -> Option<&KnownNetwork> {
-        self.known.iter().find(|n| n.ssid == ssid)
+    /// The known network named `ssid` (text or bytes).
+    pub fn find(&self, ssid: impl AsRef<[u8]>) -> Option<&KnownNetwork> {
+        let ssid = ssid.as_ref();
+        self.known.iter().find(|n| n.ssid == *ssid)
     }
 
     /// The index of the known network named `ssid` (0 = most preferred).
-    pub fn position(&self, ssid: &str) -> Option<usize> {
-        self.known.iter().position(|n| n.ssid == ssid)
+    pub fn position(&self, ssid: impl AsRef<[u8]>) -> Option<usize> {
+        let ssid = ssid.as_ref();
+        self.known.iter().position(|n| n.ssid == *ssid)
     }
 }
 
