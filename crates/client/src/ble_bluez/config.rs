@@ -7,7 +7,7 @@ use wifiprov_transport::ble::uuid::{DEFAULT_SERVICE_UUID, EXAMPLE_SERVICE_UUID};
 
 use super::{BleDevice, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCAN_TIMEOUT};
 
-/// What [`BluezCentral`] looks for and how long it waits.
+/// What [`BluezCentral`](super::BluezCentral) looks for and how long it waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BluezCentralConfig {
     /// The advertised device name to match exactly (`PROV_1A2B3C`). Without one, the first

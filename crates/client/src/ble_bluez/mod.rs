@@ -10,7 +10,7 @@
 //!    `InterfacesAdded` signal and every [`POLL_INTERVAL`]. An `org.bluez.Device1` matches by its
 //!    exact `Name` when a name is configured (`PROV_1A2B3C`), otherwise when its advertised
 //!    `UUIDs` contain the service UUID. Nothing within the scan time gives
-//!    [`TransportError::Unreachable`].
+//!    [`TransportError::Unreachable`](crate::TransportError::Unreachable).
 //! 2. **Connecting.** `Device1.Connect`, then waiting for `ServicesResolved = true`.
 //! 3. **Identifying the endpoints.** The GATT objects under the device path: the
 //!    `org.bluez.GattService1` with the service UUID (or, when none is configured, the service
@@ -23,12 +23,12 @@
 //!    Blob) itself; should a read come back as exactly one full chunk of the characteristic's
 //!    `MTU`, the rest is read with the `offset` option until a shorter chunk.
 //!
-//! A BLE session lives as long as its connection: [`ClientTransport::reset_session`] makes the
+//! A BLE session lives as long as its connection: [`ClientTransport::reset_session`](crate::ClientTransport::reset_session) makes the
 //! next request disconnect and connect again (`Device1.Disconnect` + `Connect`). Dropping a
 //! [`BluezCentral`] disconnects the device (best effort).
 //!
 //! `org.bluez.Error.Failed` from `WriteValue` / `ReadValue` (how BlueZ reports the ATT error
-//! of a device that refused a request) is [`TransportError::Rejected`], which the
+//! of a device that refused a request) is [`TransportError::Rejected`](crate::TransportError::Rejected), which the
 //! [`crate::Provisioner`] turns into an authentication error during the handshake.
 //!
 //! Use esp_prov's BLE scan settings with this transport (`ClientConfig { scan_page: 4,
