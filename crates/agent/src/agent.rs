@@ -24,14 +24,15 @@ pub enum AgentError {
     /// The protocol configuration is unusable.
     #[error(transparent)]
     Protocol(#[from] protocomm::Error),
-    /// A route added with [`AgentBuilder::route`] could not start.
-    #[error("cannot start the {name} route: {source}")]
+    /// A route added with [`AgentBuilder::route`] could not start. The message carries the
+    /// whole cause (route errors often wrap errors that print their own causes), so the
+    /// error is not repeated as a `source()`.
+    #[error("cannot start the {name} route: {error}")]
     Route {
         /// The route's name.
         name: String,
         /// Why.
-        #[source]
-        source: RouteError,
+        error: RouteError,
     },
     /// Routes were given, but none of them could start.
     #[error("none of the routes could start")]
@@ -151,15 +152,15 @@ impl AgentBuilder {
                         serve,
                     ));
                 }
-                Err(source) if entry.required => {
+                Err(error) if entry.required => {
                     // Stop the routes already open, last first, letting each close cleanly.
                     for (active, _, serve) in started.into_iter().rev() {
                         active.stop.send_replace(true);
                         let _ = tokio::time::timeout(ROUTE_STOP_TIMEOUT, serve).await;
                     }
-                    return Err(AgentError::Route { name, source });
+                    return Err(AgentError::Route { name, error });
                 }
-                Err(e) => tracing::error!("the {name} route is unavailable: {e}"),
+                Err(e) => tracing::warn!("the {name} route is unavailable: {e}"),
             }
         }
         if tried && started.is_empty() {

@@ -258,7 +258,7 @@ async fn a_route_that_cannot_start_stops_the_others_and_is_named() {
         matches!(
             err,
             wifiprov_agent::AgentError::Route {
-                source: wifiprov_agent::RouteError::Bind(_),
+                error: wifiprov_agent::RouteError::Bind(_),
                 ..
             }
         ),

@@ -146,7 +146,7 @@ pub(super) async fn join_stored(
 pub(super) fn start_error(e: AgentError, listen: SocketAddr) -> anyhow::Error {
     match e {
         AgentError::Route {
-            source: RouteError::Bind(b),
+            error: RouteError::Bind(b),
             ..
         } => bind_error(listen, b.kind(), &b),
         other => other.into(),
