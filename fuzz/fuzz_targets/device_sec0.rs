@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         .register_endpoint(CUSTOM_ENDPOINT)
         .expect("custom endpoint");
     let mut rng = ReplayRng::new(&[]);
+    let connection = device.connect(&mut rng);
     // Echoes, but refuses empty requests so the handler-error path is reachable too.
     let mut echo = |_: SessionId, _: &str, req: &[u8]| -> Result<Vec<u8>, HandlerError> {
         match req {
@@ -29,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let name = endpoint(selector);
     let result = device.handle_request(
         Instant::ZERO,
-        SessionId(1),
+        connection,
         name,
         request,
         &mut rng,

@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
     device
         .register_endpoint(CUSTOM_ENDPOINT)
         .expect("custom endpoint");
+    // The connection's session id comes from another generator: the recorded draws are the
+    // handshake's.
+    let connection = device.connect(&mut ReplayRng::new(&[]));
     let mut rng = ReplayRng::new(&SEC1_DEVICE_DRAWS);
     // Echoes, but refuses empty requests so the handler-error path is reachable too.
     let mut echo = |_: SessionId, _: &str, req: &[u8]| -> Result<Vec<u8>, HandlerError> {
@@ -30,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     for (selector, request) in records(data) {
         now = now + Duration::from_secs(4 * u64::from(selector >> 3));
         let name = endpoint(selector);
-        let result = device.handle_request(now, SessionId(1), name, request, &mut rng, &mut echo);
+        let result = device.handle_request(now, connection, name, request, &mut rng, &mut echo);
         if name == "no-such-endpoint" {
             assert!(result.is_err());
         }

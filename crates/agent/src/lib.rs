@@ -89,7 +89,7 @@
 //! # runtime.block_on(async {
 //! let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
 //! let mut agent = AgentBuilder::new(protocomm::Security::Sec0, wifi)
-//!     .route(Preset(Credentials::new("HomeNet", "correct-horse")));
+//!     .route(Preset(Credentials::new("HomeNet", "correct-horse").unwrap()));
 //! agent.manager.connect_delay = Duration::ZERO;
 //! agent.manager.cleanup_delay = Duration::ZERO;
 //! let agent = agent.start().await.unwrap();
@@ -116,5 +116,5 @@ pub use http::HttpRoute;
 pub use mdns::MdnsRoute;
 pub use route::{Place, Provisioner, Route, RouteContext, RouteError, RunningRoute, Shutdown};
 pub use smartconfig::SmartConfigRoute;
-pub use wifiprov_device::Manager;
+pub use wifiprov_device::{Manager, ProvError};
 pub use wifiprov_wifi::BoxFuture;

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch};
-use wifiprov_device::{Manager, ProvEvent};
+use wifiprov_device::{Manager, ProvError, ProvEvent};
 use wifiprov_transport::Service;
-use wifiprov_wifi::{BoxFuture, ConnectError, Credentials, LinkStatus, WifiBackend};
+use wifiprov_wifi::{BoxFuture, Credentials, LinkStatus, WifiBackend};
 
 /// One way in for credentials: protocomm over HTTP, BLE or a console; SmartConfig; …
 ///
@@ -160,11 +160,12 @@ impl Provisioner {
         Provisioner { manager }
     }
 
-    /// Joins with `credentials` and waits for the outcome: the link, or why it failed (also
-    /// when provisioning does not accept credentials now: another attempt runs, it has
-    /// ended, …).
-    pub async fn submit(&self, credentials: Credentials) -> Result<LinkStatus, ConnectError> {
-        self.manager.provide(credentials).await
+    /// Joins with `credentials` and waits for the outcome: the link, or why not: the station
+    /// gave up ([`ProvError::Connect`]), they could not be stored ([`ProvError::Store`]), or
+    /// provisioning does not take credentials now ([`ProvError::Refused`]: another attempt
+    /// runs, it has ended, …). After a failure provisioning takes credentials again.
+    pub async fn submit(&self, credentials: Credentials) -> Result<LinkStatus, ProvError> {
+        self.manager.submit(credentials).await
     }
 
     /// Events from now on (credentials received, failed, succeeded, end).

@@ -17,6 +17,7 @@ use smartconfig::ScType;
 use smartconfig::api::{Joiner, Outcome, Settings, SmartConfig, Status};
 use smartconfig::net::OpenSource;
 use smartconfig::net::source::open_udp;
+use wifiprov_device::ProvError;
 use wifiprov_wifi::{BoxFuture, ConnectError, Credentials};
 
 use crate::route::{Place, Provisioner, Route, RouteContext, RouteError, RunningRoute};
@@ -117,11 +118,16 @@ impl SmartConfigRoute {
                     ));
                 }
                 let result = provisioner.submit(credentials.clone()).await;
-                *lock(&failed) = match result {
-                    Err(_) => Some((credentials, Instant::now())),
-                    Ok(_) => None,
-                };
-                result
+                // Only credentials the station tried and gave up on are held back; a refusal
+                // (another attempt under way, say) says nothing about them.
+                match &result {
+                    Ok(_) => *lock(&failed) = None,
+                    Err(ProvError::Connect(_)) => {
+                        *lock(&failed) = Some((credentials, Instant::now()));
+                    }
+                    Err(_) => {}
+                }
+                result.map_err(ProvError::into_connect_error)
             })
         })
     }

@@ -16,7 +16,7 @@ use mdns_sd::{ServiceDaemon, ServiceEvent};
 use protocomm::{Sec2Credentials, Secret, Security};
 use wifiprov_agent::{AgentBuilder, HttpRoute};
 use wifiprov_client::{Credentials, HttpTransport, Provisioner, WifiStatus};
-use wifiprov_device::{ManagerConfig, ProvEvent};
+use wifiprov_device::{ManagerConfig, ProvEvent, ssid_text};
 use wifiprov_transport::mdns::{Advertisement, SERVICE_TYPE};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
@@ -213,9 +213,18 @@ async fn narrate(mut events: tokio::sync::broadcast::Receiver<ProvEvent>) {
     while let Ok(event) = events.recv().await {
         let text = match &event {
             ProvEvent::Start => "provisioning service started".to_string(),
-            ProvEvent::CredRecv { ssid } => format!("received credentials for {ssid:?}"),
-            ProvEvent::CredFail { reason, .. } => format!("could not join: {reason}"),
-            ProvEvent::CredSuccess { ssid, ip } => format!("joined {ssid:?}, got address {ip}"),
+            ProvEvent::CredRecv { ssid } => {
+                format!("received credentials for {:?}", ssid_text(ssid))
+            }
+            ProvEvent::CredFail { error } => match error.fail_reason() {
+                Some(reason) => format!("could not join: {reason}"),
+                None => format!("could not take the credentials: {error}"),
+            },
+            ProvEvent::CredSuccess { link } => format!(
+                "joined {:?}, got address {}",
+                ssid_text(&link.ssid),
+                link.ip
+            ),
             ProvEvent::End => "provisioning finished; service stopped".to_string(),
             ProvEvent::Init | ProvEvent::Deinit => continue,
         };

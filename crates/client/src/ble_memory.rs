@@ -48,7 +48,7 @@ impl MemoryBleTransport {
 
     /// The protocomm session of the current connection.
     pub fn session(&self) -> Option<protocomm::SessionId> {
-        self.link.as_ref().map(MemoryGattLink::session)
+        self.link.as_ref().and_then(MemoryGattLink::session)
     }
 
     /// The endpoints found, by name.

@@ -1,47 +1,10 @@
 //! Typed provisioning events, in ESP-IDF's order (`WIFI_PROV_INIT` … `WIFI_PROV_DEINIT`).
 
-use std::fmt;
+use wifiprov_types::Escaped;
+use wifiprov_wifi::LinkStatus;
 
-use serde::Serialize;
-use wifiprov_wifi::{ConnectError, LinkStatus};
-
-/// Why the station gave up on the credentials, as reported on the wire and in events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailReason {
-    /// Wrong passphrase (or another authentication failure).
-    AuthError,
-    /// No access point with that SSID.
-    NetworkNotFound,
-}
-
-impl FailReason {
-    /// The `WifiConnectFailedReason` number.
-    pub fn wire(self) -> i32 {
-        match self {
-            FailReason::AuthError => 0,
-            FailReason::NetworkNotFound => 1,
-        }
-    }
-
-    /// Maps a backend failure to the reason the protocol can carry.
-    pub fn from_error(error: &ConnectError) -> Self {
-        if error.is_network_not_found() {
-            FailReason::NetworkNotFound
-        } else {
-            FailReason::AuthError
-        }
-    }
-}
-
-impl fmt::Display for FailReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FailReason::AuthError => "authentication failed (wrong passphrase?)",
-            FailReason::NetworkNotFound => "network not found",
-        })
-    }
-}
+pub use crate::error::FailReason;
+use crate::error::ProvError;
 
 /// Something the Manager did, broadcast to every subscriber.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,24 +13,21 @@ pub enum ProvEvent {
     Init,
     /// The provisioning service is serving (also after a re-provision request).
     Start,
-    /// Credentials were accepted by ApplyConfig and will be tried.
+    /// Credentials were accepted (and stored) and will be tried.
     CredRecv {
-        /// The network (text, lossy).
-        ssid: String,
+        /// The network's SSID bytes.
+        ssid: Vec<u8>,
     },
-    /// The station gave up on the credentials.
+    /// The credentials were not taken into use: the station gave up on them, or they could
+    /// not be stored (never [`ProvError::Refused`]).
     CredFail {
-        /// The reason carried on the wire.
-        reason: FailReason,
-        /// The backend's full explanation.
-        detail: String,
+        /// Why.
+        error: ProvError,
     },
     /// The station joined the network.
     CredSuccess {
-        /// The network (text, lossy).
-        ssid: String,
-        /// The address obtained.
-        ip: String,
+        /// The link: network, access point, channel, security, address, signal.
+        link: LinkStatus,
     },
     /// The provisioning service stopped.
     End,
@@ -90,21 +50,26 @@ impl ProvEvent {
         }
     }
 
-    /// The event's details as `(key, value)` pairs (for JSON lines and hook environments).
+    /// The event's details as `(key, value)` pairs (for JSON lines and hook environments):
+    ///
+    /// * `cred_recv`: `ssid`;
+    /// * `cred_fail`: `reason` ([`ProvError::reason_key`]: `auth_error`,
+    ///   `network_not_found` or `store_error`) and `detail` (the full explanation);
+    /// * `cred_success`: `ssid` and `ip` (dotted quad).
+    ///
+    /// SSIDs are written with [`ssid_text`]: text as it is when the SSID is printable UTF-8,
+    /// `\xNN` for each byte that is not UTF-8 or belongs to a control character, `\\` for a
+    /// backslash.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         match self {
-            ProvEvent::CredRecv { ssid } => vec![("ssid", ssid.clone())],
-            ProvEvent::CredFail { reason, detail } => vec![
-                (
-                    "reason",
-                    serde_json::to_value(reason)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                ),
-                ("detail", detail.clone()),
+            ProvEvent::CredRecv { ssid } => vec![("ssid", ssid_text(ssid))],
+            ProvEvent::CredFail { error } => vec![
+                ("reason", error.reason_key().to_string()),
+                ("detail", error.to_string()),
             ],
-            ProvEvent::CredSuccess { ssid, ip } => vec![("ssid", ssid.clone()), ("ip", ip.clone())],
+            ProvEvent::CredSuccess { link } => {
+                vec![("ssid", ssid_text(&link.ssid)), ("ip", link.ip.to_string())]
+            }
             _ => Vec::new(),
         }
     }
@@ -120,29 +85,69 @@ impl ProvEvent {
         out.push('}');
         out
     }
+}
 
-    pub(crate) fn success(link: &LinkStatus) -> Self {
-        ProvEvent::CredSuccess {
-            ssid: String::from_utf8_lossy(&link.ssid).into_owned(),
-            ip: link.ip.to_string(),
-        }
-    }
+/// An SSID (bytes) as one line of text that loses nothing, as [`Escaped`] writes it: UTF-8
+/// text as it is, `\\` for a backslash, and `\xNN` (two lowercase hex digits) for each byte
+/// that is not UTF-8 and for each byte of a control character. `b"Caf\xe9"` becomes
+/// `Caf\xe9`, `b"a\\b"` becomes `a\\b`, and `"Café"` stays `Café`.
+pub fn ssid_text(ssid: &[u8]) -> String {
+    Escaped(ssid).to_string()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use wifiprov_wifi::{AuthMode, Bssid, ConnectError};
+
     use super::*;
 
     #[test]
     fn json_lines() {
         let e = ProvEvent::CredFail {
-            reason: FailReason::NetworkNotFound,
-            detail: "x".into(),
+            error: ProvError::Connect(ConnectError::NetworkNotFound { ssid: "x".into() }),
         };
         assert_eq!(
             e.to_json(),
-            r#"{"event":"cred_fail","reason":"network_not_found","detail":"x"}"#
+            r#"{"event":"cred_fail","reason":"network_not_found","detail":"network \"x\" not found"}"#
+        );
+        let e = ProvEvent::CredFail {
+            error: ProvError::Connect(ConnectError::AuthFailed { ssid: "x".into() }),
+        };
+        assert!(
+            e.to_json()
+                .starts_with(r#"{"event":"cred_fail","reason":"auth_error","#)
         );
         assert_eq!(ProvEvent::Start.to_json(), r#"{"event":"start"}"#);
+        let link = LinkStatus {
+            ssid: b"Caf\xe9".to_vec(),
+            bssid: Bssid([1, 2, 3, 4, 5, 6]),
+            channel: 6,
+            auth: AuthMode::Wpa2Psk,
+            ip: Ipv4Addr::new(192, 168, 1, 42),
+            rssi: -40,
+        };
+        assert_eq!(
+            ProvEvent::CredSuccess { link }.to_json(),
+            r#"{"event":"cred_success","ssid":"Caf\\xe9","ip":"192.168.1.42"}"#
+        );
+        assert_eq!(
+            ProvEvent::CredRecv {
+                ssid: b"HomeNet".to_vec()
+            }
+            .to_json(),
+            r#"{"event":"cred_recv","ssid":"HomeNet"}"#
+        );
+    }
+
+    #[test]
+    fn ssid_text_escapes_only_what_is_not_text() {
+        assert_eq!(ssid_text("Café".as_bytes()), "Café");
+        assert_eq!(ssid_text(b"Caf\xe9"), "Caf\\xe9");
+        assert_eq!(ssid_text(b"a\\b"), "a\\\\b");
+        assert_eq!(ssid_text(b"\xff\xfe"), "\\xff\\xfe");
+        assert_eq!(ssid_text(b"a\nb"), "a\\x0ab");
+        assert_eq!(ssid_text(b""), "");
     }
 }

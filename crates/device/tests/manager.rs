@@ -22,8 +22,11 @@ use protocomm::proto::wifi_scan::{
     CmdScanResult, CmdScanStart, WiFiScanPayload, wi_fi_scan_payload::Payload as ScanPayload,
 };
 use tokio::sync::broadcast;
-use wifiprov_device::{CredentialStore, FailReason, Manager, ManagerConfig, ProvEvent, ProvState};
+use wifiprov_device::{
+    CredentialStore, FailReason, Manager, ManagerConfig, ProvError, ProvEvent, ProvState,
+};
 use wifiprov_transport::AppHandler;
+use wifiprov_wifi::Credentials;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 use zeroize::Zeroizing;
 
@@ -139,19 +142,19 @@ async fn successful_provisioning_then_auto_stop() {
     assert_eq!(
         next_event(&mut r.events).await,
         ProvEvent::CredRecv {
-            ssid: "HomeNet".into()
+            ssid: b"HomeNet".to_vec()
         }
     );
     assert!(
         r.store.is_provisioned(),
         "credentials are persisted at ApplyConfig"
     );
+    let ProvEvent::CredSuccess { link } = next_event(&mut r.events).await else {
+        panic!("expected CredSuccess")
+    };
     assert_eq!(
-        next_event(&mut r.events).await,
-        ProvEvent::CredSuccess {
-            ssid: "HomeNet".into(),
-            ip: "192.168.1.42".into()
-        }
+        (link.ssid.as_slice(), link.ip.to_string().as_str()),
+        (&b"HomeNet"[..], "192.168.1.42")
     );
     let (_, status) = get_status(&r.manager).await;
     assert_eq!(status.sta_state, 0);
@@ -201,8 +204,9 @@ async fn wrong_passphrase_is_reported_then_rejected_until_reset() {
     set_config(&r.manager, b"HomeNet", b"wrong-horse").await;
     apply(&r.manager).await;
     loop {
-        if let ProvEvent::CredFail { reason, detail } = next_event(&mut r.events).await {
-            assert_eq!(reason, FailReason::AuthError);
+        if let ProvEvent::CredFail { error } = next_event(&mut r.events).await {
+            assert_eq!(error.fail_reason(), Some(FailReason::AuthError));
+            let detail = error.to_string();
             assert!(detail.contains("wrong passphrase"), "{detail}");
             break;
         }
@@ -243,8 +247,8 @@ async fn unknown_network_is_not_found() {
     set_config(&r.manager, b"NoSuchNet", b"whatever1").await;
     apply(&r.manager).await;
     loop {
-        if let ProvEvent::CredFail { reason, .. } = next_event(&mut r.events).await {
-            assert_eq!(reason, FailReason::NetworkNotFound);
+        if let ProvEvent::CredFail { error } = next_event(&mut r.events).await {
+            assert_eq!(error.fail_reason(), Some(FailReason::NetworkNotFound));
             break;
         }
     }
@@ -375,8 +379,8 @@ async fn reprovision_after_success_when_auto_stop_is_off() {
     set_config(&r.manager, b"HomeNet", b"correct-horse").await;
     assert_eq!(apply(&r.manager).await, [0x08, 0x05, 0x7a, 0x00]);
     loop {
-        if let ProvEvent::CredSuccess { ssid, .. } = next_event(&mut r.events).await {
-            assert_eq!(ssid, "HomeNet");
+        if let ProvEvent::CredSuccess { link } = next_event(&mut r.events).await {
+            assert_eq!(link.ssid, b"HomeNet");
             break;
         }
     }
@@ -551,4 +555,151 @@ async fn non_blocking_scan_reports_progress() {
         panic!()
     };
     assert!(st.scan_finished && st.result_count > 0);
+}
+
+async fn config_as(m: &Manager, session: u32, msg: i32, payload: Option<ConfigPayload>) -> Vec<u8> {
+    m.handle(
+        SessionId(session),
+        "prov-config".to_string(),
+        Zeroizing::new(WiFiConfigPayload { msg, payload }.encode_to_vec()),
+    )
+    .await
+    .unwrap()
+}
+
+fn set_config_msg(ssid: &[u8], pass: &[u8]) -> Option<ConfigPayload> {
+    Some(ConfigPayload::CmdSetConfig(CmdSetConfig {
+        ssid: ssid.to_vec(),
+        passphrase: pass.to_vec(),
+        ..Default::default()
+    }))
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_session_applies_its_own_credentials() {
+    let mut r = rig(ManagerConfig::default()).await;
+    let ok_set = [0x08, 0x03, 0x6a, 0x00];
+    assert_eq!(
+        config_as(
+            &r.manager,
+            1,
+            2,
+            set_config_msg(b"HomeNet", b"correct-horse")
+        )
+        .await,
+        ok_set
+    );
+    assert_eq!(
+        config_as(&r.manager, 2, 2, set_config_msg(b"EvilNet", b"evil-pass")).await,
+        ok_set
+    );
+    assert_eq!(
+        config_as(&r.manager, 1, 4, None).await,
+        [0x08, 0x05, 0x7a, 0x00]
+    );
+    loop {
+        if let ProvEvent::CredSuccess { link } = next_event(&mut r.events).await {
+            assert_eq!(link.ssid, b"HomeNet");
+            break;
+        }
+    }
+    assert_eq!(r.store.load().unwrap().unwrap().ssid, b"HomeNet");
+    let (creds, link) = r.manager.joined().expect("joined");
+    assert_eq!(
+        (creds.ssid.as_bytes(), link.ssid.as_slice()),
+        (&b"HomeNet"[..], &b"HomeNet"[..])
+    );
+    // B's apply comes too late: credentials were already received.
+    assert_eq!(
+        config_as(&r.manager, 2, 4, None).await,
+        [0x08, 0x05, 0x7a, 0x02, 0x08, 0x05]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_sessions_credentials_are_forgotten() {
+    let r = rig(ManagerConfig::default()).await;
+    config_as(
+        &r.manager,
+        3,
+        2,
+        set_config_msg(b"HomeNet", b"correct-horse"),
+    )
+    .await;
+    r.manager.session_closed(SessionId(3));
+    assert_eq!(
+        config_as(&r.manager, 3, 4, None).await,
+        [0x08, 0x05, 0x7a, 0x02, 0x08, 0x05]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_save_is_not_answered_success() {
+    let mut r = rig(ManagerConfig::default()).await;
+    // The credential file's name is taken by a directory: the atomic rename fails.
+    std::fs::create_dir(r.store.path()).unwrap();
+    set_config(&r.manager, b"HomeNet", b"correct-horse").await;
+    assert_eq!(
+        apply(&r.manager).await,
+        [0x08, 0x05, 0x7a, 0x02, 0x08, 0x05],
+        "InternalError"
+    );
+    loop {
+        match next_event(&mut r.events).await {
+            ProvEvent::CredFail { error } => {
+                assert!(matches!(error, ProvError::Store(_)), "{error:?}");
+                assert_eq!(error.reason_key(), "store_error");
+                break;
+            }
+            ProvEvent::CredRecv { .. } | ProvEvent::CredSuccess { .. } => {
+                panic!("credentials that were not stored were used")
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(r.manager.prov_state(), ProvState::Started);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        get_status(&r.manager).await.0,
+        [0x08, 0x01, 0x5a, 0x02, 0x10, 0x01],
+        "never connecting"
+    );
+    // The same through a route that brings its own credentials.
+    let err = r
+        .manager
+        .submit(Credentials::new(&b"HomeNet"[..], &b"correct-horse"[..]).unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProvError::Store(_)), "{err:?}");
+    let err = r
+        .manager
+        .provide(Credentials::new(&b"HomeNet"[..], &b"correct-horse"[..]).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot store the credentials"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn routes_submitting_at_once_one_is_taken() {
+    let r = rig(ManagerConfig::default()).await;
+    let first = r
+        .manager
+        .submit(Credentials::new(&b"HomeNet"[..], &b"correct-horse"[..]).unwrap());
+    let second = async {
+        // Let the first submission be taken first.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        r.manager
+            .submit(Credentials::new(&b"CoffeeShop"[..], &b""[..]).unwrap())
+            .await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.unwrap().ssid, b"HomeNet");
+    assert_eq!(
+        second.unwrap_err(),
+        ProvError::Refused(wifiprov_device::Refusal::InProgress)
+    );
+    assert_eq!(r.store.load().unwrap().unwrap().ssid, b"HomeNet");
 }

@@ -27,14 +27,15 @@ fn mode(path: &Path) -> u32 {
 
 /// SSID with bytes that are not UTF-8, an open network (empty passphrase), BSSID and channel.
 fn open_network() -> Credentials {
-    let mut c = Credentials::new(vec![0xff, b'C', b'a', b'f', 0xe9, 0x00, b'!'], Vec::new());
+    let mut c =
+        Credentials::new(vec![0xff, b'C', b'a', b'f', 0xe9, 0x00, b'!'], Vec::new()).unwrap();
     c.bssid = Some("78:8a:20:84:19:96".parse().unwrap());
     c.channel = Some(6);
     c
 }
 
 fn home() -> Credentials {
-    Credentials::new("Home network", SECRET)
+    Credentials::new("Home network", SECRET).unwrap()
 }
 
 /// Every file in `dir` whose name starts with `credentials.json.corrupt-`.
@@ -117,7 +118,7 @@ fn round_trip_permissions_overwrite_clear() {
     assert_eq!(again.load().unwrap(), Some(b));
 
     // Limits: 32-byte SSID, 64-byte passphrase (a raw PSK in hex).
-    let max = Credentials::new([b's'; 32], [b'p'; 64]);
+    let max = Credentials::new([b's'; 32], [b'p'; 64]).unwrap();
     store.save(&max).unwrap();
     assert_eq!(store.load().unwrap(), Some(max));
 
@@ -161,10 +162,10 @@ fn invalid_credentials_are_refused_without_revealing_the_passphrase() {
     let store = CredentialStore::open(tmp.path()).unwrap();
     let long_pass = format!("{SECRET}{}", "x".repeat(64));
     for (creds, what) in [
-        (Credentials::new("", SECRET), "empty"),
-        (Credentials::new([b'a'; 33], SECRET), "33 bytes"),
+        (Credentials::new("", SECRET).unwrap(), "empty"),
+        (Credentials::new([b'a'; 33], SECRET).unwrap(), "33 bytes"),
         (
-            Credentials::new("Home", long_pass.as_str()),
+            Credentials::new("Home", long_pass.as_str()).unwrap(),
             "passphrase is 87 bytes",
         ),
     ] {
@@ -242,7 +243,7 @@ fn hand_written_valid_file_loads() {
     let tmp = tempfile::tempdir().unwrap();
     let store = CredentialStore::open(tmp.path()).unwrap();
     fs::write(store.path(), serde_json::to_vec(&valid_json()).unwrap()).unwrap();
-    let mut want = Credentials::new("Home", SECRET);
+    let mut want = Credentials::new("Home", SECRET).unwrap();
     want.bssid = Some(Bssid([0x78, 0x8a, 0x20, 0x84, 0x19, 0x96]));
     want.channel = Some(11);
     assert_eq!(store.load().unwrap(), Some(want));

@@ -36,7 +36,7 @@ const MIN_KILLS: usize = 200;
 const TIME_BUDGET: Duration = Duration::from_secs(20);
 
 fn creds_a() -> Credentials {
-    let mut c = Credentials::new("Network A", "passphrase of network A");
+    let mut c = Credentials::new("Network A", "passphrase of network A").unwrap();
     c.bssid = Some("02:00:00:00:00:0a".parse().unwrap());
     c.channel = Some(1);
     c
@@ -49,7 +49,8 @@ fn creds_b() -> Credentials {
             0xff, 0xfe, b'B', b'-', b'n', b'e', b't', b'w', b'o', b'r', b'k', 0x80,
         ],
         "a much longer passphrase belonging to network B, 63 characters!",
-    );
+    )
+    .unwrap();
     c.channel = Some(13);
     c
 }

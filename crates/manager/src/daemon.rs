@@ -10,8 +10,9 @@
 //! ```
 //!
 //! In fallback the provisioning agent accepts new credentials after every failure (no reset
-//! needed); its successes are read back from its private credential store and handed to the
-//! policy, which adds them to `known_networks`. The agent's routes ([`Fallback::routes`]:
+//! needed); on each success the credentials that joined are taken from its Manager
+//! (`Manager::joined`, not from the disk) and handed to the policy, which adds them to
+//! `known_networks`. The agent's routes ([`Fallback::routes`]:
 //! HTTP, BLE, SmartConfig, …) are the same `wifiprov_agent` routes `wifiprov device` uses,
 //! started each time the access point comes up and stopped when it goes down.
 
@@ -19,11 +20,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocomm::{Instant, Secret, Security};
+use protocomm::{Instant, Security};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use wifiprov_agent::{AgentBuilder, Place, Route, RunningAgent};
-use wifiprov_device::{CredentialStore, ManagerConfig, ProvEvent, ProvState};
+use wifiprov_device::{CredentialStore, Manager, ManagerConfig, ProvEvent, ProvState};
 use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
 
 use crate::control::{ControlHandler, ControlServer, Request};
@@ -85,18 +86,13 @@ enum Input {
     Scan(Result<Vec<wifiprov_wifi::AccessPoint>, wifiprov_wifi::WifiError>),
     Connect(Result<LinkStatus, ConnectError>),
     Link(bool),
-    Provisioned(Credentials, Result<LinkStatus, ConnectError>),
+    Provisioned(Credentials, LinkStatus),
+    ProvisioningFailed(ConnectError),
     Control(Request, tokio::sync::oneshot::Sender<Result<Value, String>>),
 }
 
 fn policy_networks(file: &NetworksFile) -> Vec<KnownNetwork> {
-    file.known()
-        .iter()
-        .map(|n| {
-            KnownNetwork::new(n.ssid.as_bytes().to_vec(), n.password.expose().to_vec())
-                .with_webrepl(n.enables_webrepl)
-        })
-        .collect()
+    file.known().to_vec()
 }
 
 fn policy_config(file: &NetworksFile, interval: Duration, once: bool) -> PolicyConfig {
@@ -272,7 +268,12 @@ impl Runner {
                 let address = agent.serves_http().then(|| agent.addr.to_string());
                 self.emit(json!({"event": "provisioning", "address": address, "routes": places}));
                 if let Some(events) = events {
-                    tokio::spawn(forward_provisioning(events, store, self.inputs.clone()));
+                    tokio::spawn(forward_provisioning(
+                        events,
+                        agent.manager.clone(),
+                        store,
+                        self.inputs.clone(),
+                    ));
                 }
                 self.agent = Some(agent);
             }
@@ -349,10 +350,12 @@ async fn stop_gracefully(mut child: tokio::process::Child) {
     let _ = child.kill().await;
 }
 
-/// Turns the provisioning agent's outcomes into policy inputs (with the credentials, which
-/// only its store holds).
+/// Turns the provisioning agent's outcomes into policy inputs: a success with the credentials
+/// that joined as the Manager holds them ([`Manager::joined`]), a failure with its reason.
+/// Ends with the Manager (`Deinit`).
 async fn forward_provisioning(
     mut events: broadcast::Receiver<ProvEvent>,
+    manager: Manager,
     store: CredentialStore,
     tx: mpsc::UnboundedSender<Input>,
 ) {
@@ -362,27 +365,23 @@ async fn forward_provisioning(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let outcome = match event {
-            ProvEvent::CredSuccess { ssid, ip } => Ok((ssid, ip)),
-            ProvEvent::CredFail { detail, .. } => Err(detail),
+        let input = match event {
+            ProvEvent::CredSuccess { link } => {
+                let Some((credentials, _)) = manager.joined() else {
+                    continue;
+                };
+                // The network goes to networks.json; the service's own copy is not kept.
+                let store = store.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.clear()).await {
+                    tracing::warn!("cannot clear the provisioning service's credentials: {e}");
+                }
+                Input::Provisioned(credentials, link)
+            }
+            ProvEvent::CredFail { error } => Input::ProvisioningFailed(error.into_connect_error()),
+            ProvEvent::Deinit => return,
             _ => continue,
         };
-        let Ok(Some(credentials)) = store.load() else {
-            continue;
-        };
-        let result = match outcome {
-            Ok((_, ip)) => Ok(LinkStatus {
-                ssid: credentials.ssid.clone(),
-                bssid: Default::default(),
-                channel: 0,
-                auth: wifiprov_wifi::AuthMode::Open,
-                ip: ip.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                rssi: 0,
-            }),
-            Err(detail) => Err(ConnectError::AuthFailed { ssid: detail }),
-        };
-        let _ = store.clear();
-        if tx.send(Input::Provisioned(credentials, result)).is_err() {
+        if tx.send(input).is_err() {
             return;
         }
     }
@@ -469,9 +468,9 @@ impl Runner {
             Request::Events => return Err("events are streamed by the server".into()),
             Request::AddNetwork { ssid, password, .. } => {
                 let ssid = wifiprov_types::Ssid::new(ssid).map_err(|e| e.to_string())?;
-                self.file
-                    .add_or_promote(&ssid, Secret::from(password.as_str()))
-                    .map(|_| ())
+                let password = wifiprov_types::Passphrase::new(password.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                self.file.add_or_promote(&ssid, password).map(|_| ())
             }
             Request::RemoveNetwork { ssid } => {
                 if self.file.remove(&ssid) {
@@ -563,7 +562,8 @@ pub async fn run(
                         policy.handle_connect_result(now, result);
                     }
                     Some(Input::Link(up)) => policy.handle_link_status(now, up),
-                    Some(Input::Provisioned(credentials, result)) => policy.handle_provisioned(now, credentials, result),
+                    Some(Input::Provisioned(credentials, link)) => policy.handle_provisioned(now, credentials, Ok(link)),
+                    Some(Input::ProvisioningFailed(reason)) => policy.handle_provisioning_failed(now, &reason),
                     Some(Input::Control(request, reply)) => {
                         let answer = runner.control(request, &mut policy, now);
                         let _ = reply.send(answer);

@@ -13,13 +13,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use protocomm::Secret;
 use serde_json::{Value, json};
 use wifi_manager::networks::{
     AccessPointConfig, AddOutcome, NetworksError, NetworksFile, Problem, ReorderProblem,
     StartPolicy,
 };
 use wifiprov_types::Ssid;
+use wifiprov_types::{Passphrase, Secret};
 
 const EXAMPLE: &str = include_str!("data/networks_example.json");
 const ALWAYS: &str = include_str!("data/networks_always.json");
@@ -99,9 +99,9 @@ fn example_file_reads_as_expected() {
     let [greenhouse, workshop, library] = &networks.known[..] else {
         panic!("three networks")
     };
-    assert_eq!(greenhouse.password, Secret::from("tomatoes-in-june"));
+    assert_eq!(greenhouse.password, pass("tomatoes-in-june"));
     assert!(!greenhouse.enables_webrepl);
-    assert_eq!(workshop.password, Secret::from("sawdust-and-glue"));
+    assert_eq!(workshop.password, pass("sawdust-and-glue"));
     assert!(workshop.enables_webrepl);
     assert!(library.is_open());
 
@@ -538,7 +538,7 @@ fn rewrite_after_provisioning_keeps_other_entries_and_unknown_keys() {
 
     let mut file = NetworksFile::load(&path).unwrap();
     assert_eq!(
-        file.add_or_promote(&name("Barn"), Secret::from("hay-bales-2024"))
+        file.add_or_promote(&name("Barn"), pass("hay-bales-2024"))
             .unwrap(),
         AddOutcome::Added
     );
@@ -578,7 +578,7 @@ fn rewrite_after_provisioning_keeps_other_entries_and_unknown_keys() {
 fn promoting_moves_the_entry_whole_and_replaces_only_its_password() {
     let mut file = parse(EXAMPLE);
     assert_eq!(
-        file.add_or_promote(&name("Workshop"), Secret::from("new-glue-2025"))
+        file.add_or_promote(&name("Workshop"), pass("new-glue-2025"))
             .unwrap(),
         AddOutcome::Promoted
     );
@@ -588,7 +588,7 @@ fn promoting_moves_the_entry_whole_and_replaces_only_its_password() {
         ["Workshop", "Greenhouse\u{2019}s AP", "Library Guest"]
     );
     let workshop = &file.known()[0];
-    assert_eq!(workshop.password, Secret::from("new-glue-2025"));
+    assert_eq!(workshop.password, pass("new-glue-2025"));
     assert!(workshop.enables_webrepl, "kept");
 
     let mut after = json_of(&file.to_json_string());
@@ -604,9 +604,8 @@ fn promoting_moves_the_entry_whole_and_replaces_only_its_password() {
     // Promoting the first entry keeps its place; an open network stays without a password
     // key if it had none.
     let mut file = parse(&doc(r#"{"ssid": "open", "x": 1}, {"ssid": "b"}"#, AP));
-    file.add_or_promote(&name("b"), Secret::from("")).unwrap();
-    file.add_or_promote(&name("open"), Secret::from(""))
-        .unwrap();
+    file.add_or_promote(&name("b"), pass("")).unwrap();
+    file.add_or_promote(&name("open"), pass("")).unwrap();
     assert_consistent(&file);
     let after = json_of(&file.to_json_string());
     assert_eq!(
@@ -696,12 +695,12 @@ fn invalid_edit_arguments_change_nothing() {
     let cases = [
         (
             "Workshop".to_owned(),
-            Secret::from("short12"),
+            pass("short12"),
             "invalid password: password of 7 bytes is not valid: use an empty password (open network), 5 or 13 characters (WEP), 8 to 63 characters (WPA passphrase) or 64 hex digits (WPA key)",
         ),
         (
             "Workshop".to_owned(),
-            Secret::new(vec![0xff; 10]),
+            Passphrase::new(vec![0xff; 10]).unwrap(),
             "invalid password: not valid UTF-8 (networks.json stores passwords as text)",
         ),
     ];
@@ -725,7 +724,7 @@ fn new_documents() {
     let path = dir.path().join("networks.json");
     let mut file = NetworksFile::new(&path, &ap).unwrap();
     assert!(file.known().is_empty());
-    file.add_or_promote(&name("Home"), Secret::from("home-pass-123"))
+    file.add_or_promote(&name("Home"), pass("home-pass-123"))
         .unwrap();
     file.save().unwrap();
     let text = fs::read_to_string(&path).unwrap();
@@ -840,8 +839,7 @@ fn saving_through_a_symlink_replaces_its_target() {
     fs::write(&real, ALWAYS).unwrap();
     std::os::unix::fs::symlink("real.json", &link).unwrap();
     let mut file = NetworksFile::load(&link).unwrap();
-    file.add_or_promote(&name("Dock"), Secret::from(""))
-        .unwrap();
+    file.add_or_promote(&name("Dock"), pass("")).unwrap();
     file.save().unwrap();
     assert!(
         fs::symlink_metadata(&link)
@@ -874,7 +872,7 @@ fn save_errors_name_the_file_and_the_step() {
 #[test]
 fn debug_output_never_shows_passwords() {
     let mut file = parse(EXAMPLE);
-    file.add_or_promote(&name("Barn"), Secret::from("hay-bales-2024"))
+    file.add_or_promote(&name("Barn"), pass("hay-bales-2024"))
         .unwrap();
     let shown = format!("{file:?} {:?} {:#?}", file.networks(), file.access_point());
     for secret in [
@@ -888,7 +886,10 @@ fn debug_output_never_shows_passwords() {
     }
     assert!(shown.contains("Workshop"));
     assert!(shown.contains("<redacted>"));
-    assert!(shown.contains("<none>"), "the open network says so");
+    assert!(
+        shown.contains("redacted 0 bytes"),
+        "the open network says so"
+    );
     assert!(shown.contains("authmode"));
 }
 
@@ -898,9 +899,8 @@ fn ssids_that_are_not_text_are_kept_exactly() {
     let path = dir.path().join("networks.json");
     let mut file = NetworksFile::new(&path, &AccessPointConfig::new("setup")).unwrap();
     let odd = Ssid::new(&b"Caf\xe9 \xff\x00"[..]).unwrap();
-    file.add_or_promote(&odd, Secret::from("latin-1-cafe"))
-        .unwrap();
-    file.add_or_promote(&name("Home"), Secret::from("home-pass-123"))
+    file.add_or_promote(&odd, pass("latin-1-cafe")).unwrap();
+    file.add_or_promote(&name("Home"), pass("home-pass-123"))
         .unwrap();
     file.save().unwrap();
     let text = fs::read_to_string(&path).unwrap();
@@ -913,8 +913,12 @@ fn ssids_that_are_not_text_are_kept_exactly() {
     assert_eq!(json["known_networks"][0]["ssid"], json!("Home"));
     let loaded = NetworksFile::load(&path).unwrap();
     assert_eq!(loaded.known()[1].ssid, odd);
-    assert_eq!(loaded.known()[1].password, Secret::from("latin-1-cafe"));
+    assert_eq!(loaded.known()[1].password, pass("latin-1-cafe"));
     let mut loaded = loaded;
     assert!(loaded.remove(odd.as_bytes()));
     assert_eq!(ssids(&loaded), ["Home"]);
+}
+
+fn pass(text: &str) -> Passphrase {
+    Passphrase::new(text).expect("a valid passphrase")
 }

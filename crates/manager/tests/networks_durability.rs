@@ -22,8 +22,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use protocomm::Secret;
 use wifi_manager::networks::NetworksFile;
+use wifiprov_types::Passphrase;
 use wifiprov_types::Ssid;
 
 /// Set, in the writer process only, to the file it rewrites.
@@ -51,7 +51,7 @@ fn version_a() -> NetworksFile {
     for i in (0..30).rev() {
         file.add_or_promote(
             &Ssid::new(format!("network {i:02}")).unwrap(),
-            Secret::from(format!("password number {i}").as_str()),
+            pass(format!("password number {i}").as_str()),
         )
         .unwrap();
     }
@@ -70,11 +70,8 @@ fn writer_child() {
     loop {
         let mut file = NetworksFile::load(&path).unwrap();
         if !file.remove(EXTRA_SSID) {
-            file.add_or_promote(
-                &Ssid::try_from(EXTRA_SSID).unwrap(),
-                Secret::from(EXTRA_PASSWORD),
-            )
-            .unwrap();
+            file.add_or_promote(&Ssid::try_from(EXTRA_SSID).unwrap(), pass(EXTRA_PASSWORD))
+                .unwrap();
         }
         file.save().unwrap();
         println!("{SAVED}");
@@ -123,11 +120,8 @@ fn sigkill_during_rewrites_never_leaves_a_broken_file() {
     let a = version_a();
     let text_a = a.to_json_string().to_string();
     let mut b = NetworksFile::from_str(&text_a, "networks.json").unwrap();
-    b.add_or_promote(
-        &Ssid::try_from(EXTRA_SSID).unwrap(),
-        Secret::from(EXTRA_PASSWORD),
-    )
-    .unwrap();
+    b.add_or_promote(&Ssid::try_from(EXTRA_SSID).unwrap(), pass(EXTRA_PASSWORD))
+        .unwrap();
     let text_b = b.to_json_string().to_string();
     assert_ne!(text_a.len(), text_b.len());
     fs::write(&path, &text_a).unwrap();
@@ -247,4 +241,8 @@ fn sigkill_during_rewrites_never_leaves_a_broken_file() {
         "kills should land in both states"
     );
     assert!(mid_write > 0, "some kills should land inside a save");
+}
+
+fn pass(text: &str) -> Passphrase {
+    Passphrase::new(text).expect("a valid passphrase")
 }

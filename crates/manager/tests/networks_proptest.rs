@@ -11,9 +11,9 @@
 use std::collections::HashSet;
 
 use proptest::prelude::*;
-use protocomm::Secret;
 use wifi_manager::networks::{AccessPointConfig, NetworksFile, StartPolicy};
 use wifiprov_types::Ssid;
+use wifiprov_types::{Passphrase, Secret};
 
 /// Names of 1 to 32 bytes: printable ASCII (including quotes and backslashes, which JSON must
 /// escape), any printable Unicode, or any bytes at all (SSIDs need not be UTF-8).
@@ -100,7 +100,7 @@ proptest! {
         let mut file = NetworksFile::new(&path, &ap).unwrap();
         // Adding in reverse puts the first of the list on top.
         for (ssid, password) in list.iter().rev() {
-            file.add_or_promote(&name(ssid), Secret::from(password.as_str())).unwrap();
+            file.add_or_promote(&name(ssid), pass(password.as_str())).unwrap();
         }
         file.save().unwrap();
 
@@ -132,7 +132,7 @@ proptest! {
     ) {
         let mut file = NetworksFile::new("networks.json", &AccessPointConfig::new("ap")).unwrap();
         for (ssid, password) in list.iter().rev() {
-            file.add_or_promote(&name(ssid), Secret::from(password.as_str())).unwrap();
+            file.add_or_promote(&name(ssid), pass(password.as_str())).unwrap();
         }
         // A model of the list: (ssid, password), most preferred first.
         let mut model: Vec<(Vec<u8>, String)> = list.clone();
@@ -141,7 +141,7 @@ proptest! {
             match edit {
                 Edit::AddOrPromote(i, password) => {
                     let ssid = &names[i % names.len()];
-                    file.add_or_promote(&name(ssid), Secret::from(password.as_str())).unwrap();
+                    file.add_or_promote(&name(ssid), pass(password.as_str())).unwrap();
                     model.retain(|(s, _)| s != ssid);
                     model.insert(0, (ssid.clone(), password));
                 }
@@ -171,4 +171,8 @@ proptest! {
             prop_assert_eq!(got, want);
         }
     }
+}
+
+fn pass(text: &str) -> Passphrase {
+    Passphrase::new(text).expect("a valid passphrase")
 }

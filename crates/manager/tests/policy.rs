@@ -1,5 +1,6 @@
 //! Scenario and property tests of the connection policy, driven by a scripted fake radio
 //! and simulated time (milliseconds; nothing sleeps).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use wifi_manager::policy::{
     Action, ApPolicy, Instant, KnownNetwork, NetworkFailure, Outcome, Policy, PolicyConfig,
     RetryConfig, State, candidate_order,
 };
+use wifiprov_types::{Passphrase, Ssid};
 use wifiprov_wifi::{
     AccessPoint, AuthMode, Bssid, ConnectError, Credentials, LinkStatus, WifiError,
 };
@@ -41,7 +43,10 @@ fn link(ssid: &str) -> LinkStatus {
 }
 
 fn known(ssid: &str, password: &str) -> KnownNetwork {
-    KnownNetwork::new(ssid, password)
+    KnownNetwork::new(
+        Ssid::try_from(ssid).expect("a valid SSID"),
+        Passphrase::new(password).expect("a valid passphrase"),
+    )
 }
 
 /// One access point of the fake environment.
@@ -102,7 +107,7 @@ impl Radio {
                 (JOIN_MS, Err(ConnectError::AuthFailed { ssid: name }))
             }
             Some(_) => {
-                self.link = Some(c.ssid.clone());
+                self.link = Some(c.ssid.to_vec());
                 (JOIN_MS, Ok(link(&name)))
             }
         }
@@ -217,7 +222,9 @@ impl World {
                 );
                 self.radio.console = false;
             }
-            Action::AddKnownNetwork { ssid, password } => self.radio.added.push((ssid, password)),
+            Action::AddKnownNetwork { ssid, password } => {
+                self.radio.added.push((ssid.to_vec(), password.into()))
+            }
         }
     }
 
@@ -384,13 +391,13 @@ fn candidate_order_is_visible_first_then_unseen_in_preference_order() {
     let scan = radio.scan();
     let order: Vec<String> = candidate_order(&networks, &scan)
         .iter()
-        .map(|n| n.ssid_lossy())
+        .map(|n| n.ssid.to_string_lossy())
         .collect();
     // Hidden access points (empty SSID) match nothing: Attic counts as unseen.
     assert_eq!(order, ["Office", "Cafe", "Home", "Attic"]);
     let nothing: Vec<String> = candidate_order(&networks, &[])
         .iter()
-        .map(|n| n.ssid_lossy())
+        .map(|n| n.ssid.to_string_lossy())
         .collect();
     assert_eq!(nothing, ["Home", "Office", "Cafe", "Attic"]);
 }
@@ -474,7 +481,11 @@ fn duplicate_ssids_keep_the_first_entry() {
         ],
         at(0),
     );
-    let names: Vec<String> = p.networks().iter().map(|n| n.ssid_lossy()).collect();
+    let names: Vec<String> = p
+        .networks()
+        .iter()
+        .map(|n| n.ssid.to_string_lossy())
+        .collect();
     assert_eq!(names, ["Home", "Office"]);
     assert_eq!(p.networks()[0].password.expose(), b"first");
 }
@@ -759,7 +770,7 @@ fn provisioning_in_fallback_wrong_passphrase_then_right_without_restart() {
 
     // A client sends a wrong passphrase: the caller tried it and reports the failure.
     w.now = 12_000;
-    let wrong = Credentials::new("Cafe", "cafe-typo");
+    let wrong = Credentials::new("Cafe", "cafe-typo").unwrap();
     let (_, result) = w.radio.connect(&wrong);
     assert!(result.is_err());
     w.policy.handle_provisioned(at(w.now), wrong, result);
@@ -775,7 +786,7 @@ fn provisioning_in_fallback_wrong_passphrase_then_right_without_restart() {
 
     // The same client tries again with the right passphrase.
     w.now = 15_000;
-    let right = Credentials::new("Cafe", "cafe-pass");
+    let right = Credentials::new("Cafe", "cafe-pass").unwrap();
     let (_, result) = w.radio.connect(&right);
     w.policy.handle_provisioned(at(w.now), right, result);
     w.drain();
@@ -784,14 +795,19 @@ fn provisioning_in_fallback_wrong_passphrase_then_right_without_restart() {
         new_actions,
         [
             Action::AddKnownNetwork {
-                ssid: b"Cafe".to_vec(),
-                password: Secret::from("cafe-pass")
+                ssid: Ssid::try_from("Cafe").unwrap(),
+                password: Passphrase::new("cafe-pass").unwrap()
             },
             Action::StopAp
         ]
     );
     assert_eq!(connected_to(&w.policy).as_deref(), Some("Cafe"));
-    let names: Vec<String> = w.policy.networks().iter().map(|n| n.ssid_lossy()).collect();
+    let names: Vec<String> = w
+        .policy
+        .networks()
+        .iter()
+        .map(|n| n.ssid.to_string_lossy())
+        .collect();
     assert_eq!(names, ["Cafe", "Home"]);
     // And the link is then watched like any other.
     w.run_until(100_000);
@@ -812,7 +828,7 @@ fn provisioning_a_known_network_moves_it_to_the_top_and_keeps_its_flags() {
     while p.poll(at(0)).is_some() {}
     p.handle_provisioned(
         at(100),
-        Credentials::new("Office", "new"),
+        Credentials::new("Office", "new").unwrap(),
         Ok(link("Office")),
     );
     let actions: Vec<Action> = std::iter::from_fn(|| p.poll(at(100))).collect();
@@ -821,8 +837,8 @@ fn provisioning_a_known_network_moves_it_to_the_top_and_keeps_its_flags() {
         actions,
         [
             Action::AddKnownNetwork {
-                ssid: b"Office".to_vec(),
-                password: Secret::from("new")
+                ssid: Ssid::try_from("Office").unwrap(),
+                password: Passphrase::new("new").unwrap()
             },
             Action::StartRemoteConsole
         ]
@@ -846,13 +862,42 @@ fn failed_provisioning_while_connected_checks_the_link_at_once() {
     }
     p.handle_provisioned(
         at(5_000),
-        Credentials::new("Cafe", "x"),
+        Credentials::new("Cafe", "x").unwrap(),
         Err(ConnectError::AuthFailed {
             ssid: "Cafe".into(),
         }),
     );
     assert_eq!(p.poll(at(5_000)), Some(Action::CheckLink));
     assert_eq!(p.poll(at(5_000)), None);
+}
+
+#[test]
+fn a_provisioning_failure_known_only_by_its_reason_also_checks_the_link() {
+    let mut p = Policy::new(config(ApPolicy::Always), vec![known("Home", "h")], at(0));
+    // Not connected yet: nothing to check.
+    p.handle_provisioning_failed(
+        at(0),
+        &ConnectError::AuthFailed {
+            ssid: "Cafe".into(),
+        },
+    );
+    assert_ne!(p.poll(at(0)), Some(Action::CheckLink));
+    while let Some(a) = p.poll(at(0)) {
+        if a == Action::Scan {
+            p.handle_scan(at(0), vec![]);
+        } else if matches!(a, Action::Connect(_)) {
+            p.handle_connect_result(at(0), Ok(link("Home")));
+        }
+    }
+    p.handle_provisioning_failed(
+        at(5_000),
+        &ConnectError::AuthFailed {
+            ssid: "Cafe".into(),
+        },
+    );
+    assert_eq!(p.poll(at(5_000)), Some(Action::CheckLink));
+    assert_eq!(p.poll(at(5_000)), None);
+    assert_eq!(connected_to(&p).as_deref(), Some("Home"));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -980,7 +1025,7 @@ fn shutdown_stops_the_console_and_the_ap_and_ignores_later_inputs() {
     assert_eq!(p.poll_at(), None);
     p.handle_scan(at(2), vec![]);
     p.update_networks(at(2), vec![known("Other", "o")]);
-    p.handle_provisioned(at(2), Credentials::new("X", "y"), Ok(link("X")));
+    p.handle_provisioned(at(2), Credentials::new("X", "y").unwrap(), Ok(link("X")));
     assert_eq!(p.poll(at(3)), None);
     assert_eq!(p.state(), State::Stopped);
 }
@@ -1129,7 +1174,7 @@ fn failed_or_lost_scan_tries_every_network_directly() {
     let Some(Action::Connect(c)) = p.poll(at(5)) else {
         panic!("expected Connect");
     };
-    assert_eq!((c.ssid.as_slice(), c.channel), (&b"Home"[..], None));
+    assert_eq!((c.ssid.as_bytes(), c.channel), (&b"Home"[..], None));
 
     let mut p = Policy::new(config(ApPolicy::Never), vec![known("Home", "h")], at(0));
     assert_eq!(p.poll(at(0)), Some(Action::Scan));
@@ -1338,7 +1383,7 @@ proptest! {
                 Input::Link(up) => p.handle_link_status(t, up),
                 Input::Provisioned(i, ok) => {
                     let result = if ok { Ok(link(NAMES[i])) } else { Err(error(0, NAMES[i])) };
-                    p.handle_provisioned(t, Credentials::new(NAMES[i], "pass"), result);
+                    p.handle_provisioned(t, Credentials::new(NAMES[i], "pass").unwrap(), result);
                 }
                 Input::Update(list) => p.update_networks(t, nets(&list)),
                 Input::Rescan => p.request_rescan(t),

@@ -58,8 +58,7 @@
 //!   round trip, so the figure understates raw cipher speed by at least a factor of four.
 //!   Target: ≥ 100 MB/s for both schemes.
 //!
-//! Handshake sessions use a fresh [`SessionId`] per iteration and are closed (untimed) after
-//! each, so the device's table (default four sessions, 60 s idle timeout) never refuses or
+//! Handshakes run on a fresh connection per iteration, closed (untimed) after each, so the device's table (default four sessions, 60 s idle timeout) never refuses or
 //! evicts, and the clock passed to the device stays at [`Instant::ZERO`].
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -73,8 +72,9 @@ use criterion::{
 };
 use protocomm::device::EP_SESSION;
 use protocomm::{
-    ClientHandshake, ClientSecurity, ClientSession, Device, DeviceConfig, HandlerError,
-    HandshakeStep, Instant, Sec2Credentials, Secret, Security, SessionId,
+    AfterDisconnect, ClientHandshake, ClientSecurity, ClientSession, ConnectionId, Device,
+    DeviceConfig, HandlerError, HandshakeStep, Instant, Sec2Credentials, Secret, Security,
+    SessionId,
 };
 use rand_core::UnwrapErr;
 
@@ -129,7 +129,7 @@ fn sec2_client() -> ClientSecurity {
 /// Runs a whole handshake without timing anything.
 fn establish(
     device: &mut Device,
-    id: SessionId,
+    id: ConnectionId,
     security: ClientSecurity,
     rng: &mut OsRng,
 ) -> ClientSession {
@@ -141,7 +141,7 @@ fn establish(
         match handshake.handle_response(&response).unwrap() {
             HandshakeStep::Send(next, req) => (handshake, request) = (next, req),
             HandshakeStep::Done(session) => {
-                assert!(device.is_established(id));
+                assert!(device.is_established(device.session_of(id).unwrap()));
                 return session;
             }
         }
@@ -162,7 +162,6 @@ fn timed_handshakes(
     side: Side,
     device: &mut Device,
     security: &ClientSecurity,
-    next_id: &mut u32,
     rng: &mut OsRng,
 ) -> Duration {
     fn timed(on: bool, total: &mut Duration, start: std::time::Instant) {
@@ -173,8 +172,7 @@ fn timed_handshakes(
     let mut total = Duration::ZERO;
     let (dev, cli) = (matches!(side, Side::Device), matches!(side, Side::Client));
     for _ in 0..iters {
-        let id = SessionId(*next_id);
-        *next_id = next_id.wrapping_add(1);
+        let id = device.connect(rng);
         let security = security.clone();
 
         let t = std::time::Instant::now();
@@ -205,7 +203,8 @@ fn timed_handshakes(
         timed(cli, &mut total, t);
 
         assert!(matches!(step, HandshakeStep::Done(_)));
-        assert!(device.close_session(id));
+        device.disconnect(id, AfterDisconnect::Close);
+        assert_eq!(device.session_count(), 0);
         drop(black_box(step));
     }
     total
@@ -231,7 +230,6 @@ fn device_sec1_handshake(c: &mut Criterion) {
     let mut rng = os_rng();
     let mut device = sec1_device();
     let security = sec1_client();
-    let mut next_id = 0;
     let mut group = c.benchmark_group("device_sec1_handshake");
     group
         .sample_size(50)
@@ -239,14 +237,7 @@ fn device_sec1_handshake(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
     group.bench_function("cmd0_cmd1", |b| {
         b.iter_custom(|iters| {
-            timed_handshakes(
-                iters,
-                Side::Device,
-                &mut device,
-                &security,
-                &mut next_id,
-                &mut rng,
-            )
+            timed_handshakes(iters, Side::Device, &mut device, &security, &mut rng)
         });
     });
     group.finish();
@@ -256,18 +247,10 @@ fn device_sec2_handshake(c: &mut Criterion) {
     let mut rng = os_rng();
     let mut device = sec2_device(&mut rng);
     let security = sec2_client();
-    let mut next_id = 0;
     let mut group = slow_group(c, "device_sec2_handshake", 30, Duration::from_secs(6));
     group.bench_function("cmd0_cmd1", |b| {
         b.iter_custom(|iters| {
-            timed_handshakes(
-                iters,
-                Side::Device,
-                &mut device,
-                &security,
-                &mut next_id,
-                &mut rng,
-            )
+            timed_handshakes(iters, Side::Device, &mut device, &security, &mut rng)
         });
     });
     group.finish();
@@ -277,18 +260,10 @@ fn client_sec2_handshake(c: &mut Criterion) {
     let mut rng = os_rng();
     let mut device = sec2_device(&mut rng);
     let security = sec2_client();
-    let mut next_id = 0;
     let mut group = slow_group(c, "client_sec2_handshake", 30, Duration::from_secs(6));
     group.bench_function("start_resp0_resp1", |b| {
         b.iter_custom(|iters| {
-            timed_handshakes(
-                iters,
-                Side::Client,
-                &mut device,
-                &security,
-                &mut next_id,
-                &mut rng,
-            )
+            timed_handshakes(iters, Side::Client, &mut device, &security, &mut rng)
         });
     });
     group.finish();
@@ -297,7 +272,7 @@ fn client_sec2_handshake(c: &mut Criterion) {
 /// Client encrypt → device decrypt, echo, encrypt → client decrypt, on one session.
 fn roundtrip(c: &mut Criterion, name: &str, mut device: Device, security: ClientSecurity) {
     let mut rng = os_rng();
-    let id = SessionId(1);
+    let id = device.connect(&mut rng);
     let mut session = establish(&mut device, id, security, &mut rng);
     let message: Vec<u8> = (0..MESSAGE_LEN).map(|i| (i * 31 % 251) as u8).collect();
 

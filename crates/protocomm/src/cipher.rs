@@ -12,7 +12,7 @@ use aes_gcm::{AeadInOut, AesGcm, KeyInit};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
-use ctr::cipher::{KeyIvInit, StreamCipher};
+use ctr::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
@@ -36,6 +36,19 @@ impl CtrStream {
     /// XORs the next `buf.len()` keystream bytes into `buf`.
     pub(crate) fn apply(&mut self, buf: &mut [u8]) {
         self.0.apply_keystream(buf);
+    }
+
+    /// How many keystream bytes have been used.
+    pub(crate) fn position(&self) -> Option<u64> {
+        self.0.try_current_pos::<u64>().ok()
+    }
+
+    /// Goes back to `position` (from [`CtrStream::position`]), as if the bytes since had
+    /// never been used.
+    pub(crate) fn rewind(&mut self, position: u64) -> Result<()> {
+        self.0
+            .try_seek(position)
+            .map_err(|_| Error::InvalidConfig("keystream position out of range"))
     }
 }
 
@@ -212,6 +225,24 @@ impl SessionCipher {
         }
     }
 
+    /// Where a security 1 keystream stands, to undo an [`SessionCipher::open`] with
+    /// [`SessionCipher::rewind`]; `None` for the other ciphers, whose `open` changes nothing
+    /// unless the message is authentic.
+    pub(crate) fn position(&self) -> Option<u64> {
+        match self {
+            SessionCipher::Ctr(s) => s.position(),
+            SessionCipher::Plain | SessionCipher::Gcm(_) => None,
+        }
+    }
+
+    /// Takes a security 1 keystream back to `position`.
+    pub(crate) fn rewind(&mut self, position: u64) -> Result<()> {
+        match self {
+            SessionCipher::Ctr(s) => s.rewind(position),
+            SessionCipher::Plain | SessionCipher::Gcm(_) => Ok(()),
+        }
+    }
+
     /// Decrypts an incoming message.
     pub(crate) fn open(&mut self, message: &[u8]) -> Result<Vec<u8>> {
         match self {
@@ -242,6 +273,20 @@ mod tests {
             s.apply(chunk);
         }
         assert_eq!(whole, pieces);
+    }
+
+    #[test]
+    fn ctr_stream_rewinds() {
+        let mut s = CtrStream::new(&[7u8; 32], &[0xffu8; 16]);
+        s.apply(&mut [0u8; 64]);
+        let mark = s.position().unwrap();
+        assert_eq!(mark, 64);
+        let mut first = [0u8; 40];
+        s.apply(&mut first);
+        s.rewind(mark).unwrap();
+        let mut again = [0u8; 40];
+        s.apply(&mut again);
+        assert_eq!(first, again);
     }
 
     #[test]

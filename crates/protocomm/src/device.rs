@@ -1,8 +1,12 @@
 //! The device role: endpoint router, session table, security dispatch and brute-force guard.
 //!
-//! [`Device::handle_request`] is the single entry point. It takes the transport's session id,
-//! the endpoint name and the request bytes, and returns the response bytes or an error (in
-//! which case the transport sends no response, as ESP-IDF devices do).
+//! A transport announces each of its connections with [`Device::connect`] and hands every
+//! request to [`Device::handle_request`] (or the split [`Device::open_request`] /
+//! [`Device::seal_response`]) together with its [`Origin`]: the connection, and the session
+//! id its peer claims, if any. It gets back the response bytes or an error, in which case it
+//! sends no response, as ESP-IDF devices do. When the connection closes it calls
+//! [`Device::disconnect`]. The device mints every session id and alone decides what happens to
+//! a session (see [`crate::session`]).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -15,8 +19,11 @@ use crate::error::{Error, Result};
 use crate::proto_ver::{AppInfo, VersionInfo};
 use crate::security::sec1::Sec1Device;
 use crate::security::sec2::Sec2Device;
-use crate::security::{Security, sec0};
-use crate::session::{Progress, SessionId, SessionLimits, SessionTable};
+use crate::security::{Command, Security, classify, sec0};
+use crate::session::{
+    AfterDisconnect, ConnectionId, Origin, Progress, SessionId, SessionLimits, SessionTable, Stage,
+    Target,
+};
 use crate::throttle::{AuthThrottle, ThrottleConfig};
 use crate::time::Instant;
 
@@ -57,7 +64,17 @@ pub struct Endpoint {
     pub uuid16: u16,
 }
 
-/// The outcome of [`Device::open_request`].
+/// The outcome of [`Device::open_request`]: the session the request was for, and what to do.
+#[derive(Debug)]
+pub struct Opened {
+    /// The session the request was taken for: the claimed one, or the connection's own (for
+    /// a new client, the id to announce, as HTTP does with `Set-Cookie`).
+    pub session: SessionId,
+    /// The reply, or the decrypted request to answer.
+    pub incoming: Incoming,
+}
+
+/// What [`Device::open_request`] made of a request.
 #[derive(Debug)]
 pub enum Incoming {
     /// The complete response (for `proto-ver` and `prov-session`): send it as it is.
@@ -146,68 +163,117 @@ impl DeviceConfig {
     }
 }
 
+/// A decrypted request waiting for its answer.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    /// The connection that claimed this detached session: the session moves there once the
+    /// answer is sealed.
+    visitor: Option<ConnectionId>,
+    /// Where the security 1 keystream stood before a visitor's request was decrypted, so that
+    /// abandoning it leaves the session as it was.
+    rewind: Option<u64>,
+}
+
 /// Per-session device state.
 #[derive(Debug, Default)]
 enum SessionState {
+    /// No handshake in progress: the last one failed.
     #[default]
-    Fresh,
+    Spent,
     Sec1(Sec1Device),
     Sec2(Sec2Device),
-    /// Handshake done; `awaiting_response` while a decrypted request is being answered.
+    /// Handshake done; `pending` while a decrypted request is being answered.
     Established {
         cipher: SessionCipher,
-        awaiting_response: bool,
+        pending: Option<Pending>,
     },
 }
 
 impl Progress for SessionState {
-    fn is_established(&self) -> bool {
-        matches!(self, SessionState::Established { .. })
+    fn stage(&self) -> Stage {
+        match self {
+            SessionState::Spent => Stage::Spent,
+            SessionState::Sec1(_) | SessionState::Sec2(_) => Stage::Handshake,
+            SessionState::Established { .. } => Stage::Established,
+        }
+    }
+
+    fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            SessionState::Established {
+                pending: Some(_),
+                ..
+            }
+        )
     }
 }
 
-/// Runs one handshake step of the configured scheme on `state`.
-fn step(
+/// Runs a `Cmd0` on a new handshake: the reply and the state to keep.
+fn start(
     security: &Security,
-    state: SessionState,
     request: &[u8],
     rng: &mut (impl CryptoRng + ?Sized),
-) -> (Result<Vec<u8>>, SessionState) {
+) -> Result<(Vec<u8>, SessionState)> {
     match security {
-        Security::Sec0 => (
-            Err(Error::InvalidConfig("security 0 has no session state")),
-            state,
-        ),
+        Security::Sec0 => Err(Error::InvalidConfig("security 0 has no session state")),
         Security::Sec1 { pop } => {
-            let mut sec1 = match state {
-                SessionState::Sec1(s) => s,
-                _ => Sec1Device::default(),
-            };
-            let result = sec1.handle(request, pop.as_ref(), rng);
-            let next = match sec1 {
-                Sec1Device::Established(stream) => SessionState::Established {
-                    cipher: SessionCipher::Ctr(stream),
-                    awaiting_response: false,
-                },
-                other => SessionState::Sec1(other),
-            };
-            (result, next)
+            let mut sec1 = Sec1Device::default();
+            let reply = sec1.handle(request, pop.as_ref(), rng)?;
+            Ok((reply, SessionState::Sec1(sec1)))
         }
         Security::Sec2 { credentials, patch } => {
-            let mut sec2 = match state {
-                SessionState::Sec2(s) => s,
-                _ => Sec2Device::default(),
-            };
-            let result = sec2.handle(request, credentials, *patch, rng);
-            let next = match sec2 {
-                Sec2Device::Established(gcm) => SessionState::Established {
-                    cipher: SessionCipher::Gcm(gcm),
-                    awaiting_response: false,
-                },
-                other => SessionState::Sec2(other),
-            };
-            (result, next)
+            let mut sec2 = Sec2Device::default();
+            let reply = sec2.handle(request, credentials, *patch, rng)?;
+            Ok((reply, SessionState::Sec2(sec2)))
         }
+    }
+}
+
+/// Runs a `Cmd1` on `state`: on success the session is established, on failure `state` is
+/// left as it was.
+fn finish(
+    security: &Security,
+    state: &mut SessionState,
+    request: &[u8],
+    rng: &mut (impl CryptoRng + ?Sized),
+) -> Result<Vec<u8>> {
+    let reply = match (security, &mut *state) {
+        (Security::Sec1 { pop }, SessionState::Sec1(sec1)) => {
+            sec1.handle(request, pop.as_ref(), rng)?
+        }
+        (Security::Sec2 { credentials, patch }, SessionState::Sec2(sec2)) => {
+            sec2.handle(request, credentials, *patch, rng)?
+        }
+        // Nothing to finish: a fresh handshake state gives the scheme's own error.
+        (Security::Sec1 { pop }, _) => {
+            return Sec1Device::default().handle(request, pop.as_ref(), rng);
+        }
+        (Security::Sec2 { credentials, patch }, _) => {
+            return Sec2Device::default().handle(request, credentials, *patch, rng);
+        }
+        (Security::Sec0, _) => return Err(Error::InvalidConfig("security 0 has no session state")),
+    };
+    *state = match core::mem::take(state) {
+        SessionState::Sec1(Sec1Device::Established(stream)) => SessionState::Established {
+            cipher: SessionCipher::Ctr(stream),
+            pending: None,
+        },
+        SessionState::Sec2(Sec2Device::Established(gcm)) => SessionState::Established {
+            cipher: SessionCipher::Gcm(gcm),
+            pending: None,
+        },
+        other => other,
+    };
+    Ok(reply)
+}
+
+/// The session a claim named that is not there, as an error.
+fn gone(claim: SessionId, expired: bool) -> Error {
+    if expired {
+        Error::SessionExpired(claim)
+    } else {
+        Error::UnknownSession(claim)
     }
 }
 
@@ -229,6 +295,7 @@ impl fmt::Debug for Device {
             .field("security", &self.security.version())
             .field("endpoints", &self.endpoints)
             .field("sessions", &self.sessions.len())
+            .field("connections", &self.sessions.connection_count())
             .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
@@ -355,25 +422,45 @@ impl Device {
         self.endpoints.iter().find(|e| e.name == name)
     }
 
+    /// Announces a new transport connection (a TCP connection, a BLE link, a console) and
+    /// gives it a fresh session id of its own ([`Device::session_of`]). `rng` draws the id.
+    pub fn connect(&mut self, rng: &mut (impl CryptoRng + ?Sized)) -> ConnectionId {
+        self.sessions.connect(rng)
+    }
+
+    /// Tells the device that `connection` has closed. Its session stays, detached, for a peer
+    /// that comes back with a claim ([`AfterDisconnect::Keep`], HTTP), or ends
+    /// ([`AfterDisconnect::Close`], BLE and console). Unknown connections are ignored.
+    pub fn disconnect(&mut self, connection: ConnectionId, after: AfterDisconnect) {
+        self.sessions.disconnect(connection, after);
+    }
+
+    /// The session `connection` speaks for: its own, or the detached one it took over.
+    pub fn session_of(&self, connection: ConnectionId) -> Option<SessionId> {
+        self.sessions.own(connection).ok()
+    }
+
     /// Handles one request and returns the response bytes.
     ///
     /// * `proto-ver` → the version document (request ignored).
-    /// * `prov-session` → the next handshake message (security 1/2 sessions are created on
-    ///   first use of `session`).
+    /// * `prov-session` → the next handshake message. A valid `Cmd0` starts the connection's
+    ///   own session (security 1/2 sessions take a slot only then).
     /// * any other endpoint → decrypt, `handler`, encrypt.
     ///
-    /// On error the transport must send no response. Errors never disturb other sessions; a
-    /// GCM authentication failure closes this session.
+    /// On error the transport must send no response. Errors never disturb other sessions (see
+    /// [`crate::session`] for what a claim from another connection may do).
     pub fn handle_request(
         &mut self,
         now: Instant,
-        session: SessionId,
+        origin: impl Into<Origin>,
         endpoint: &str,
         request: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
         handler: &mut (impl EndpointHandler + ?Sized),
     ) -> Result<Vec<u8>> {
-        match self.open_request(now, session, endpoint, request, rng)? {
+        let Opened { session, incoming } =
+            self.open_request(now, origin, endpoint, request, rng)?;
+        match incoming {
             Incoming::Reply(reply) => Ok(reply),
             Incoming::Request {
                 endpoint,
@@ -398,15 +485,16 @@ impl Device {
     /// it with [`Device::seal_response`], or call [`Device::abandon_request`] if there is no
     /// answer. Until then further requests on the same session fail with
     /// [`Error::SessionBusy`], which keeps the security 1 keystream and the security 2 nonce
-    /// counter in protocol order.
+    /// counter in protocol order. [`Opened::session`] names the session to pass on.
     pub fn open_request(
         &mut self,
         now: Instant,
-        session: SessionId,
+        origin: impl Into<Origin>,
         endpoint: &str,
         request: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
-    ) -> Result<Incoming> {
+    ) -> Result<Opened> {
+        let origin = origin.into();
         if request.len() > self.max_request_len {
             return Err(Error::RequestTooLarge {
                 len: request.len(),
@@ -417,23 +505,30 @@ impl Device {
             .endpoint(endpoint)
             .map(|e| e.kind)
             .ok_or_else(|| Error::UnknownEndpoint(endpoint.to_string()))?;
+        let target = self.sessions.resolve(now, origin)?;
         match kind {
-            EndpointKind::Version => Ok(Incoming::Reply(self.version_json.clone())),
-            EndpointKind::Session => self
-                .handle_handshake(now, session, request, rng)
-                .map(Incoming::Reply),
-            EndpointKind::Request => {
-                let plaintext = self.decrypt_request(now, session, request)?;
-                Ok(Incoming::Request {
-                    endpoint: endpoint.to_string(),
-                    plaintext,
+            EndpointKind::Version => {
+                let session = match target {
+                    Target::Own(id) | Target::Visit(id) => id,
+                    Target::Gone { own, .. } => own,
+                };
+                Ok(Opened {
+                    session,
+                    incoming: Incoming::Reply(self.version_json.clone()),
                 })
+            }
+            EndpointKind::Session => {
+                self.handle_handshake(now, origin.connection, target, request, rng)
+            }
+            EndpointKind::Request => {
+                self.decrypt_request(now, origin.connection, target, endpoint, request)
             }
         }
     }
 
     /// Second half of [`Device::handle_request`]: encrypts the answer to the request that
-    /// [`Device::open_request`] returned for `session`.
+    /// [`Device::open_request`] returned for `session`. A detached session whose request came
+    /// from another connection moves to that connection now.
     pub fn seal_response(
         &mut self,
         now: Instant,
@@ -443,129 +538,196 @@ impl Device {
         if let Security::Sec0 = self.security {
             return Ok(response.to_vec());
         }
-        match self.sessions.get(now, session)? {
-            SessionState::Established {
-                cipher,
-                awaiting_response,
-            } if *awaiting_response => {
-                *awaiting_response = false;
-                cipher.seal(response)
-            }
-            _ => Err(Error::NoPendingRequest(session)),
+        let Some(state) = self.sessions.state(now, session, true)? else {
+            return Err(Error::UnknownSession(session));
+        };
+        let SessionState::Established { cipher, pending } = state else {
+            return Err(Error::NoPendingRequest(session));
+        };
+        let Some(open) = pending.take() else {
+            return Err(Error::NoPendingRequest(session));
+        };
+        let sealed = cipher.seal(response);
+        if let (Ok(_), Some(visitor)) = (&sealed, open.visitor) {
+            self.sessions.attach(session, visitor);
         }
+        sealed
     }
 
     /// Gives up on answering the open request of `session` (the handler failed; the transport
-    /// sends no response). Both sides stay in step: each consumed exactly the request.
+    /// sends no response). Both sides stay in step: each consumed exactly the request. A
+    /// request from a connection that claimed a detached session leaves no trace: a security 1
+    /// keystream goes back to where it stood.
     pub fn abandon_request(&mut self, session: SessionId) {
-        self.sessions.with(session, |state| {
-            if let SessionState::Established {
-                awaiting_response, ..
-            } = state
-            {
-                *awaiting_response = false;
-            }
-        });
+        if let Some(SessionState::Established { cipher, pending }) =
+            self.sessions.state_unchecked(session)
+            && let Some(open) = pending.take()
+            && let Some(position) = open.rewind
+        {
+            // Cannot fail: the position was read from this keystream.
+            let _ = cipher.rewind(position);
+        }
     }
 
     fn handle_handshake(
         &mut self,
         now: Instant,
-        session: SessionId,
+        connection: ConnectionId,
+        target: Target,
         request: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
-    ) -> Result<Vec<u8>> {
-        let Device {
-            security,
-            sessions,
-            throttle,
-            ..
-        } = self;
-        if let Security::Sec0 = security {
-            return sec0::device_handle(request);
+    ) -> Result<Opened> {
+        let own = self.sessions.own(connection)?;
+        if let Security::Sec0 = self.security {
+            return Ok(Opened {
+                session: own,
+                incoming: Incoming::Reply(sec0::device_handle(request)?),
+            });
         }
-        throttle.check(now)?;
-        let state = sessions.get_or_open(now, session)?;
-        // An established session survives handshake messages that fail: only a valid Cmd0
-        // replaces its keys.
-        let previous = core::mem::take(state);
-        let (result, next) = match (&*security, previous) {
-            (_, established @ SessionState::Established { .. }) => {
-                let (result, next) = step(security, SessionState::Fresh, request, rng);
-                match result {
-                    Ok(_) => (result, next),
-                    Err(_) => (result, established),
+        self.throttle.check(now)?;
+        match classify(&self.security, request)? {
+            // A Cmd0 starts the connection's own session, never a claimed one. It is answered
+            // (so: well-formed and acceptable) before it takes a slot.
+            Command::Start => {
+                if !self.sessions.contains(now, own) && !self.sessions.has_room(now) {
+                    return Err(Error::TooManySessions {
+                        limit: self.sessions.limit(),
+                    });
                 }
+                let (reply, state) = start(&self.security, request, rng)?;
+                self.sessions.install(now, connection, own, state)?;
+                Ok(Opened {
+                    session: own,
+                    incoming: Incoming::Reply(reply),
+                })
             }
-            (_, previous) => step(security, previous, request, rng),
-        };
-        *state = next;
-        match &result {
-            Err(Error::AuthenticationFailed) => throttle.record_failure(now),
-            Ok(_) if sessions.is_established(session) => throttle.record_success(),
-            _ => {}
+            Command::Finish => {
+                let (id, visiting) = match target {
+                    Target::Own(id) => (id, false),
+                    Target::Visit(id) => (id, true),
+                    Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
+                };
+                let Device {
+                    security,
+                    sessions,
+                    throttle,
+                    ..
+                } = self;
+                let result = match sessions.state(now, id, !visiting)? {
+                    Some(state) => {
+                        let in_progress = state.stage() == Stage::Handshake;
+                        let result = finish(security, state, request, rng);
+                        if result.is_err() && in_progress && !visiting {
+                            // One guess per key exchange: the next needs a new Cmd0.
+                            *state = SessionState::Spent;
+                        }
+                        result
+                    }
+                    None => finish(security, &mut SessionState::Spent, request, rng),
+                };
+                match &result {
+                    Ok(_) => {
+                        throttle.record_success();
+                        if visiting {
+                            sessions.touch(now, id);
+                            sessions.attach(id, connection);
+                        }
+                    }
+                    Err(Error::AuthenticationFailed) => throttle.record_failure(now),
+                    Err(_) => {}
+                }
+                result.map(|reply| Opened {
+                    session: id,
+                    incoming: Incoming::Reply(reply),
+                })
+            }
         }
-        result
     }
 
     fn decrypt_request(
         &mut self,
         now: Instant,
-        session: SessionId,
+        connection: ConnectionId,
+        target: Target,
+        endpoint: &str,
         request: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
-        if let Security::Sec0 = self.security {
-            return Ok(Zeroizing::new(request.to_vec()));
-        }
-        let SessionState::Established {
-            cipher,
-            awaiting_response,
-        } = self.sessions.get(now, session)?
-        else {
-            return Err(Error::SessionNotEstablished(session));
+    ) -> Result<Opened> {
+        let (id, visiting) = match target {
+            Target::Own(id) => (id, false),
+            Target::Visit(id) => (id, true),
+            Target::Gone { own, .. } if matches!(self.security, Security::Sec0) => (own, false),
+            Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
         };
-        if *awaiting_response {
-            return Err(Error::SessionBusy(session));
+        if let Security::Sec0 = self.security {
+            return Ok(Opened {
+                session: id,
+                incoming: Incoming::Request {
+                    endpoint: endpoint.to_string(),
+                    plaintext: Zeroizing::new(request.to_vec()),
+                },
+            });
         }
+        let Some(SessionState::Established { cipher, pending }) =
+            self.sessions.state(now, id, !visiting)?
+        else {
+            return Err(Error::SessionNotEstablished(id));
+        };
+        if pending.is_some() {
+            return Err(Error::SessionBusy(id));
+        }
+        let rewind = if visiting { cipher.position() } else { None };
         match cipher.open(request) {
             Ok(plaintext) => {
-                *awaiting_response = true;
-                Ok(Zeroizing::new(plaintext))
+                *pending = Some(Pending {
+                    visitor: visiting.then_some(connection),
+                    rewind,
+                });
+                self.sessions.touch(now, id);
+                Ok(Opened {
+                    session: id,
+                    incoming: Incoming::Request {
+                        endpoint: endpoint.to_string(),
+                        plaintext: Zeroizing::new(plaintext),
+                    },
+                })
             }
             Err(e) => {
-                if matches!(e, Error::DecryptFailed) {
-                    self.sessions.close(session);
+                // Only the session's own connection can break it; a claim from elsewhere
+                // leaves it as it was.
+                if matches!(e, Error::DecryptFailed) && !visiting {
+                    self.sessions.close(id);
                 }
                 Err(e)
             }
         }
     }
 
-    /// Forgets `session` (its transport connection closed). Returns whether it existed.
-    pub fn close_session(&mut self, session: SessionId) -> bool {
-        self.sessions.close(session)
-    }
-
-    /// Tells the device that the transport connection of `session` has closed: the session
-    /// stays usable (a client may come back with its cookie), but it is the first to give way
-    /// when the table is full.
-    pub fn detach_session(&mut self, session: SessionId) {
-        self.sessions.detach(session);
-    }
-
     /// Whether `session` has completed its handshake (always false for security 0).
     pub fn is_established(&self, session: SessionId) -> bool {
-        self.sessions.is_established(session)
+        self.sessions.stage(session) == Some(Stage::Established)
     }
 
-    /// Number of sessions held.
+    /// Number of sessions holding a slot.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.sessions.connection_count()
     }
 
     /// Drops idle sessions. Calling it early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.sessions.handle_timeout(now);
+    }
+
+    /// The next session that ended (its connection closed for good, it expired, it was made
+    /// to give way, or it broke), oldest first, so the application can forget what it kept for
+    /// it (pending credentials, say). Call until `None` after requests, disconnects and
+    /// timeouts; the device remembers the last 64.
+    pub fn poll_ended(&mut self) -> Option<SessionId> {
+        self.sessions.poll_ended()
     }
 
     /// When [`Device::handle_timeout`] next has work to do.

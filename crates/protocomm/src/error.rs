@@ -3,7 +3,7 @@
 use alloc::string::String;
 use core::time::Duration;
 
-use crate::session::SessionId;
+use crate::session::{ConnectionId, SessionId};
 
 /// Whose fault an [`Error`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +96,14 @@ pub enum Error {
     /// No session with this id exists (never opened, closed, or evicted).
     #[error("no session {0}")]
     UnknownSession(SessionId),
+    /// The request claims a session that another open connection speaks for; the session
+    /// was not touched.
+    #[error("session {0} belongs to another open connection")]
+    SessionInUse(SessionId),
+    /// The connection was never announced with [`crate::Device::connect`], or has been
+    /// disconnected.
+    #[error("unknown connection {0}")]
+    UnknownConnection(ConnectionId),
     /// The session was idle for longer than the configured timeout.
     #[error("session {0} expired after being idle")]
     SessionExpired(SessionId),
@@ -159,6 +167,7 @@ impl Error {
             | Error::SessionNotEstablished(_)
             | Error::SessionBusy(_)
             | Error::UnknownSession(_)
+            | Error::SessionInUse(_)
             | Error::UnknownEndpoint(_)
             | Error::BadVersionReply(_) => Fault::Peer,
             Error::AuthenticationFailed | Error::DeviceNotVerified | Error::DecryptFailed => {
@@ -172,6 +181,7 @@ impl Error {
             Error::BadEndpointName { .. }
             | Error::Handler { .. }
             | Error::InvalidConfig(_)
+            | Error::UnknownConnection(_)
             | Error::NoPendingRequest(_) => Fault::Caller,
         }
     }

@@ -1,9 +1,11 @@
 //! Sans-I/O implementation of ESP-IDF's **protocomm**: the secured request/response layer under
 //! Wi-Fi provisioning, in both the device and the client role.
 //!
-//! This crate never opens a socket, reads a clock or spawns a task. Transports hand it
-//! `(session id, endpoint, bytes)` and get bytes back; time comes in as an [`Instant`]; randomness
-//! comes in as a [`rand_core::CryptoRng`], so recorded transcripts replay byte for byte.
+//! This crate never opens a socket, reads a clock or spawns a task. Transports announce their
+//! connections ([`Device::connect`]), hand it `(connection, claimed session, endpoint, bytes)`
+//! and get bytes back; the device mints session ids and alone decides what happens to a
+//! session ([`session`]). Time comes in as an [`Instant`]; randomness comes in as a
+//! [`rand_core::CryptoRng`], so recorded transcripts replay byte for byte.
 //!
 //! # Data flow
 //!
@@ -11,7 +13,8 @@
 //!  client                                   transport                       device
 //!  ──────                                   ─────────                       ──────
 //!  ClientHandshake::start ── request ──► POST /prov-session ──► Device::handle_request
-//!          ▲                               (or GATT write,          │  session table (by id)
+//!          ▲                               (or GATT write,          │  session table (by
+//!          │                                console line)           │  connection and claim)
 //!          └──── response ◄── handle_response ◄── response ◄────────┤  security 0 / 1 / 2
 //!  ClientSession::encrypt ── ciphertext ──► POST /prov-config ──►   │  decrypt
 //!                                                                   ▼
@@ -44,7 +47,8 @@
 //!     assert_eq!(endpoint, "prov-config");
 //!     Ok([b"echo: ", request].concat())
 //! };
-//! let id = SessionId(7);
+//! // The transport announces its connection; the device gives it a session id of its own.
+//! let id = device.connect(&mut rng);
 //! let now = Instant::ZERO;
 //!
 //! // The client reads proto-ver to choose the scheme.
@@ -88,7 +92,7 @@ pub mod throttle;
 
 pub use client::{ClientHandshake, ClientSession, HandshakeStep};
 pub use device::{
-    Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError, Incoming,
+    Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError, Incoming, Opened,
 };
 pub use error::{Error, Fault, Result};
 pub use proto_ver::{AppInfo, PeerVersion, VersionInfo};
@@ -115,7 +119,7 @@ pub mod fuzzing {
 }
 pub use security::srp::{Sec2Credentials, VerifierOptions};
 pub use security::{ClientSecurity, Security};
-pub use session::{SessionId, SessionLimits};
+pub use session::{AfterDisconnect, ConnectionId, Origin, SessionId, SessionLimits};
 pub use throttle::{AuthThrottle, ThrottleConfig};
 pub use wifiprov_proto as proto;
 pub use wifiprov_types::Instant;

@@ -13,16 +13,17 @@ mod common;
 use std::time::Duration;
 
 use common::os_rng;
-use common::pair::{device, echo, handshake, roundtrip, sec1, sec2};
+use common::pair::{connect, device, echo, established, handshake, roundtrip, sec1, sec2};
 use protocomm::proto::Message;
 use protocomm::proto::session::{SessionData, session_data::Proto};
 use protocomm::proto::{sec1 as p1, sec2 as p2};
 use protocomm::*;
 
-const BYSTANDER: SessionId = SessionId(1000);
+/// A connection with an established session, which nothing else may disturb.
+type Bystander = (ConnectionId, ClientSession);
 
 /// A device with one established bystander session, for each scheme with keys.
-fn setups() -> Vec<(&'static str, Device, ClientSession, ClientSecurity)> {
+fn setups() -> Vec<(&'static str, Device, Bystander, ClientSecurity)> {
     let mut out = Vec::new();
     for (name, (dev, cli)) in [
         ("sec1", sec1(Some("abcd1234"))),
@@ -31,18 +32,19 @@ fn setups() -> Vec<(&'static str, Device, ClientSession, ClientSecurity)> {
         ("sec2-patch0", sec2("wifiprov", "abcd1234", 0)),
     ] {
         let mut d = device(dev);
-        let bystander = handshake(&mut d, Instant::ZERO, BYSTANDER, cli.clone()).unwrap();
-        out.push((name, d, bystander, cli));
+        let by = connect(&mut d);
+        let bystander = handshake(&mut d, Instant::ZERO, by, cli.clone()).unwrap();
+        out.push((name, d, (by, bystander), cli));
     }
     out
 }
 
-fn bystander_still_works(name: &str, d: &mut Device, c: &mut ClientSession, now: Instant) {
-    roundtrip(d, now, BYSTANDER, c, "prov-config", b"still here")
+fn bystander_still_works(name: &str, d: &mut Device, c: &mut Bystander, now: Instant) {
+    roundtrip(d, now, c.0, &mut c.1, "prov-config", b"still here")
         .unwrap_or_else(|e| panic!("{name}: bystander broken: {e}"));
 }
 
-fn send(d: &mut Device, id: SessionId, ep: &str, body: &[u8]) -> Result<Vec<u8>> {
+fn send(d: &mut Device, id: impl Into<Origin>, ep: &str, body: &[u8]) -> Result<Vec<u8>> {
     d.handle_request(Instant::ZERO, id, ep, body, &mut os_rng(), &mut echo)
 }
 
@@ -78,12 +80,12 @@ fn wrong_credentials(cli: &ClientSecurity) -> Vec<ClientSecurity> {
 #[test]
 fn wrong_pop_or_password_is_an_authentication_failure() {
     for (name, mut d, mut c, cli) in setups() {
-        for (i, wrong) in wrong_credentials(&cli).into_iter().enumerate() {
-            let id = SessionId(i as u32 + 1);
+        for wrong in wrong_credentials(&cli) {
+            let id = connect(&mut d);
             let err = handshake(&mut d, Instant::ZERO, id, wrong).unwrap_err();
             assert!(matches!(err, Error::AuthenticationFailed), "{name}: {err}");
             assert_eq!(err.fault(), Fault::Crypto);
-            assert!(!d.is_established(id));
+            assert!(!established(&d, id));
             // The failed handshake is spent: application traffic is refused.
             assert!(matches!(
                 send(&mut d, id, "prov-config", b"x"),
@@ -98,58 +100,67 @@ fn wrong_pop_or_password_is_an_authentication_failure() {
 fn brute_force_is_throttled_with_backoff() {
     let (dev, cli) = sec1(Some("abcd1234"));
     let mut d = device(dev);
-    let mut bystander = handshake(&mut d, Instant::ZERO, BYSTANDER, cli.clone()).unwrap();
+    let by = connect(&mut d);
+    let mut bystander = (
+        by,
+        handshake(&mut d, Instant::ZERO, by, cli.clone()).unwrap(),
+    );
     let wrong = ClientSecurity::Sec1 {
         pop: Some(Secret::from("guess")),
     };
     let at = Instant::from_millis;
-    for i in 0..5 {
-        let err = handshake(&mut d, at(0), SessionId(i), wrong.clone()).unwrap_err();
+    for _ in 0..5 {
+        let id = connect(&mut d);
+        let err = handshake(&mut d, at(0), id, wrong.clone()).unwrap_err();
         assert!(matches!(err, Error::AuthenticationFailed));
     }
     assert_eq!(d.throttle().failures(), 5);
     // Even the right PoP is refused while paused.
-    match handshake(&mut d, at(500), SessionId(9), cli.clone()).unwrap_err() {
+    let id = connect(&mut d);
+    match handshake(&mut d, at(500), id, cli.clone()).unwrap_err() {
         Error::Throttled { retry_after } => assert_eq!(retry_after, Duration::from_millis(500)),
         e => panic!("{e}"),
     }
     // Established sessions keep working.
     bystander_still_works("sec1", &mut d, &mut bystander, at(500));
     // After the pause one more guess is allowed, and a failure doubles the pause.
+    let ids: Vec<_> = (0..5).map(|_| connect(&mut d)).collect();
     assert!(matches!(
-        handshake(&mut d, at(1000), SessionId(10), wrong.clone()),
+        handshake(&mut d, at(1000), ids[0], wrong.clone()),
         Err(Error::AuthenticationFailed)
     ));
     assert!(matches!(
-        handshake(&mut d, at(2999), SessionId(11), cli.clone()),
+        handshake(&mut d, at(2999), ids[1], cli.clone()),
         Err(Error::Throttled { .. })
     ));
     // A success resets the count.
-    handshake(&mut d, at(3000), SessionId(12), cli.clone()).unwrap();
+    handshake(&mut d, at(3000), ids[2], cli.clone()).unwrap();
     assert_eq!(d.throttle().failures(), 0);
     assert!(matches!(
-        handshake(&mut d, at(3000), SessionId(13), wrong),
+        handshake(&mut d, at(3000), ids[3], wrong),
         Err(Error::AuthenticationFailed)
     ));
-    handshake(&mut d, at(3000), SessionId(14), cli).unwrap();
+    handshake(&mut d, at(3000), ids[4], cli).unwrap();
 }
 
 #[test]
 fn tampered_ciphertext_closes_a_gcm_session() {
     for (name, mut d, mut c, cli) in setups().into_iter().filter(|s| s.0.starts_with("sec2")) {
-        let id = SessionId(5);
+        let id = connect(&mut d);
         let mut victim = handshake(&mut d, Instant::ZERO, id, cli.clone()).unwrap();
         let mut wire = victim.encrypt(b"\x52\x00").unwrap();
         let last = wire.len() - 1;
         wire[last] ^= 0x80;
         let err = send(&mut d, id, "prov-config", &wire).unwrap_err();
         assert!(matches!(err, Error::DecryptFailed), "{name}: {err}");
+        // The session is gone: the connection has to shake hands again.
+        assert!(!established(&d, id));
         assert!(matches!(
             send(&mut d, id, "prov-config", &wire),
-            Err(Error::UnknownSession(_))
+            Err(Error::SessionNotEstablished(_))
         ));
         // Too short to even hold a tag.
-        let id2 = SessionId(6);
+        let id2 = connect(&mut d);
         handshake(&mut d, Instant::ZERO, id2, cli).unwrap();
         assert!(matches!(
             send(&mut d, id2, "prov-config", &[1, 2, 3]),
@@ -163,7 +174,7 @@ fn tampered_ciphertext_closes_a_gcm_session() {
 fn client_detects_a_forged_device_proof() {
     for (name, mut d, _, cli) in setups() {
         let mut rng = os_rng();
-        let id = SessionId(77);
+        let id = connect(&mut d);
         let (hs, req) = ClientHandshake::start(cli, &mut rng).unwrap();
         let resp0 = send(&mut d, id, "prov-session", &req).unwrap();
         let HandshakeStep::Send(hs, req) = hs.handle_response(&resp0).unwrap() else {
@@ -197,7 +208,7 @@ fn sec2_msg(msg: i32, payload: Option<p2::sec2_payload::Payload>) -> Vec<u8> {
 #[test]
 fn handshake_steps_out_of_order_or_repeated() {
     for (name, mut d, mut c, cli) in setups() {
-        let id = SessionId(20);
+        let id = connect(&mut d);
         // Cmd1 first.
         let cmd1 = match d.security_version() {
             1 => sec1_msg(
@@ -301,7 +312,7 @@ fn handshake_steps_out_of_order_or_repeated() {
 #[test]
 fn truncated_garbage_and_mismatched_messages() {
     for (name, mut d, mut c, cli) in setups() {
-        let id = SessionId(30);
+        let id = connect(&mut d);
         let mut rng = os_rng();
         let (_, cmd0) = ClientHandshake::start(cli, &mut rng).unwrap();
         for cut in [1, cmd0.len() / 2, cmd0.len() - 1] {
@@ -354,9 +365,11 @@ fn truncated_garbage_and_mismatched_messages() {
             send(&mut d, id, "prov-config", b"\x52\x00"),
             Err(Error::SessionNotEstablished(_))
         ));
+        let stranger = connect(&mut d);
+        let unknown = SessionId(d.session_of(stranger).unwrap().0.wrapping_add(1));
         assert!(matches!(
-            send(&mut d, SessionId(31), "prov-config", b"\x52\x00"),
-            Err(Error::UnknownSession(_))
+            send(&mut d, Origin::new(stranger, Some(unknown)), "prov-config", b"\x52\x00"),
+            Err(Error::UnknownSession(s)) if s == unknown
         ));
         // Unknown endpoint.
         assert!(
@@ -383,8 +396,9 @@ fn srp_public_values_that_are_zero_mod_n_are_rejected() {
             client_pubkey: n,
         })),
     );
+    let id = connect(&mut d);
     assert!(matches!(
-        send(&mut d, SessionId(1), "prov-session", &cmd0),
+        send(&mut d, id, "prov-session", &cmd0),
         Err(Error::IllegalPublicValue(_))
     ));
     let zero = sec2_msg(
@@ -395,7 +409,7 @@ fn srp_public_values_that_are_zero_mod_n_are_rejected() {
         })),
     );
     assert!(matches!(
-        send(&mut d, SessionId(1), "prov-session", &zero),
+        send(&mut d, id, "prov-session", &zero),
         Err(Error::IllegalPublicValue(_))
     ));
     // A low-order X25519 point (all zeros) is refused too.
@@ -407,15 +421,19 @@ fn srp_public_values_that_are_zero_mod_n_are_rejected() {
             client_pubkey: vec![0; 32],
         })),
     );
+    let id = connect(&mut d);
     assert!(matches!(
-        send(&mut d, SessionId(1), "prov-session", &low),
+        send(&mut d, id, "prov-session", &low),
         Err(Error::IllegalPublicValue(_))
     ));
+    // None of them took a slot.
+    assert_eq!(d.session_count(), 0);
 }
 
 #[test]
 fn oversized_requests_are_refused_everywhere() {
     for (name, mut d, mut c, _) in setups() {
+        let id = connect(&mut d);
         for ep in [
             "proto-ver",
             "prov-session",
@@ -425,7 +443,7 @@ fn oversized_requests_are_refused_everywhere() {
         ] {
             assert!(
                 matches!(
-                    send(&mut d, SessionId(40), ep, &vec![0; 4097]),
+                    send(&mut d, id, ep, &vec![0; 4097]),
                     Err(Error::RequestTooLarge {
                         len: 4097,
                         limit: 4096
@@ -441,7 +459,7 @@ fn oversized_requests_are_refused_everywhere() {
 #[test]
 fn idle_sessions_expire() {
     for (name, mut d, mut c, cli) in setups() {
-        let id = SessionId(50);
+        let id = connect(&mut d);
         let mut s = handshake(&mut d, Instant::ZERO, id, cli).unwrap();
         let wire = s.encrypt(b"late").unwrap();
         let later = Instant::from_millis(60_000);
@@ -452,7 +470,7 @@ fn idle_sessions_expire() {
         assert_eq!(err.fault(), Fault::Policy);
         // The bystander was idle as long: it expired too, which is the point of the timeout.
         assert!(matches!(
-            roundtrip(&mut d, later, BYSTANDER, &mut c, "prov-config", b"x"),
+            roundtrip(&mut d, later, c.0, &mut c.1, "prov-config", b"x"),
             Err(Error::SessionExpired(_))
         ));
         assert_eq!(d.poll_timeout(), None);
@@ -465,32 +483,18 @@ fn session_table_is_bounded() {
     let mut config = DeviceConfig::new(dev);
     config.limits.max_sessions = 2;
     let mut d = Device::new(config).unwrap();
-    let mut a = handshake(&mut d, Instant::ZERO, SessionId(1), cli.clone()).unwrap();
-    let mut b = handshake(&mut d, Instant::ZERO, SessionId(2), cli.clone()).unwrap();
+    let [ia, ib, ic] = [(); 3].map(|()| connect(&mut d));
+    let mut a = handshake(&mut d, Instant::ZERO, ia, cli.clone()).unwrap();
+    let mut b = handshake(&mut d, Instant::ZERO, ib, cli.clone()).unwrap();
     assert!(matches!(
-        handshake(&mut d, Instant::ZERO, SessionId(3), cli.clone()),
+        handshake(&mut d, Instant::ZERO, ic, cli.clone()),
         Err(Error::TooManySessions { limit: 2 })
     ));
-    roundtrip(
-        &mut d,
-        Instant::ZERO,
-        SessionId(1),
-        &mut a,
-        "prov-config",
-        b"a",
-    )
-    .unwrap();
-    roundtrip(
-        &mut d,
-        Instant::ZERO,
-        SessionId(2),
-        &mut b,
-        "prov-config",
-        b"b",
-    )
-    .unwrap();
-    assert!(d.close_session(SessionId(2)));
-    handshake(&mut d, Instant::ZERO, SessionId(3), cli).unwrap();
+    roundtrip(&mut d, Instant::ZERO, ia, &mut a, "prov-config", b"a").unwrap();
+    roundtrip(&mut d, Instant::ZERO, ib, &mut b, "prov-config", b"b").unwrap();
+    d.disconnect(ib, AfterDisconnect::Close);
+    assert_eq!(d.session_count(), 1);
+    handshake(&mut d, Instant::ZERO, ic, cli).unwrap();
 }
 
 #[test]
@@ -499,11 +503,11 @@ fn handler_errors_keep_the_session_in_step() {
         let mut failing = |_: SessionId, _: &str, _: &[u8]| -> Result<Vec<u8>, HandlerError> {
             Err(HandlerError::new("bad protobuf"))
         };
-        let wire = c.encrypt(b"\x08\x09").unwrap();
+        let wire = c.1.encrypt(b"\x08\x09").unwrap();
         let err = d
             .handle_request(
                 Instant::ZERO,
-                BYSTANDER,
+                c.0,
                 "prov-ctrl",
                 &wire,
                 &mut os_rng(),
@@ -538,12 +542,13 @@ fn custom_endpoints_are_validated() {
     }
     assert!(!d.unregister_endpoint("prov-scan"));
     assert!(d.unregister_endpoint("second"));
+    let id = connect(&mut d);
     assert!(matches!(
-        send(&mut d, SessionId(1), "second", b"x"),
+        send(&mut d, id, "second", b"x"),
         Err(Error::UnknownEndpoint(_))
     ));
     assert_eq!(
-        send(&mut d, SessionId(1), "custom-data", b"x").unwrap(),
+        send(&mut d, id, "custom-data", b"x").unwrap(),
         b"custom-data:x"
     );
     let ids: Vec<_> = d
@@ -572,8 +577,9 @@ fn secrets_never_appear_in_debug_output() {
     let (dev1, cli1) = sec1(Some(pop));
     let mut d1 = device(dev1.clone());
     let mut d2 = device(dev2.clone());
-    let s1 = handshake(&mut d1, Instant::ZERO, SessionId(1), cli1.clone()).unwrap();
-    let s2 = handshake(&mut d2, Instant::ZERO, SessionId(1), cli2.clone()).unwrap();
+    let (i1, i2) = (connect(&mut d1), connect(&mut d2));
+    let s1 = handshake(&mut d1, Instant::ZERO, i1, cli1.clone()).unwrap();
+    let s2 = handshake(&mut d2, Instant::ZERO, i2, cli2.clone()).unwrap();
     let (hs, _) = ClientHandshake::start(cli2.clone(), &mut os_rng()).unwrap();
     let shown = format!(
         "{dev1:?} {cli1:?} {dev2:?} {cli2:?} {d1:?} {d2:?} {s1:?} {s2:?} {hs:?} {:#?}",
@@ -592,24 +598,33 @@ fn secrets_never_appear_in_debug_output() {
 #[test]
 fn security0_needs_no_session() {
     let mut d = device(Security::Sec0);
-    // Application endpoints work from any session without a handshake.
+    let id = connect(&mut d);
+    // Application endpoints work from any session without a handshake, even one that claims
+    // a session that does not exist.
     assert_eq!(
-        send(&mut d, SessionId(9), "prov-config", b"\x52\x00").unwrap(),
+        send(&mut d, id, "prov-config", b"\x52\x00").unwrap(),
         b"prov-config:\x52\x00"
     );
-    let mut c = handshake(&mut d, Instant::ZERO, SessionId(9), ClientSecurity::Sec0).unwrap();
-    roundtrip(
-        &mut d,
-        Instant::ZERO,
-        SessionId(9),
-        &mut c,
-        "prov-scan",
-        b"plain",
-    )
-    .unwrap();
+    assert_eq!(
+        send(
+            &mut d,
+            Origin::new(id, Some(SessionId(9))),
+            "prov-ctrl",
+            b"x"
+        )
+        .unwrap(),
+        b"prov-ctrl:x"
+    );
+    let mut c = handshake(&mut d, Instant::ZERO, id, ClientSecurity::Sec0).unwrap();
+    roundtrip(&mut d, Instant::ZERO, id, &mut c, "prov-scan", b"plain").unwrap();
+    // Many connections, and not one slot taken.
+    for _ in 0..40 {
+        let other = connect(&mut d);
+        handshake(&mut d, Instant::ZERO, other, ClientSecurity::Sec0).unwrap();
+    }
     assert_eq!(d.session_count(), 0);
     assert!(matches!(
-        send(&mut d, SessionId(9), "prov-session", &sec1_msg(0, None)),
+        send(&mut d, id, "prov-session", &sec1_msg(0, None)),
         Err(Error::SchemeMismatch { .. })
     ));
 }
@@ -618,16 +633,22 @@ fn security0_needs_no_session() {
 fn split_request_api_keeps_sessions_in_order() {
     for (name, mut d, mut c, _) in setups() {
         let mut rng = os_rng();
-        let first = c.encrypt(b"first").unwrap();
-        let Incoming::Request {
-            endpoint,
-            plaintext,
+        let by = d.session_of(c.0).unwrap();
+        let first = c.1.encrypt(b"first").unwrap();
+        let Opened {
+            session,
+            incoming:
+                Incoming::Request {
+                    endpoint,
+                    plaintext,
+                },
         } = d
-            .open_request(Instant::ZERO, BYSTANDER, "prov-scan", &first, &mut rng)
+            .open_request(Instant::ZERO, c.0, "prov-scan", &first, &mut rng)
             .unwrap()
         else {
             panic!("{name}: expected a request")
         };
+        assert_eq!(session, by);
         assert_eq!(
             (endpoint.as_str(), plaintext.as_slice()),
             ("prov-scan", &b"first"[..])
@@ -636,29 +657,28 @@ fn split_request_api_keeps_sessions_in_order() {
         let early = vec![0u8; 40];
         assert!(
             matches!(
-                d.open_request(Instant::ZERO, BYSTANDER, "prov-scan", &early, &mut rng),
+                d.open_request(Instant::ZERO, c.0, "prov-scan", &early, &mut rng),
                 Err(Error::SessionBusy(_))
             ),
             "{name}"
         );
-        let answer = d
-            .seal_response(Instant::ZERO, BYSTANDER, b"answer")
-            .unwrap();
-        assert_eq!(c.decrypt(&answer).unwrap(), b"answer");
+        let answer = d.seal_response(Instant::ZERO, by, b"answer").unwrap();
+        assert_eq!(c.1.decrypt(&answer).unwrap(), b"answer");
         assert!(matches!(
-            d.seal_response(Instant::ZERO, BYSTANDER, b"again"),
+            d.seal_response(Instant::ZERO, by, b"again"),
             Err(Error::NoPendingRequest(_))
         ));
         // Abandoning keeps both sides in step.
-        let wire = c.encrypt(b"dropped").unwrap();
-        d.open_request(Instant::ZERO, BYSTANDER, "prov-scan", &wire, &mut rng)
+        let wire = c.1.encrypt(b"dropped").unwrap();
+        d.open_request(Instant::ZERO, c.0, "prov-scan", &wire, &mut rng)
             .unwrap();
-        d.abandon_request(BYSTANDER);
+        d.abandon_request(by);
         bystander_still_works(name, &mut d, &mut c, Instant::ZERO);
         // proto-ver and prov-session are answered directly.
+        let other = connect(&mut d);
         assert!(matches!(
-            d.open_request(Instant::ZERO, SessionId(3), "proto-ver", b"x", &mut rng),
-            Ok(Incoming::Reply(_))
+            d.open_request(Instant::ZERO, other, "proto-ver", b"x", &mut rng),
+            Ok(Opened { session, incoming: Incoming::Reply(_) }) if Some(session) == d.session_of(other)
         ));
     }
 }

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::pair::{device, handshake, roundtrip, sec1, sec2};
+use common::pair::{connect, device, handshake, roundtrip, sec1, sec2};
 use common::{ScriptedRng, os_rng};
 use proptest::prelude::*;
 use protocomm::proto::{
@@ -34,7 +34,7 @@ fn exercise(security: (Security, ClientSecurity), msgs: &[(usize, Vec<u8>)]) {
     let (dev, cli) = security;
     let mut device = device(dev);
     let now = Instant::ZERO;
-    let id = SessionId(42);
+    let id = connect(&mut device);
     let mut client = handshake(&mut device, now, id, cli).unwrap();
     for (ep, msg) in msgs {
         roundtrip(&mut device, now, id, &mut client, ENDPOINTS[*ep], msg).unwrap();
@@ -72,11 +72,9 @@ fn interleaved_sessions_are_independent() {
         let mut device = device(dev);
         let now = Instant::ZERO;
         let mut clients: Vec<_> = (0..4)
-            .map(|i| {
-                (
-                    SessionId(i),
-                    handshake(&mut device, now, SessionId(i), cli.clone()).unwrap(),
-                )
+            .map(|_| {
+                let id = connect(&mut device);
+                (id, handshake(&mut device, now, id, cli.clone()).unwrap())
             })
             .collect();
         for round in 0..5u8 {
@@ -94,7 +92,7 @@ fn rehandshake_replaces_keys() {
     for (dev, cli) in [sec1(None), sec2("u", "p", 1)] {
         let mut device = device(dev);
         let now = Instant::ZERO;
-        let id = SessionId(1);
+        let id = connect(&mut device);
         let mut old = handshake(&mut device, now, id, cli.clone()).unwrap();
         let mut new = handshake(&mut device, now, id, cli).unwrap();
         roundtrip(&mut device, now, id, &mut new, "prov-scan", b"fresh").unwrap();
@@ -175,7 +173,7 @@ fn device_accepts_short_a_like_esp_prov_sends() {
     let a_pub = client.compute_public_ephemeral(&short_a);
     assert_eq!(a_pub.len(), 383);
     let now = Instant::ZERO;
-    let id = SessionId(3);
+    let id = connect(&mut device);
     let mut rng = os_rng();
     let cmd0 = protocomm::proto::session::SessionData {
         sec_ver: 2,
@@ -238,7 +236,7 @@ fn device_accepts_short_a_like_esp_prov_sends() {
         panic!()
     };
     assert!(verifier.verify_server(&sr1.device_proof).is_ok());
-    assert!(device.is_established(id));
+    assert!(common::pair::established(&device, id));
 }
 
 /// The verifier generator refuses credentials esp_prov would hash differently, unless told

@@ -472,7 +472,11 @@ async fn run_once(
         None
     };
 
-    let mut credentials = Credentials::new(received.ssid(), received.decoded.password.expose());
+    let mut credentials =
+        match Credentials::new(received.ssid(), received.decoded.password.expose()) {
+            Ok(credentials) => credentials,
+            Err(e) => return connect_failed(&inner, run, ConnectError::Invalid(e.to_string())),
+        };
     credentials.bssid = received.bssid.filter(|b| *b != [0; 6]).map(Bssid);
     credentials.channel = received.channel;
     let joiner = inner.lock().joiner.clone();

@@ -34,18 +34,18 @@
 //!
 //! As on ESP-IDF, the console holds one current session. A line whose session id differs from
 //! the current one closes the current protocomm session and opens a new one. Console ids are
-//! chosen by the client, so they are mapped to fresh random protocomm [`SessionId`]s and never
-//! collide with sessions of other transports sharing the [`Service`]. The session is closed
-//! when the console ends.
+//! chosen by the client and never reach the device: each one is a new connection to the
+//! [`Service`], whose device mints the protocomm session id, so they never collide with
+//! sessions of other transports. The session is closed when the console ends.
 
 use std::future::Future;
 use std::io;
 
-use protocomm::SessionId;
+use protocomm::AfterDisconnect;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::debug;
 
-use crate::service::Service;
+use crate::service::{Connection, Service};
 
 /// The prompt ESP-IDF prints before every command line.
 pub const PROMPT: &str = "\n>> ";
@@ -239,10 +239,11 @@ fn truncate(text: &str) -> String {
     text.chars().take(24).collect()
 }
 
-/// The console's current session: the client's id and the protocomm session it maps to.
+/// The console's current session: the client's id and the device connection it maps to
+/// (dropping it closes the protocomm session).
 struct CurrentSession {
     client_id: u32,
-    session: SessionId,
+    connection: Connection,
 }
 
 /// Serves `service` on a console until `reader` ends, or `shutdown` completes.
@@ -270,9 +271,7 @@ where
         shutdown,
     )
     .await;
-    if let Some(current) = current {
-        service.close_session(current.session);
-    }
+    drop(current);
     match result {
         // The other side went away: the same as the end of input.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -366,29 +365,30 @@ async fn answer(
             return Some(Err(format!("{ERROR_PREFIX}{e}")));
         }
     };
-    let session = match current {
-        Some(c) if c.client_id == command.session => c.session,
+    let connection = match current {
+        Some(c) if c.client_id == command.session => &c.connection,
         _ => {
-            if let Some(old) = current.take() {
-                service.close_session(old.session);
-            }
-            let session = SessionId(random_id());
+            // Dropping the previous connection closes its session.
+            *current = None;
+            let connection = service.connect(AfterDisconnect::Close);
             debug!(
-                "console: session {} opened (protocomm session {session})",
-                command.session
+                "console: session {} opened (protocomm session {:?})",
+                command.session,
+                connection.session()
             );
-            *current = Some(CurrentSession {
-                client_id: command.session,
-                session,
-            });
-            session
+            &current
+                .insert(CurrentSession {
+                    client_id: command.session,
+                    connection,
+                })
+                .connection
         }
     };
-    match service
-        .request(session, &command.endpoint, &command.payload)
+    match connection
+        .request(None, &command.endpoint, &command.payload)
         .await
     {
-        Ok(response) => Some(Ok(encode_hex(&response))),
+        Ok(response) => Some(Ok(encode_hex(&response.body))),
         Err(e) => {
             debug!(
                 "console: {} on session {} refused: {e}",
@@ -397,19 +397,6 @@ async fn answer(
             Some(Err(REJECTED.to_string()))
         }
     }
-}
-
-fn random_id() -> u32 {
-    let mut bytes = [0u8; 4];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Only uniqueness matters here, not secrecy.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        return nanos;
-    }
-    u32::from_le_bytes(bytes)
 }
 
 #[cfg(test)]

@@ -1,9 +1,18 @@
 //! The protocomm device shared by every transport, with an asynchronous application handler.
+//!
+//! A transport announces each of its connections with [`Service::connect`] and sends every
+//! request through the returned [`Connection`], with the session its peer claims, if it can
+//! claim one (an HTTP cookie). The device mints the session ids and decides what happens to
+//! sessions; the transport keeps nothing but its connection handles and, for HTTP, which ids
+//! it has announced.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant as StdInstant;
 
-use protocomm::{Device, DeviceConfig, Error, HandlerError, Incoming, Instant, SessionId};
+use protocomm::{
+    AfterDisconnect, ConnectionId, Device, DeviceConfig, Error, HandlerError, Incoming, Instant,
+    Opened, Origin, SessionId,
+};
 use zeroize::Zeroizing;
 
 /// A boxed, sendable future.
@@ -19,10 +28,25 @@ pub trait AppHandler: Send + Sync + 'static {
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
     ) -> BoxFuture<Result<Vec<u8>, HandlerError>>;
+
+    /// `session` is gone for good (closed, not merely detached): whatever the handler keeps
+    /// for it (pending credentials, say) can go. The default does nothing.
+    fn session_closed(&self, session: SessionId) {
+        let _ = session;
+    }
 }
 
 /// Settings of a [`Service`].
 pub type ServiceConfig = DeviceConfig;
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The session the request was taken for (for a new client, the id the device minted).
+    pub session: SessionId,
+    /// The bytes to send back.
+    pub body: Vec<u8>,
+}
 
 /// One protocomm device behind a lock, plus the application handler and the clock.
 ///
@@ -36,6 +60,10 @@ struct Inner {
     device: Mutex<Device>,
     handler: Arc<dyn AppHandler>,
     epoch: StdInstant,
+}
+
+fn os_rng() -> protocomm::rand_core::UnwrapErr<getrandom::SysRng> {
+    protocomm::rand_core::UnwrapErr(getrandom::SysRng)
 }
 
 impl Service {
@@ -63,73 +91,187 @@ impl Service {
         Instant::from_millis(ms)
     }
 
-    /// Handles one request. On error the transport must send no response.
-    ///
-    /// The device lock is held only while decrypting and encrypting, never while the
-    /// application handler runs (a blocking scan may take seconds).
-    pub async fn request(
-        &self,
-        session: SessionId,
-        endpoint: &str,
-        body: &[u8],
-    ) -> Result<Vec<u8>, Error> {
-        let incoming = {
-            let now = self.now();
-            self.device().open_request(
-                now,
-                session,
-                endpoint,
-                body,
-                &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
-            )?
+    /// Announces a new transport connection. The device gives it a session of its own; when
+    /// the handle is dropped (or [`Connection::disconnect`] is called) the session is kept or
+    /// closed as `after` says.
+    pub fn connect(&self, after: AfterDisconnect) -> Connection {
+        let now = self.now();
+        let id = {
+            let mut device = self.device();
+            // A good moment to forget expired sessions and their keys.
+            device.handle_timeout(now);
+            device.connect(&mut os_rng())
         };
-        match incoming {
-            Incoming::Reply(reply) => Ok(reply),
-            Incoming::Request {
-                endpoint,
-                plaintext,
-            } => {
-                match self
-                    .inner
-                    .handler
-                    .handle(session, endpoint.clone(), plaintext)
-                    .await
-                {
-                    Ok(response) => {
-                        let response = Zeroizing::new(response);
-                        let now = self.now();
-                        self.device().seal_response(now, session, &response)
-                    }
-                    Err(e) => {
-                        self.device().abandon_request(session);
-                        Err(Error::Handler {
-                            endpoint,
-                            reason: e.0,
-                        })
-                    }
-                }
-            }
+        self.report_ended();
+        Connection {
+            service: self.clone(),
+            id,
+            after,
         }
     }
 
-    /// Forgets a session whose transport connection ended.
-    pub fn close_session(&self, session: SessionId) -> bool {
-        self.device().close_session(session)
+    /// Handles one request from `origin`. On error the transport must send no response.
+    ///
+    /// The device lock is held only while decrypting and encrypting, never while the
+    /// application handler runs (a blocking scan may take seconds). If the returned future is
+    /// dropped while the handler runs, the request is abandoned.
+    pub async fn request(
+        &self,
+        origin: impl Into<Origin>,
+        endpoint: &str,
+        body: &[u8],
+    ) -> Result<Response, Error> {
+        let opened = {
+            let now = self.now();
+            self.device()
+                .open_request(now, origin, endpoint, body, &mut os_rng())
+        };
+        // Making room for a new handshake, or a broken one, may have ended sessions.
+        self.report_ended();
+        let Opened { session, incoming } = opened?;
+        let (endpoint, plaintext) = match incoming {
+            Incoming::Reply(body) => return Ok(Response { session, body }),
+            Incoming::Request {
+                endpoint,
+                plaintext,
+            } => (endpoint, plaintext),
+        };
+        let open = OpenRequest {
+            service: self,
+            session,
+            answered: false,
+        };
+        let answer = self
+            .inner
+            .handler
+            .handle(session, endpoint.clone(), plaintext)
+            .await;
+        open.finish(answer, endpoint)
+            .map(|body| Response { session, body })
     }
 
-    /// Marks a session whose connection closed (see [`protocomm::Device::detach_session`]).
-    pub fn detach_session(&self, session: SessionId) {
-        self.device().detach_session(session);
+    /// Tells the application about every session the device has ended since the last call
+    /// ([`AppHandler::session_closed`]), outside the device lock.
+    fn report_ended(&self) {
+        let ended: Vec<SessionId> = {
+            let mut device = self.device();
+            std::iter::from_fn(|| device.poll_ended()).collect()
+        };
+        for session in ended {
+            self.inner.handler.session_closed(session);
+        }
     }
 
-    /// Drops idle sessions.
+    /// Drops idle sessions (also done at every [`Service::connect`], and by the device
+    /// whenever it needs room).
     pub fn expire_sessions(&self) {
         let now = self.now();
         self.device().handle_timeout(now);
+        self.report_ended();
     }
 
     /// Runs `f` with the device (for registering endpoints, reading the version document, …).
     pub fn with_device<T>(&self, f: impl FnOnce(&mut Device) -> T) -> T {
         f(&mut self.device())
+    }
+}
+
+/// A decrypted request whose answer is outstanding; abandoned if dropped unanswered.
+struct OpenRequest<'a> {
+    service: &'a Service,
+    session: SessionId,
+    answered: bool,
+}
+
+impl OpenRequest<'_> {
+    fn finish(
+        mut self,
+        answer: Result<Vec<u8>, HandlerError>,
+        endpoint: String,
+    ) -> Result<Vec<u8>, Error> {
+        self.answered = true;
+        let mut device = self.service.device();
+        match answer {
+            Ok(response) => {
+                let response = Zeroizing::new(response);
+                let now = self.service.now();
+                device.seal_response(now, self.session, &response)
+            }
+            Err(e) => {
+                device.abandon_request(self.session);
+                Err(Error::Handler {
+                    endpoint,
+                    reason: e.0,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for OpenRequest<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.service.device().abandon_request(self.session);
+        }
+    }
+}
+
+/// A transport connection announced to the [`Service`]; disconnects when dropped.
+pub struct Connection {
+    service: Service,
+    id: ConnectionId,
+    after: AfterDisconnect,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("after", &self.after)
+            .finish()
+    }
+}
+
+impl Connection {
+    /// The device's name for this connection.
+    pub fn id(&self) -> ConnectionId {
+        self.id
+    }
+
+    /// The session this connection speaks for (its own, or a detached one it took over);
+    /// `None` once disconnected.
+    pub fn session(&self) -> Option<SessionId> {
+        self.service.with_device(|d| d.session_of(self.id))
+    }
+
+    /// Handles one request arriving on this connection, for the session `claim` names
+    /// (`None`: the connection's own). See [`Service::request`].
+    pub async fn request(
+        &self,
+        claim: Option<SessionId>,
+        endpoint: &str,
+        body: &[u8],
+    ) -> Result<Response, Error> {
+        self.service
+            .request(Origin::new(self.id, claim), endpoint, body)
+            .await
+    }
+
+    /// Tells the device the connection closed (also done on drop; doing it twice is harmless).
+    pub fn disconnect(&self) {
+        self.service
+            .with_device(|d| d.disconnect(self.id, self.after));
+        self.service.report_ended();
+    }
+
+    /// The service behind the connection.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.disconnect();
     }
 }

@@ -67,6 +67,38 @@ impl Ssid {
     }
 }
 
+impl core::ops::Deref for Ssid {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Ssid> for Vec<u8> {
+    fn from(ssid: Ssid) -> Vec<u8> {
+        ssid.0
+    }
+}
+
+impl PartialEq<Vec<u8>> for Ssid {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<Ssid> for Vec<u8> {
+    fn eq(&self, other: &Ssid) -> bool {
+        *self == other.0
+    }
+}
+
+impl PartialEq<Ssid> for [u8] {
+    fn eq(&self, other: &Ssid) -> bool {
+        *self == other.0[..]
+    }
+}
+
 impl AsRef<[u8]> for Ssid {
     fn as_ref(&self) -> &[u8] {
         &self.0
@@ -106,6 +138,24 @@ impl PartialEq<str> for Ssid {
 impl PartialEq<&str> for Ssid {
     fn eq(&self, other: &&str) -> bool {
         self.0 == other.as_bytes()
+    }
+}
+
+impl<const N: usize> PartialEq<[u8; N]> for Ssid {
+    fn eq(&self, other: &[u8; N]) -> bool {
+        self.0 == other[..]
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Ssid {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.0 == other[..]
+    }
+}
+
+impl PartialEq<&[u8]> for Ssid {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.0 == *other
     }
 }
 

@@ -1,9 +1,11 @@
 //! Data exchanged with a [`crate::WifiBackend`].
 
-use std::fmt;
 use std::net::Ipv4Addr;
 
-use protocomm::Secret;
+pub use wifiprov_types::{
+    Bssid, BssidParseError, Credentials, CredentialsError, Passphrase, PassphraseError, Secret,
+    Ssid, SsidError,
+};
 
 /// Scan parameters, as carried by `CmdScanStart`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,47 +95,6 @@ impl AuthMode {
     }
 }
 
-/// A 6-byte MAC address.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bssid(pub [u8; 6]);
-
-impl fmt::Display for Bssid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl fmt::Debug for Bssid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::str::FromStr for Bssid {
-    type Err = WifiError;
-
-    fn from_str(s: &str) -> Result<Self, WifiError> {
-        let mut out = [0u8; 6];
-        let mut parts = s.split([':', '-']);
-        for byte in &mut out {
-            let part = parts
-                .next()
-                .ok_or_else(|| WifiError::Invalid(format!("bad BSSID {s:?}")))?;
-            *byte = u8::from_str_radix(part, 16)
-                .map_err(|_| WifiError::Invalid(format!("bad BSSID {s:?}")))?;
-        }
-        if parts.next().is_some() {
-            return Err(WifiError::Invalid(format!("bad BSSID {s:?}")));
-        }
-        Ok(Bssid(out))
-    }
-}
-
 /// One access point seen by a scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessPoint {
@@ -147,36 +108,6 @@ pub struct AccessPoint {
     pub rssi: i8,
     /// Security.
     pub auth: AuthMode,
-}
-
-/// What to join. The passphrase is a [`Secret`] (zeroized, redacted in `Debug`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
-    /// SSID bytes (1–32).
-    pub ssid: Vec<u8>,
-    /// Passphrase (empty for an open network).
-    pub passphrase: Secret,
-    /// Join only this BSSID.
-    pub bssid: Option<Bssid>,
-    /// Look on this channel first.
-    pub channel: Option<u8>,
-}
-
-impl Credentials {
-    /// Credentials for `ssid` with `passphrase`.
-    pub fn new(ssid: impl Into<Vec<u8>>, passphrase: impl Into<Vec<u8>>) -> Self {
-        Credentials {
-            ssid: ssid.into(),
-            passphrase: Secret::new(passphrase.into()),
-            bssid: None,
-            channel: None,
-        }
-    }
-
-    /// The SSID as text (lossy), for messages.
-    pub fn ssid_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.ssid).into_owned()
-    }
 }
 
 /// Steps of a connection attempt, in order.
@@ -329,25 +260,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bssid_text() {
-        let b: Bssid = "78:8a:20:84:19:96".parse().unwrap();
-        assert_eq!(b.0, [0x78, 0x8a, 0x20, 0x84, 0x19, 0x96]);
-        assert_eq!(b.to_string(), "78:8a:20:84:19:96");
-        assert!("78:8a:20:84:19".parse::<Bssid>().is_err());
-        assert!("78:8a:20:84:19:96:00".parse::<Bssid>().is_err());
-        assert!("zz:8a:20:84:19:96".parse::<Bssid>().is_err());
-    }
-
-    #[test]
     fn auth_numbers_round_trip() {
         for n in 0..=16u8 {
             assert_eq!(AuthMode::from_esp_number(n).esp_number(), n);
         }
-    }
-
-    #[test]
-    fn credentials_hide_the_passphrase() {
-        let c = Credentials::new("Home", "correct horse");
-        assert!(!format!("{c:?}").contains("correct"));
     }
 }

@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use protocomm::Secret;
 use tokio::sync::mpsc::unbounded_channel;
 use wifiprov_testkit::cmd::stop_pids;
 use wifiprov_testkit::needs::{Needs, current_test};
+use wifiprov_wifi::Secret;
 use wifiprov_wifi::nm::{Ipv4Method, KeyMgmt, NmBackend, Profile, WifiMode, manages_wifi_device};
 use wifiprov_wifi::{
     ApConfig, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams, WifiBackend, WifiError,
@@ -223,16 +223,19 @@ async fn profiles_are_created_read_back_and_deleted_through_the_real_daemon() {
     let version = backend.version().await.unwrap();
     assert!(!version.is_empty());
 
-    let open = Profile::station(&Credentials::new("Café ☕", ""), KeyMgmt::Open);
+    let open = Profile::station(&Credentials::new("Café ☕", "").unwrap(), KeyMgmt::Open);
     let wpa2 = {
-        let mut c = Credentials::new("HomeNet", "correct horse");
+        let mut c = Credentials::new("HomeNet", "correct horse").unwrap();
         c.bssid = Some("24:0a:c4:12:34:56".parse::<Bssid>().unwrap());
         let mut p = Profile::station(&c, KeyMgmt::WpaPsk);
         p.autoconnect_priority = 10;
         p.hidden = true;
         p
     };
-    let wpa3 = Profile::station(&Credentials::new("Lab", "zbus-rocks-42"), KeyMgmt::Sae);
+    let wpa3 = Profile::station(
+        &Credentials::new("Lab", "zbus-rocks-42").unwrap(),
+        KeyMgmt::Sae,
+    );
     let hotspot = Profile::hotspot(&hotspot_config(), None);
     assert_eq!(hotspot.mode, WifiMode::AccessPoint);
     assert_eq!(hotspot.ipv4, Ipv4Method::Shared);
@@ -317,7 +320,7 @@ async fn profiles_are_created_read_back_and_deleted_through_the_real_daemon() {
     assert!(listed.iter().all(|p| p.profile.is_ours()));
 
     // NetworkManager's own validation, mapped to Invalid with its message.
-    let short = Profile::station(&Credentials::new("Bad", "short"), KeyMgmt::WpaPsk);
+    let short = Profile::station(&Credentials::new("Bad", "short").unwrap(), KeyMgmt::WpaPsk);
     match backend.add_profile(&short).await {
         Err(WifiError::Invalid(m)) => assert!(
             m.contains("802-11-wireless-security.psk: property is invalid")
@@ -373,7 +376,7 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
 
     // Activating a stored profile: NetworkManager's refusal, mapped.
     let wpa2 = Profile::station(
-        &Credentials::new("HomeNet", "correct horse"),
+        &Credentials::new("HomeNet", "correct horse").unwrap(),
         KeyMgmt::WpaPsk,
     );
     let path = backend.add_profile(&wpa2).await.unwrap();
@@ -390,7 +393,7 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
     // reason, and the profile is removed again.
     let (tx, mut rx) = unbounded_channel();
     let err = backend
-        .connect(Credentials::new("Office", "s3cret-pass"), Some(tx))
+        .connect(Credentials::new("Office", "s3cret-pass").unwrap(), Some(tx))
         .await
         .unwrap_err();
     match &err {
@@ -410,7 +413,7 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
     // With the interface configured, nothing reaches NetworkManager's activation.
     let wlan0 = nm.backend(Some("wlan0")).await;
     assert!(matches!(
-        wlan0.connect(Credentials::new("Office", "s3cret-pass"), None).await,
+        wlan0.connect(Credentials::new("Office", "s3cret-pass").unwrap(), None).await,
         Err(ConnectError::Backend(WifiError::Unsupported(m))) if m.contains("\"wlan0\"")
     ));
     assert!(backend.profiles().await.unwrap().is_empty());
@@ -418,7 +421,7 @@ async fn activation_fails_with_the_daemons_reason_when_there_is_no_wifi_device()
     // Bad credentials are refused before anything is stored.
     assert!(matches!(
         backend
-            .connect(Credentials::new(vec![b'x'; 33], "password"), None)
+            .connect(Credentials::new(vec![b'x'; 33], "password").unwrap(), None)
             .await,
         Err(ConnectError::Invalid(_))
     ));

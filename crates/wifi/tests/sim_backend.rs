@@ -143,7 +143,8 @@ async fn successful_join() {
     let home = network(&env, "HomeNet").clone();
     let b = SimBackend::new(env);
     assert_eq!(b.status().await.unwrap(), StationStatus::Disconnected);
-    let (result, timeline, took) = join(&b, Credentials::new("HomeNet", "correct-horse")).await;
+    let (result, timeline, took) =
+        join(&b, Credentials::new("HomeNet", "correct-horse").unwrap()).await;
     let link = result.unwrap();
     let expected = LinkStatus {
         ssid: b"HomeNet".to_vec(),
@@ -188,7 +189,8 @@ async fn derived_address_and_latency() {
         .position(|n| n.ssid == "SlowLane")
         .unwrap();
     let b = SimBackend::new(env);
-    let (result, _, took) = join(&b, Credentials::new("SlowLane", "patience-please")).await;
+    let (result, _, took) =
+        join(&b, Credentials::new("SlowLane", "patience-please").unwrap()).await;
     let link = result.unwrap();
     assert_eq!(took, ms(3000));
     assert_eq!(link.ip, Ipv4Addr::new(192, 168, 12, 100 + index as u8));
@@ -198,14 +200,14 @@ async fn derived_address_and_latency() {
 async fn progress_is_optional() {
     let b = builtin();
     let link = b
-        .connect(Credentials::new("Fortress", "sae-is-better"), None)
+        .connect(Credentials::new("Fortress", "sae-is-better").unwrap(), None)
         .await
         .unwrap();
     assert_eq!(link.auth, AuthMode::Wpa3Psk);
     // A caller that stopped listening does not disturb the attempt either.
     let (tx, rx) = mpsc::unbounded_channel();
     drop(rx);
-    b.connect(Credentials::new("Bridge", "two-for-one"), Some(tx))
+    b.connect(Credentials::new("Bridge", "two-for-one").unwrap(), Some(tx))
         .await
         .unwrap();
 }
@@ -213,7 +215,8 @@ async fn progress_is_optional() {
 #[tokio::test(start_paused = true)]
 async fn wrong_passphrase_costs_the_full_latency() {
     let b = builtin();
-    let (result, timeline, took) = join(&b, Credentials::new("HomeNet", "wrong-horse")).await;
+    let (result, timeline, took) =
+        join(&b, Credentials::new("HomeNet", "wrong-horse").unwrap()).await;
     assert_eq!(
         result,
         Err(ConnectError::AuthFailed {
@@ -231,7 +234,9 @@ async fn wrong_passphrase_costs_the_full_latency() {
 
     // Near misses fail too: the passphrase must match exactly.
     for guess in ["correct-horse ", "Correct-horse", "correct-hors", ""] {
-        let result = b.connect(Credentials::new("HomeNet", guess), None).await;
+        let result = b
+            .connect(Credentials::new("HomeNet", guess).unwrap(), None)
+            .await;
         assert!(
             matches!(result, Err(ConnectError::AuthFailed { .. })),
             "{guess:?}"
@@ -239,12 +244,14 @@ async fn wrong_passphrase_costs_the_full_latency() {
     }
     // WEP and WPA3 check their keys as well.
     for (ssid, right) in [("OldRouter", "abcde"), ("Fortress", "sae-is-better")] {
-        let wrong = b.connect(Credentials::new(ssid, "nope-nope"), None).await;
+        let wrong = b
+            .connect(Credentials::new(ssid, "nope-nope").unwrap(), None)
+            .await;
         assert!(
             matches!(wrong, Err(ConnectError::AuthFailed { .. })),
             "{ssid}"
         );
-        b.connect(Credentials::new(ssid, right), None)
+        b.connect(Credentials::new(ssid, right).unwrap(), None)
             .await
             .unwrap();
     }
@@ -255,7 +262,7 @@ async fn open_networks_accept_any_passphrase() {
     let b = builtin();
     for passphrase in ["", "whatever-you-like"] {
         let link = b
-            .connect(Credentials::new("CoffeeShop", passphrase), None)
+            .connect(Credentials::new("CoffeeShop", passphrase).unwrap(), None)
             .await
             .unwrap();
         assert_eq!(link.auth, AuthMode::Open);
@@ -265,7 +272,7 @@ async fn open_networks_accept_any_passphrase() {
 #[tokio::test(start_paused = true)]
 async fn unknown_network_is_not_found_after_searching() {
     let b = builtin();
-    let (result, timeline, took) = join(&b, Credentials::new("Nowhere", "12345678")).await;
+    let (result, timeline, took) = join(&b, Credentials::new("Nowhere", "12345678").unwrap()).await;
     let err = result.unwrap_err();
     assert_eq!(
         err,
@@ -280,13 +287,13 @@ async fn unknown_network_is_not_found_after_searching() {
     let mut env = SimEnvironment::builtin();
     env.search_ms = 1234;
     let b = SimBackend::new(env);
-    let (result, _, took) = join(&b, Credentials::new("Nowhere", "")).await;
+    let (result, _, took) = join(&b, Credentials::new("Nowhere", "").unwrap()).await;
     assert!(matches!(result, Err(ConnectError::NetworkNotFound { .. })));
     assert_eq!(took, ms(1234));
 
     // SSIDs compare byte for byte.
     let result = b
-        .connect(Credentials::new("homenet", "correct-horse"), None)
+        .connect(Credentials::new("homenet", "correct-horse").unwrap(), None)
         .await;
     assert!(matches!(result, Err(ConnectError::NetworkNotFound { .. })));
 }
@@ -301,7 +308,7 @@ async fn hidden_network_joins_by_name_but_scans_hide_it() {
     assert!(seen.ssid.is_empty());
     assert!(!aps.iter().any(|ap| ap.ssid == b"SecretLab"));
     let link = b
-        .connect(Credentials::new("SecretLab", "not-in-scans"), None)
+        .connect(Credentials::new("SecretLab", "not-in-scans").unwrap(), None)
         .await
         .unwrap();
     assert_eq!(link.bssid, lab.bssid);
@@ -314,12 +321,12 @@ async fn strongest_access_point_or_the_pinned_one() {
     let weak = Bssid([0x02, 0x4d, 0x45, 0x53, 0x48, 0x02]);
     let b = builtin();
     let link = b
-        .connect(Credentials::new("MeshNet", "battery-staple"), None)
+        .connect(Credentials::new("MeshNet", "battery-staple").unwrap(), None)
         .await
         .unwrap();
     assert_eq!((link.bssid, link.channel, link.rssi), (strong, 1, -48));
 
-    let mut pinned = Credentials::new("MeshNet", "battery-staple");
+    let mut pinned = Credentials::new("MeshNet", "battery-staple").unwrap();
     pinned.bssid = Some(weak);
     let (result, timeline, _) = join(&b, pinned).await;
     let link = result.unwrap();
@@ -334,7 +341,7 @@ async fn strongest_access_point_or_the_pinned_one() {
 
     // A BSSID that belongs to another network (or to none) is not found.
     let env = SimEnvironment::builtin();
-    let mut wrong = Credentials::new("MeshNet", "battery-staple");
+    let mut wrong = Credentials::new("MeshNet", "battery-staple").unwrap();
     wrong.bssid = Some(network(&env, "HomeNet").bssid);
     let (result, _, took) = join(&b, wrong).await;
     assert!(matches!(result, Err(ConnectError::NetworkNotFound { .. })));
@@ -344,7 +351,7 @@ async fn strongest_access_point_or_the_pinned_one() {
 #[tokio::test(start_paused = true)]
 async fn enterprise_is_rejected() {
     let b = builtin();
-    let (result, timeline, took) = join(&b, Credentials::new("CorpNet", "hunter22")).await;
+    let (result, timeline, took) = join(&b, Credentials::new("CorpNet", "hunter22").unwrap()).await;
     assert_eq!(
         result,
         Err(ConnectError::AssociationRejected {
@@ -360,9 +367,9 @@ async fn enterprise_is_rejected() {
 #[tokio::test(start_paused = true)]
 async fn invalid_credentials() {
     let b = builtin();
-    let too_long_ssid = Credentials::new(vec![b'a'; 33], "12345678");
-    let empty_ssid = Credentials::new(Vec::new(), "12345678");
-    let too_long_pass = Credentials::new("HomeNet", vec![b'p'; 65]);
+    let too_long_ssid = Credentials::new(vec![b'a'; 33], "12345678").unwrap();
+    let empty_ssid = Credentials::new(Vec::new(), "12345678").unwrap();
+    let too_long_pass = Credentials::new("HomeNet", vec![b'p'; 65]).unwrap();
     for credentials in [too_long_ssid, empty_ssid, too_long_pass] {
         let (result, timeline, took) = join(&b, credentials).await;
         assert!(
@@ -375,7 +382,10 @@ async fn invalid_credentials() {
     assert_eq!(b.connect_attempts(), 0);
     // 32-byte SSIDs and 64-byte passphrases are fine (they just do not match anything here).
     let result = b
-        .connect(Credentials::new(vec![b'a'; 32], vec![b'p'; 64]), None)
+        .connect(
+            Credentials::new(vec![b'a'; 32], vec![b'p'; 64]).unwrap(),
+            None,
+        )
         .await;
     assert!(matches!(result, Err(ConnectError::NetworkNotFound { .. })));
     assert_eq!(b.connect_attempts(), 1);
@@ -392,7 +402,7 @@ async fn flaky_outcomes(seed: u64, attempts: usize) -> Vec<bool> {
     let mut outcomes = Vec::new();
     for _ in 0..attempts {
         match b
-            .connect(Credentials::new("Flaky", "try-again"), None)
+            .connect(Credentials::new("Flaky", "try-again").unwrap(), None)
             .await
         {
             Ok(_) => outcomes.push(true),
@@ -426,7 +436,7 @@ async fn flaky_network_is_deterministic_per_seed() {
     for _ in 0..40 {
         b.scan(ScanParams::default()).await.unwrap();
         mixed.push(
-            b.connect(Credentials::new("Flaky", "try-again"), None)
+            b.connect(Credentials::new("Flaky", "try-again").unwrap(), None)
                 .await
                 .is_ok(),
         );
@@ -443,7 +453,7 @@ async fn lost_link_happens_halfway() {
         }
     });
     let b = SimBackend::new(env);
-    let (result, timeline, took) = join(&b, Credentials::new("Flaky", "try-again")).await;
+    let (result, timeline, took) = join(&b, Credentials::new("Flaky", "try-again").unwrap()).await;
     assert_eq!(
         result,
         Err(ConnectError::LinkLost {
@@ -459,7 +469,7 @@ async fn lost_link_happens_halfway() {
 async fn status_while_connecting_and_after_a_failure() {
     let b = builtin();
     let (result, during) = tokio::join!(
-        b.connect(Credentials::new("HomeNet", "correct-horse"), None),
+        b.connect(Credentials::new("HomeNet", "correct-horse").unwrap(), None),
         async {
             tokio::time::sleep(ms(200)).await;
             b.status().await.unwrap()
@@ -474,7 +484,7 @@ async fn status_while_connecting_and_after_a_failure() {
     );
     // A failed attempt leaves the previous network.
     let result = b
-        .connect(Credentials::new("HomeNet", "bad-guess"), None)
+        .connect(Credentials::new("HomeNet", "bad-guess").unwrap(), None)
         .await;
     assert!(result.is_err());
     assert_eq!(b.status().await.unwrap(), StationStatus::Disconnected);
@@ -488,13 +498,16 @@ async fn newer_attempt_replaces_the_running_one() {
     let (first, second) = tokio::join!(
         async {
             let r = b
-                .connect(Credentials::new("HomeNet", "correct-horse"), Some(tx))
+                .connect(
+                    Credentials::new("HomeNet", "correct-horse").unwrap(),
+                    Some(tx),
+                )
                 .await;
             (r, start.elapsed())
         },
         async {
             tokio::time::sleep(ms(200)).await;
-            b.connect(Credentials::new("Fortress", "sae-is-better"), None)
+            b.connect(Credentials::new("Fortress", "sae-is-better").unwrap(), None)
                 .await
         }
     );
@@ -523,7 +536,7 @@ async fn abandoned_attempt_leaves_the_station_disconnected() {
     let b = builtin();
     let abandoned = tokio::time::timeout(
         ms(300),
-        b.connect(Credentials::new("HomeNet", "correct-horse"), None),
+        b.connect(Credentials::new("HomeNet", "correct-horse").unwrap(), None),
     )
     .await;
     assert!(abandoned.is_err());
@@ -534,7 +547,7 @@ async fn abandoned_attempt_leaves_the_station_disconnected() {
 async fn disconnect_ends_a_link_or_an_attempt() {
     let b = builtin();
     b.disconnect().await.unwrap(); // nothing to leave: fine
-    b.connect(Credentials::new("HomeNet", "correct-horse"), None)
+    b.connect(Credentials::new("HomeNet", "correct-horse").unwrap(), None)
         .await
         .unwrap();
     b.disconnect().await.unwrap();
@@ -542,7 +555,7 @@ async fn disconnect_ends_a_link_or_an_attempt() {
 
     let start = Instant::now();
     let (result, ()) = tokio::join!(
-        b.connect(Credentials::new("HomeNet", "correct-horse"), None),
+        b.connect(Credentials::new("HomeNet", "correct-horse").unwrap(), None),
         async {
             tokio::time::sleep(ms(100)).await;
             b.disconnect().await.unwrap();
@@ -560,14 +573,14 @@ async fn disconnect_ends_a_link_or_an_attempt() {
 async fn drop_link_hook() {
     let b = builtin();
     assert!(!b.drop_link());
-    b.connect(Credentials::new("HomeNet", "correct-horse"), None)
+    b.connect(Credentials::new("HomeNet", "correct-horse").unwrap(), None)
         .await
         .unwrap();
     assert!(b.drop_link());
     assert_eq!(b.status().await.unwrap(), StationStatus::Disconnected);
 
     let (result, dropped) = tokio::join!(
-        b.connect(Credentials::new("HomeNet", "correct-horse"), None),
+        b.connect(Credentials::new("HomeNet", "correct-horse").unwrap(), None),
         async {
             tokio::time::sleep(ms(300)).await;
             b.drop_link()
@@ -590,7 +603,7 @@ async fn networks_leave_and_return_to_the_air() {
     let b = SimBackend::new(env);
     assert!(!b.set_network_visible("NoSuchNet", false));
 
-    b.connect(Credentials::new("MeshNet", "battery-staple"), None)
+    b.connect(Credentials::new("MeshNet", "battery-staple").unwrap(), None)
         .await
         .unwrap();
     assert!(b.set_network_visible("MeshNet", false));
@@ -602,14 +615,14 @@ async fn networks_leave_and_return_to_the_air() {
     let (aps, _) = timed_scan(&b, ScanParams::default()).await;
     assert_eq!(aps.len(), count - 2, "both mesh access points are gone");
     let result = b
-        .connect(Credentials::new("MeshNet", "battery-staple"), None)
+        .connect(Credentials::new("MeshNet", "battery-staple").unwrap(), None)
         .await;
     assert!(matches!(result, Err(ConnectError::NetworkNotFound { .. })));
 
     assert!(b.set_network_visible("MeshNet", true));
     let (aps, _) = timed_scan(&b, ScanParams::default()).await;
     assert_eq!(aps.len(), count);
-    b.connect(Credentials::new("MeshNet", "battery-staple"), None)
+    b.connect(Credentials::new("MeshNet", "battery-staple").unwrap(), None)
         .await
         .unwrap();
 
@@ -621,7 +634,7 @@ async fn networks_leave_and_return_to_the_air() {
     ));
     // Taking the target away during an attempt loses the link.
     let (result, _) = tokio::join!(
-        b.connect(Credentials::new("Fortress", "sae-is-better"), None),
+        b.connect(Credentials::new("Fortress", "sae-is-better").unwrap(), None),
         async {
             tokio::time::sleep(ms(100)).await;
             b.set_network_visible("Fortress", false)
@@ -701,7 +714,7 @@ async fn script(seed: u64) -> Vec<String> {
             ("Nowhere", ""),
             ("FarAway", "wrong"),
         ] {
-            let (result, timeline, took) = join(&b, Credentials::new(ssid, pass)).await;
+            let (result, timeline, took) = join(&b, Credentials::new(ssid, pass).unwrap()).await;
             log.push(format!("{result:?} {timeline:?} {took:?}"));
             log.push(format!("{:?}", b.status().await));
         }
@@ -726,7 +739,10 @@ async fn usable_as_a_trait_object() {
     let aps = backend.scan(ScanParams::default()).await.unwrap();
     assert!(!aps.is_empty());
     let link = backend
-        .connect(Credentials::new("Café Zürich ☕", "croissant"), None)
+        .connect(
+            Credentials::new("Café Zürich ☕", "croissant").unwrap(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(link.ssid, "Café Zürich ☕".as_bytes());
@@ -754,7 +770,7 @@ async fn concurrent_callers_on_the_multi_threaded_runtime() {
             } else {
                 ("Fortress", "sae-is-better")
             };
-            let result = b.connect(Credentials::new(ssid, pass), None).await;
+            let result = b.connect(Credentials::new(ssid, pass).unwrap(), None).await;
             let status = b.status().await.unwrap();
             (result, status)
         }));

@@ -282,7 +282,11 @@ async fn wpa3_network_joins_with_sae_and_required_pmf() {
         }
     });
     let backend = fake.backend().await;
-    let (result, steps) = join(&backend, Credentials::new("Wpa3Only", "sae-secret-1")).await;
+    let (result, steps) = join(
+        &backend,
+        Credentials::new("Wpa3Only", "sae-secret-1").unwrap(),
+    )
+    .await;
     let link = result.unwrap();
     let ap = bssid("24:0a:c4:00:00:03");
     assert_eq!(
@@ -355,7 +359,11 @@ async fn wrong_key_is_an_auth_error() {
         }
     });
     let backend = fake.backend().await;
-    let (result, steps) = join(&backend, Credentials::new("HomeNet", "wrong-guess-9")).await;
+    let (result, steps) = join(
+        &backend,
+        Credentials::new("HomeNet", "wrong-guess-9").unwrap(),
+    )
+    .await;
     let err = result.unwrap_err();
     assert_eq!(
         err,
@@ -401,7 +409,11 @@ async fn handshake_failure_then_disconnect_is_an_auth_error_too() {
         }
     });
     let backend = fake.backend().await;
-    let (result, _) = join(&backend, Credentials::new("Transition", "wrong-guess-8")).await;
+    let (result, _) = join(
+        &backend,
+        Credentials::new("Transition", "wrong-guess-8").unwrap(),
+    )
+    .await;
     assert_eq!(
         result.unwrap_err(),
         ConnectError::AuthFailed {
@@ -438,7 +450,7 @@ async fn unseen_network_is_probed_and_not_found_after_three_scans() {
         }
     });
     let backend = fake.backend().await;
-    let mut credentials = Credentials::new("Nowhere", "correct horse");
+    let mut credentials = Credentials::new("Nowhere", "correct horse").unwrap();
     credentials.channel = Some(11);
     let (result, steps) = join(&backend, credentials).await;
     let err = result.unwrap_err();
@@ -477,7 +489,11 @@ async fn rejections_and_conn_failed() {
         }
     });
     let backend = fake.backend().await;
-    let (result, _) = join(&backend, Credentials::new("HomeNet", "correct horse")).await;
+    let (result, _) = join(
+        &backend,
+        Credentials::new("HomeNet", "correct horse").unwrap(),
+    )
+    .await;
     match result.unwrap_err() {
         ConnectError::AssociationRejected { ssid, reason } => {
             assert_eq!(ssid, "HomeNet");
@@ -505,7 +521,11 @@ async fn rejections_and_conn_failed() {
         }
     });
     let backend = fake.backend().await;
-    let (result, _) = join(&backend, Credentials::new("HomeNet", "correct horse")).await;
+    let (result, _) = join(
+        &backend,
+        Credentials::new("HomeNet", "correct horse").unwrap(),
+    )
+    .await;
     assert!(result.unwrap_err().is_network_not_found());
 }
 
@@ -532,7 +552,11 @@ async fn repeated_disconnections_carry_the_reason_code() {
     });
     let backend = fake.backend().await;
     // Open in the scan results: a passphrase is not needed and not sent.
-    let (result, steps) = join(&backend, Credentials::new("Café ☕", "ignored-pass")).await;
+    let (result, steps) = join(
+        &backend,
+        Credentials::new("Café ☕", "ignored-pass").unwrap(),
+    )
+    .await;
     match result.unwrap_err() {
         ConnectError::AssociationRejected { reason, .. } => {
             assert!(reason.contains("reason code 4 (inactivity)"), "{reason}");
@@ -557,15 +581,19 @@ async fn repeated_disconnections_carry_the_reason_code() {
 async fn enterprise_and_missing_passphrase_fail_before_touching_the_daemon() {
     let fake = Fake::start(|cmd| common(cmd).unwrap_or_else(|| reply("UNKNOWN COMMAND\n")));
     let backend = fake.backend().await;
-    let (result, steps) = join(&backend, Credentials::new("Corp", "correct horse")).await;
+    let (result, steps) = join(&backend, Credentials::new("Corp", "correct horse").unwrap()).await;
     assert!(
         matches!(result, Err(ConnectError::AssociationRejected { ref reason, .. }) if reason.contains("enterprise")),
         "{result:?}"
     );
     assert!(steps.is_empty());
-    let (result, _) = join(&backend, Credentials::new("HomeNet", "")).await;
+    let (result, _) = join(&backend, Credentials::new("HomeNet", "").unwrap()).await;
     assert!(result.unwrap_err().is_auth_error());
-    let (result, _) = join(&backend, Credentials::new("Wpa3Only", &[b'a'; 64][..])).await;
+    let (result, _) = join(
+        &backend,
+        Credentials::new("Wpa3Only", &[b'a'; 64][..]).unwrap(),
+    )
+    .await;
     assert!(
         matches!(result, Err(ConnectError::Invalid(_))),
         "{result:?}"
@@ -585,7 +613,11 @@ async fn terminating_daemon_ends_the_attempt_and_the_backend() {
         }
     });
     let backend = fake.backend().await;
-    let (result, _) = join(&backend, Credentials::new("HomeNet", "correct horse")).await;
+    let (result, _) = join(
+        &backend,
+        Credentials::new("HomeNet", "correct horse").unwrap(),
+    )
+    .await;
     assert!(
         matches!(&result, Err(ConnectError::Backend(WifiError::Unavailable(m))) if m.contains("exited")),
         "{result:?}"
@@ -606,7 +638,7 @@ async fn dropping_an_attempt_undoes_it() {
         })
     });
     let backend = fake.backend().await;
-    let attempt = backend.connect(Credentials::new("HomeNet", "correct horse"), None);
+    let attempt = backend.connect(Credentials::new("HomeNet", "correct horse").unwrap(), None);
     assert!(
         tokio::time::timeout(Duration::from_millis(300), attempt)
             .await

@@ -115,24 +115,24 @@ async fn networks_are_added_saved_listed_and_removed() {
     let mut events = backend.subscribe();
 
     let open = backend
-        .add_network(&Credentials::new("Lobby", ""))
+        .add_network(&Credentials::new("Lobby", "").unwrap())
         .await
         .unwrap();
     let home = backend
-        .add_network(&Credentials::new("HomeNet", "correct horse"))
+        .add_network(&Credentials::new("HomeNet", "correct horse").unwrap())
         .await
         .unwrap();
-    let mut cafe = Credentials::new("Café ☕", "pâté-lover-42");
+    let mut cafe = Credentials::new("Café ☕", "pâté-lover-42").unwrap();
     cafe.bssid = Some("02:11:22:33:44:55".parse().unwrap());
     let cafe = backend.add_network(&cafe).await.unwrap();
     let raw_psk = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     let raw = backend
-        .add_network(&Credentials::new("RawKey", raw_psk))
+        .add_network(&Credentials::new("RawKey", raw_psk).unwrap())
         .await
         .unwrap();
     // A passphrase wpa_supplicant would refuse is refused before any block is added.
     let err = backend
-        .add_network(&Credentials::new("Short", "short"))
+        .add_network(&Credentials::new("Short", "short").unwrap())
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectError::Invalid(_)), "{err:?}");
@@ -233,12 +233,12 @@ async fn joins_an_open_network_on_a_wired_link() {
     };
     let backend = connect_to(&daemon, options).await;
     let other = backend
-        .add_network(&Credentials::new("Elsewhere", "correct horse"))
+        .add_network(&Credentials::new("Elsewhere", "correct horse").unwrap())
         .await
         .unwrap();
     let mut events = backend.subscribe();
 
-    let (result, steps) = join(&backend, Credentials::new("Lobby", "")).await;
+    let (result, steps) = join(&backend, Credentials::new("Lobby", "").unwrap()).await;
     let link = result.unwrap();
     assert_eq!(link.ssid, b"Lobby");
     assert_eq!(link.bssid, PAE);
@@ -286,7 +286,7 @@ async fn joins_an_open_network_on_a_wired_link() {
     assert!(!elsewhere.disabled, "{list:?}");
 
     // Joining the same SSID again replaces the older block.
-    let (again, _) = join(&backend, Credentials::new("Lobby", "")).await;
+    let (again, _) = join(&backend, Credentials::new("Lobby", "").unwrap()).await;
     again.unwrap();
     let lobbies = backend
         .list_networks()
@@ -326,7 +326,7 @@ async fn open_network_without_an_address_is_no_address() {
     let daemon = start(Driver::Wired, true, None);
     let backend = connect_to(&daemon, fast()).await;
     let started = Instant::now();
-    let (result, steps) = join(&backend, Credentials::new("NoDhcp", "")).await;
+    let (result, steps) = join(&backend, Credentials::new("NoDhcp", "").unwrap()).await;
     assert_eq!(
         result.unwrap_err(),
         ConnectError::NoAddress {
@@ -347,10 +347,14 @@ async fn secured_network_on_a_wired_link_times_out_authenticating() {
     let daemon = start(Driver::Wired, true, Some("10.77.0.2/24"));
     let backend = connect_to(&daemon, fast()).await;
     let kept = backend
-        .add_network(&Credentials::new("Kept", "correct horse"))
+        .add_network(&Credentials::new("Kept", "correct horse").unwrap())
         .await
         .unwrap();
-    let (result, steps) = join(&backend, Credentials::new("HomeNet", "correct horse")).await;
+    let (result, steps) = join(
+        &backend,
+        Credentials::new("HomeNet", "correct horse").unwrap(),
+    )
+    .await;
     // wpa_supplicant associates with the PAE address and then waits for a 4-way
     // handshake nobody sends.
     assert_eq!(
@@ -450,7 +454,7 @@ async fn none_driver_scans_fail_and_joins_give_up() {
     );
 
     // Joining needs scans; the driver keeps failing them.
-    let (result, steps) = join(&backend, Credentials::new("Other", "12345678")).await;
+    let (result, steps) = join(&backend, Credentials::new("Other", "12345678").unwrap()).await;
     let err = result.unwrap_err();
     assert!(
         matches!(&err, ConnectError::Backend(WifiError::Unavailable(m)) if m.contains("cannot scan")),
@@ -480,7 +484,7 @@ async fn save_config_is_refused_without_update_config() {
     let daemon = start(Driver::None, false, None);
     let backend = connect_to(&daemon, fast()).await;
     backend
-        .add_network(&Credentials::new("Other", "12345678"))
+        .add_network(&Credentials::new("Other", "12345678").unwrap())
         .await
         .unwrap();
     let before = daemon.saved_config();
@@ -503,7 +507,7 @@ async fn a_second_attempt_replaces_the_first_and_disconnect_cancels() {
         ..fast()
     };
     let backend = connect_to(&daemon, options).await;
-    let first = backend.connect(Credentials::new("First", "correct horse"), None);
+    let first = backend.connect(Credentials::new("First", "correct horse").unwrap(), None);
     let second = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let status = backend.status().await.unwrap();
@@ -513,7 +517,7 @@ async fn a_second_attempt_replaces_the_first_and_disconnect_cancels() {
                 ssid: b"First".to_vec()
             }
         );
-        let second = backend.connect(Credentials::new("Second", "correct horse"), None);
+        let second = backend.connect(Credentials::new("Second", "correct horse").unwrap(), None);
         let cancel = async {
             tokio::time::sleep(Duration::from_millis(300)).await;
             backend.disconnect().await.unwrap();

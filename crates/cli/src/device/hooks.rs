@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 use tokio::sync::broadcast;
-use wifiprov_device::ProvEvent;
+use wifiprov_device::{ProvEvent, ssid_text};
 
 /// How long an event hook may run.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,13 +38,18 @@ fn log(event: &ProvEvent) {
         ProvEvent::Init | ProvEvent::Deinit => tracing::debug!("provisioning {}", event.name()),
         ProvEvent::Start => tracing::info!("provisioning service started"),
         ProvEvent::CredRecv { ssid } => {
-            tracing::info!("received credentials for {ssid:?}; connecting")
+            tracing::info!("received credentials for {:?}; connecting", ssid_text(ssid))
         }
-        ProvEvent::CredFail { reason, detail } => {
-            tracing::warn!("connection failed: {reason} ({detail})")
-        }
-        ProvEvent::CredSuccess { ssid, ip } => {
-            tracing::info!("connected to {ssid:?}, address {ip}")
+        ProvEvent::CredFail { error } => match error.fail_reason() {
+            Some(reason) => tracing::warn!("connection failed: {reason} ({error})"),
+            None => tracing::warn!("credentials not taken: {error}"),
+        },
+        ProvEvent::CredSuccess { link } => {
+            tracing::info!(
+                "connected to {:?}, address {}",
+                ssid_text(&link.ssid),
+                link.ip
+            )
         }
         ProvEvent::End => tracing::info!("provisioning service stopped"),
     }

@@ -157,6 +157,9 @@ pub enum Problem {
         /// Its length in bytes (UTF-8).
         len: usize,
     },
+    /// A password contains a NUL character (`\u0000`), which no network accepts.
+    #[error("contains a NUL character")]
+    PasswordNul,
     /// A password given to an edit is not UTF-8 (the file stores passwords as JSON text).
     #[error("not valid UTF-8 (networks.json stores passwords as text)")]
     PasswordNotText,

@@ -3,9 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use protocomm::Secret;
 use serde_json::{Map, Value};
-use wifiprov_types::Ssid;
+use wifiprov_types::{Passphrase, Ssid};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::parse::{self, AP_CONFIG_KEYS};
@@ -186,7 +185,7 @@ impl NetworksFile {
     pub fn add_or_promote(
         &mut self,
         ssid: &Ssid,
-        password: Secret,
+        password: Passphrase,
     ) -> Result<AddOutcome, NetworksError> {
         let text = std::str::from_utf8(password.expose())
             .map_err(|_| invalid_argument("password", Problem::PasswordNotText))?;

@@ -1,9 +1,9 @@
 //! From a parsed JSON document to [`Networks`], checking every value and locating every
 //! problem by its JSON path. The rules are listed in the [module documentation](super).
 
-use protocomm::Secret;
 use serde_json::{Map, Value};
-use wifiprov_types::{Ssid, SsidError};
+use wifiprov_types::Secret;
+use wifiprov_types::{Passphrase, Ssid, SsidError};
 
 use super::{
     AccessPointConfig, KnownNetwork, MAX_SSID_LEN, Networks, Problem, SCHEMA, StartPolicy,
@@ -124,9 +124,11 @@ fn known_networks(root: &Map<String, Value>) -> Res<Vec<KnownNetwork>> {
         };
         check_known_password(password).map_err(|problem| at(child(&path, "password"), problem))?;
         let enables_webrepl = optional_bool(entry, &path, "enables_webrepl")?.unwrap_or(false);
+        let password = Passphrase::new(password)
+            .map_err(|_| at(child(&path, "password"), Problem::PasswordNul))?;
         known.push(KnownNetwork {
             ssid,
-            password: Secret::from(password),
+            password,
             enables_webrepl,
         });
     }

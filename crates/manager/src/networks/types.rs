@@ -3,41 +3,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-use protocomm::Secret;
 use serde_json::{Map, Value};
-use wifiprov_types::Ssid;
+use wifiprov_types::Secret;
 
 use super::Problem;
 
-/// One entry of `known_networks`: a network the device may join.
-#[derive(Clone, PartialEq, Eq)]
-pub struct KnownNetwork {
-    /// The network name (1 to 32 bytes, kept exactly: `"ssid"` in the file when it is UTF-8,
-    /// `"ssid_hex"` when it is not).
-    pub ssid: Ssid,
-    /// The password; empty for an open network.
-    pub password: Secret,
-    /// Whether to run the remote-console service while joined to this network (the name is
-    /// micropython-wifimanager's, kept for compatibility).
-    pub enables_webrepl: bool,
-}
-
-impl KnownNetwork {
-    /// True for an open network (empty password).
-    pub fn is_open(&self) -> bool {
-        self.password.is_empty()
-    }
-}
-
-impl fmt::Debug for KnownNetwork {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KnownNetwork")
-            .field("ssid", &self.ssid)
-            .field("password", &Redacted(!self.password.is_empty()))
-            .field("enables_webrepl", &self.enables_webrepl)
-            .finish()
-    }
-}
+/// One entry of `known_networks`: the connection policy's own type, so the file's view and
+/// the policy's never drift apart.
+pub use crate::policy::KnownNetwork;
 
 /// When the device raises its own access point (`access_point.start_policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -2,29 +2,33 @@
 
 use core::time::Duration;
 
-use protocomm::Secret;
+use wifiprov_types::{Passphrase, Ssid};
 
-/// One entry of the known networks list. The list is ordered, most preferred first.
-///
-/// This is deliberately plain: the `networks.json` entries are converted into it by the caller.
+/// One entry of the known networks list (`known_networks` in `networks.json`). The list is
+/// ordered, most preferred first. `Debug` never shows the password.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KnownNetwork {
-    /// SSID bytes, matched byte for byte against scan results.
-    pub ssid: Vec<u8>,
-    /// Passphrase (empty for an open network).
-    pub password: Secret,
+    /// The network, matched byte for byte against scan results.
+    pub ssid: Ssid,
+    /// Its password (empty for an open network).
+    pub password: Passphrase,
     /// Run the remote-console service while this network is the active one.
     pub enables_webrepl: bool,
 }
 
 impl KnownNetwork {
     /// A network with `ssid` and `password` that does not enable the remote console.
-    pub fn new(ssid: impl Into<Vec<u8>>, password: impl Into<Vec<u8>>) -> Self {
+    pub fn new(ssid: Ssid, password: Passphrase) -> Self {
         KnownNetwork {
-            ssid: ssid.into(),
-            password: Secret::new(password.into()),
+            ssid,
+            password,
             enables_webrepl: false,
         }
+    }
+
+    /// True for an open network (empty password).
+    pub fn is_open(&self) -> bool {
+        self.password.is_empty()
     }
 
     /// The same network with `enables_webrepl` set to `on`.
@@ -32,11 +36,6 @@ impl KnownNetwork {
     pub fn with_webrepl(mut self, on: bool) -> Self {
         self.enables_webrepl = on;
         self
-    }
-
-    /// The SSID as text (lossy), for messages.
-    pub fn ssid_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.ssid).into_owned()
     }
 }
 

@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::mem;
 
-use protocomm::Instant;
 use tracing::{debug, info, warn};
+use wifiprov_types::Instant;
 use wifiprov_wifi::{AccessPoint, ConnectError, Credentials, LinkStatus, WifiError};
 
 use super::config::{ApPolicy, KnownNetwork, PolicyConfig};
@@ -378,10 +378,9 @@ impl Policy {
         if !self.accepting(now) {
             return;
         }
-        let now = self.now;
         match outcome {
             Ok(link) => {
-                info!(ssid = %credentials.ssid_lossy(), "provisioned network joined");
+                info!(ssid = %credentials.ssid, "provisioned network joined");
                 let ssid = credentials.ssid;
                 let password = credentials.passphrase;
                 let enables_webrepl = self.known(&ssid).is_some_and(|n| n.enables_webrepl);
@@ -401,20 +400,37 @@ impl Policy {
                 });
                 // Whatever was under way is abandoned; its late results will be ignored.
                 self.phase = Phase::NoNetwork { retry_at: None };
-                self.connected(ssid, link);
+                self.connected(ssid.to_vec(), link);
             }
             Err(reason) => {
-                info!(ssid = %credentials.ssid_lossy(), %reason, "provisioned credentials failed");
-                if let Phase::Connected {
-                    next_check: Some(at),
-                    check_pending,
-                    ..
-                } = &mut self.phase
-                {
-                    *at = now;
-                    *check_pending = false;
-                }
+                info!(ssid = %credentials.ssid, %reason, "provisioned credentials failed");
+                self.check_link_now();
             }
+        }
+    }
+
+    /// Credentials received through provisioning could not be joined, when the caller only
+    /// knows why ([`Policy::handle_provisioned`] with an error, without the credentials):
+    /// nothing changes but, if the policy was connected, an immediate link check.
+    pub fn handle_provisioning_failed(&mut self, now: Instant, reason: &ConnectError) {
+        if !self.accepting(now) {
+            return;
+        }
+        info!(%reason, "provisioned credentials failed");
+        self.check_link_now();
+    }
+
+    /// Connected: the next link check is due now.
+    fn check_link_now(&mut self) {
+        let now = self.now;
+        if let Phase::Connected {
+            next_check: Some(at),
+            check_pending,
+            ..
+        } = &mut self.phase
+        {
+            *at = now;
+            *check_pending = false;
         }
     }
 

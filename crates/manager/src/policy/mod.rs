@@ -98,5 +98,5 @@ mod types;
 pub use config::{ApPolicy, KnownNetwork, PolicyConfig, RetryConfig};
 pub use machine::Policy;
 pub use order::candidate_order;
-pub use protocomm::Instant;
 pub use types::{Action, NetworkFailure, Outcome, State, Status};
+pub use wifiprov_types::Instant;

@@ -59,7 +59,7 @@ pub(super) fn deduplicated(networks: Vec<KnownNetwork>) -> Vec<KnownNetwork> {
     let mut out: Vec<KnownNetwork> = Vec::with_capacity(networks.len());
     for n in networks {
         if out.iter().any(|o| o.ssid == n.ssid) {
-            warn!(ssid = %n.ssid_lossy(), "known network listed twice; the first entry wins");
+            warn!(ssid = %n.ssid, "known network listed twice; the first entry wins");
         } else {
             out.push(n);
         }

@@ -2,7 +2,8 @@
 
 use std::net::Ipv4Addr;
 
-use protocomm::{Instant, Secret};
+use wifiprov_types::Instant;
+use wifiprov_types::{Passphrase, Ssid};
 use wifiprov_wifi::{ConnectError, Credentials};
 
 /// Something the caller must do, returned by [`Policy::poll`](super::Policy::poll).
@@ -30,10 +31,10 @@ pub enum Action {
     /// exists, move it to the top and replace its password, keeping its other keys. The
     /// policy has already made the same change to its own copy of the list.
     AddKnownNetwork {
-        /// SSID bytes.
-        ssid: Vec<u8>,
-        /// Passphrase.
-        password: Secret,
+        /// The network.
+        ssid: Ssid,
+        /// Its passphrase.
+        password: Passphrase,
     },
     /// Start the configured remote-console service. No answer.
     StartRemoteConsole,

@@ -93,6 +93,25 @@ impl ClientSecurity {
     }
 }
 
+/// A client handshake message, as far as the session table needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// `Cmd0`: starts a handshake.
+    Start,
+    /// `Cmd1`: finishes one.
+    Finish,
+}
+
+/// Decodes a security 1 or 2 client handshake message far enough to say what it is, without
+/// any arithmetic. Malformed messages fail with the errors the handshake itself would give.
+pub(crate) fn classify(security: &Security, request: &[u8]) -> Result<Command> {
+    match security {
+        Security::Sec0 => Err(Error::InvalidConfig("security 0 has no handshake state")),
+        Security::Sec1 { .. } => sec1::classify(request),
+        Security::Sec2 { .. } => sec2::classify(request),
+    }
+}
+
 /// Decodes a `SessionData` envelope and checks its scheme.
 pub(crate) fn open_envelope(bytes: &[u8], expected: u8) -> Result<Option<Proto>> {
     let data = SessionData::decode(bytes).map_err(Error::decode("SessionData"))?;

@@ -23,7 +23,7 @@ use wifiprov_proto::session::session_data::Proto;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
-use super::{expect_success, fixed, open_envelope, seal_envelope, sec1_payload};
+use super::{Command, expect_success, fixed, open_envelope, seal_envelope, sec1_payload};
 use crate::cipher::CtrStream;
 use crate::error::{Error, Result};
 use crate::secret::{Secret, ct_eq};
@@ -84,8 +84,28 @@ impl fmt::Debug for Sec1Device {
     }
 }
 
+/// Decodes a client handshake message far enough to tell `Cmd0` from `Cmd1`, with the errors
+/// [`Sec1Device::handle`] gives for anything else.
+pub(crate) fn classify(request: &[u8]) -> Result<Command> {
+    let payload = sec1_payload(open_envelope(request, 1)?)?;
+    match (payload.msg, payload.payload) {
+        (m, Some(Payload::Sc0(_))) if m == Sec1MsgType::SessionCommand0 as i32 => {
+            Ok(Command::Start)
+        }
+        (m, Some(Payload::Sc1(_))) if m == Sec1MsgType::SessionCommand1 as i32 => {
+            Ok(Command::Finish)
+        }
+        (m, Some(_)) => Err(Error::UnexpectedMessage {
+            expected: "Session_Command0 or Session_Command1",
+            got: m,
+        }),
+        (m, None) => Err(Error::MissingPayload { msg: m }),
+    }
+}
+
 impl Sec1Device {
-    /// Handles one `prov-session` request. `Cmd0` restarts the handshake from any state.
+    /// Handles one `prov-session` request. `Cmd0` restarts the handshake from any state; a
+    /// `Cmd1` that fails leaves the state as it was.
     pub(crate) fn handle(
         &mut self,
         request: &[u8],
@@ -120,21 +140,18 @@ impl Sec1Device {
                 ))
             }
             (m, Some(Payload::Sc1(cmd1))) if m == Sec1MsgType::SessionCommand1 as i32 => {
-                let state = match core::mem::take(self) {
-                    Sec1Device::ExpectCmd1(state) => state,
-                    other => {
-                        *self = other;
-                        return Err(Error::UnexpectedMessage {
-                            expected: "Session_Command0",
-                            got: m,
-                        });
-                    }
+                let Sec1Device::ExpectCmd1(state) = self else {
+                    return Err(Error::UnexpectedMessage {
+                        expected: "Session_Command0",
+                        got: m,
+                    });
                 };
                 let mut token = fixed::<32>("client_verify_data", &cmd1.client_verify_data)?;
                 let mut stream = CtrStream::new(&state.key, &state.device_random);
                 stream.apply(&mut token);
                 if !ct_eq(&token, &state.device_pub) {
-                    // The handshake is spent: a second guess needs a new Cmd0.
+                    // The state is left as it was; the device decides whether the handshake
+                    // is spent (it is, for the session's own connection).
                     return Err(Error::AuthenticationFailed);
                 }
                 let mut device_verify = state.client_pub;

@@ -22,7 +22,7 @@ use wifiprov_proto::session::session_data::Proto;
 use super::srp::{
     ClientEphemeral, ClientProof, DeviceProof, MODULUS_LEN, Sec2Credentials, device_start,
 };
-use super::{expect_success, open_envelope, seal_envelope, sec2_payload};
+use super::{Command, expect_success, open_envelope, seal_envelope, sec2_payload};
 use crate::cipher::GcmSession;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -115,8 +115,18 @@ pub(crate) fn parse_device_request(request: &[u8]) -> Result<DeviceRequest> {
     }
 }
 
+/// Decodes a client handshake message far enough to tell `Cmd0` from `Cmd1` (and checks the
+/// lengths of a `Cmd0`), with the errors [`Sec2Device::handle`] gives.
+pub(crate) fn classify(request: &[u8]) -> Result<Command> {
+    Ok(match parse_device_request(request)? {
+        DeviceRequest::Cmd0 { .. } => Command::Start,
+        DeviceRequest::Cmd1 { .. } => Command::Finish,
+    })
+}
+
 impl Sec2Device {
-    /// Handles one `prov-session` request. `Cmd0` restarts the handshake from any state.
+    /// Handles one `prov-session` request. `Cmd0` restarts the handshake from any state; a
+    /// `Cmd1` that fails leaves the state as it was.
     pub(crate) fn handle(
         &mut self,
         request: &[u8],
@@ -139,17 +149,14 @@ impl Sec2Device {
                 ))
             }
             DeviceRequest::Cmd1 { proof } => {
-                let pending = match core::mem::take(self) {
-                    Sec2Device::ExpectCmd1(pending) => pending,
-                    other => {
-                        *self = other;
-                        return Err(Error::UnexpectedMessage {
-                            expected: "S2Session_Command0",
-                            got: Sec2MsgType::S2SessionCommand1 as i32,
-                        });
-                    }
+                let Sec2Device::ExpectCmd1(pending) = self else {
+                    return Err(Error::UnexpectedMessage {
+                        expected: "S2Session_Command0",
+                        got: Sec2MsgType::S2SessionCommand1 as i32,
+                    });
                 };
-                // Any failure below leaves the session in ExpectCmd0: one guess per handshake.
+                // A failure leaves the state as it was; the device decides whether the
+                // handshake is spent (it is, for the session's own connection).
                 let (hamk, key) = pending.verify(&proof)?;
                 let mut nonce = [0u8; 12];
                 rng.fill_bytes(&mut nonce[..NONCE_PREFIX_LEN]);

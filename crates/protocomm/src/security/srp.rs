@@ -223,7 +223,7 @@ pub(crate) fn device_start(
 
 impl DeviceProof {
     /// Checks the client's `M`; on success returns `(HAMK, K)`.
-    pub(crate) fn verify(self, client_proof: &[u8]) -> Result<(Vec<u8>, Secret)> {
+    pub(crate) fn verify(&self, client_proof: &[u8]) -> Result<(Vec<u8>, Secret)> {
         if client_proof.len() != PROOF_LEN {
             return Err(Error::BadLength {
                 field: "client_proof",

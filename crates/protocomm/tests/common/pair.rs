@@ -9,11 +9,23 @@ pub fn echo(_: SessionId, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, Han
     Ok([endpoint.as_bytes(), b":", request].concat())
 }
 
-/// Runs a full handshake for `id`; returns the client session or the first error.
+/// A new connection to `device`.
+pub fn connect(device: &mut Device) -> ConnectionId {
+    device.connect(&mut os_rng())
+}
+
+/// Whether the session of connection `id` has completed its handshake.
+pub fn established(device: &Device, id: ConnectionId) -> bool {
+    device
+        .session_of(id)
+        .is_some_and(|s| device.is_established(s))
+}
+
+/// Runs a full handshake on connection `id`; returns the client session or the first error.
 pub fn handshake(
     device: &mut Device,
     now: Instant,
-    id: SessionId,
+    id: ConnectionId,
     security: ClientSecurity,
 ) -> Result<ClientSession> {
     let mut rng = os_rng();
@@ -32,7 +44,7 @@ pub fn handshake(
 pub fn exchange(
     device: &mut Device,
     now: Instant,
-    id: SessionId,
+    id: ConnectionId,
     client: &mut ClientSession,
     endpoint: &str,
     msg: &[u8],
@@ -46,7 +58,7 @@ pub fn exchange(
 pub fn roundtrip(
     device: &mut Device,
     now: Instant,
-    id: SessionId,
+    id: ConnectionId,
     client: &mut ClientSession,
     endpoint: &str,
     msg: &[u8],

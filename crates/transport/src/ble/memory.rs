@@ -8,10 +8,10 @@
 //! Execute Write, Read / Read Blob) and enforces the PDU sizes of the MTU, so that a client
 //! exercising it goes through the same long-write and long-read paths as over the air.
 
-use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use protocomm::SessionId;
+use protocomm::{AfterDisconnect, SessionId};
 
 use super::gatt::{
     AttError, DEFAULT_MTU, GattConnection, GattLayout, GattRequest, MAX_ATTRIBUTE_LEN, MAX_MTU,
@@ -19,6 +19,7 @@ use super::gatt::{
 };
 use super::uuid::{DEFAULT_SERVICE_UUID, Uuid128};
 use crate::Service;
+use crate::service::Connection;
 
 /// Settings of a [`MemoryGattDevice`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +87,7 @@ struct DeviceInner {
     service: Service,
     layout: Arc<GattLayout>,
     config: MemoryGattConfig,
-    live: Mutex<BTreeSet<u32>>,
+    live: AtomicUsize,
     stats: Mutex<LinkStats>,
 }
 
@@ -100,7 +101,7 @@ impl MemoryGattDevice {
                 service,
                 layout,
                 config,
-                live: Mutex::new(BTreeSet::new()),
+                live: AtomicUsize::new(0),
                 stats: Mutex::new(LinkStats::default()),
             }),
         }
@@ -123,7 +124,7 @@ impl MemoryGattDevice {
 
     /// How many links are connected.
     pub fn connection_count(&self) -> usize {
-        self.live().len()
+        self.inner.live.load(Ordering::Acquire)
     }
 
     /// The operations served so far.
@@ -143,40 +144,17 @@ impl MemoryGattDevice {
             .unwrap_or_else(PoisonError::into_inner));
     }
 
-    fn live(&self) -> std::sync::MutexGuard<'_, BTreeSet<u32>> {
-        self.inner
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A new connection, with its own session id (random, like the HTTP adapter's, so that
-    /// both can share one [`Service`]) and the default MTU of 23 until
-    /// [`MemoryGattLink::exchange_mtu`].
+    /// A new connection, with its own connection to the [`Service`] (whose device gives it a
+    /// session id of its own, so that other transports can share the service) and the default
+    /// MTU of 23 until [`MemoryGattLink::exchange_mtu`].
     pub fn connect(&self) -> MemoryGattLink {
-        let mut live = self.live();
-        let mut fallback = 1u32;
-        let id = loop {
-            let candidate = getrandom::u32().unwrap_or_else(|_| {
-                fallback = fallback.wrapping_add(1);
-                fallback
-            });
-            let in_use = live.contains(&candidate)
-                || self
-                    .inner
-                    .service
-                    .with_device(|d| d.is_established(SessionId(candidate)));
-            if !in_use {
-                break candidate;
-            }
-        };
-        live.insert(id);
-        drop(live);
-        tracing::debug!(session = id, "in-memory GATT link connected");
+        let link = self.inner.service.connect(AfterDisconnect::Close);
+        self.inner.live.fetch_add(1, Ordering::AcqRel);
+        tracing::debug!(session = ?link.session(), "in-memory GATT link connected");
         MemoryGattLink {
             device: self.clone(),
             conn: GattConnection::new(self.inner.layout.clone(), self.inner.config.max_value_len),
-            session: SessionId(id),
+            link,
             mtu: DEFAULT_MTU,
         }
     }
@@ -186,14 +164,14 @@ impl MemoryGattDevice {
 pub struct MemoryGattLink {
     device: MemoryGattDevice,
     conn: GattConnection,
-    session: SessionId,
+    link: Connection,
     mtu: u16,
 }
 
 impl MemoryGattLink {
     /// The protocomm session of this connection.
-    pub fn session(&self) -> SessionId {
-        self.session
+    pub fn session(&self) -> Option<SessionId> {
+        self.link.session()
     }
 
     /// The current ATT MTU.
@@ -299,16 +277,14 @@ impl MemoryGattLink {
 
     async fn process(&mut self, request: GattRequest) -> Result<(), AttError> {
         let response = match self
-            .device
-            .inner
-            .service
-            .request(self.session, &request.endpoint, &request.body)
+            .link
+            .request(None, &request.endpoint, &request.body)
             .await
         {
-            Ok(response) => Some(response),
+            Ok(response) => Some(response.body),
             Err(e) => {
-                tracing::debug!(session = %self.session, endpoint = %request.endpoint, error = %e,
-                    "request rejected");
+                tracing::debug!(session = ?self.link.session(), endpoint = %request.endpoint,
+                    error = %e, "request rejected");
                 None
             }
         };
@@ -318,8 +294,9 @@ impl MemoryGattLink {
 
 impl Drop for MemoryGattLink {
     fn drop(&mut self) {
-        self.device.inner.service.close_session(self.session);
-        self.device.live().remove(&self.session.0);
-        tracing::debug!(session = %self.session, "in-memory GATT link disconnected");
+        tracing::debug!(session = ?self.link.session(), "in-memory GATT link disconnected");
+        // Closes the session.
+        self.link.disconnect();
+        self.device.inner.live.fetch_sub(1, Ordering::AcqRel);
     }
 }

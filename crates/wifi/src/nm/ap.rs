@@ -96,7 +96,9 @@ pub fn parse_access_point(props: &HashMap<String, OwnedVariant>) -> Result<Acces
         .get("HwAddress")
         .and_then(|v| <&str>::try_from(v).ok())
         .ok_or_else(|| WifiError::Invalid("access point without HwAddress".to_owned()))?;
-    let bssid: Bssid = hw.parse()?;
+    let bssid: Bssid = hw
+        .parse()
+        .map_err(|_| WifiError::Invalid(format!("bad BSSID {hw:?}")))?;
     let frequency = props
         .get("Frequency")
         .and_then(|v| u32::try_from(v).ok())

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use protocomm::Secret;
+use wifiprov_types::Secret;
 use zbus::{Connection, ObjectPath, OwnedObjectPath};
 
 use super::bus::{bus_error, is_error};

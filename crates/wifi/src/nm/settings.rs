@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use protocomm::Secret;
+use wifiprov_types::Secret;
 use zbus::{Array, OwnedVariant, Variant};
 
 use crate::{ApConfig, Bssid, Credentials, WifiError};
@@ -167,13 +167,13 @@ impl Profile {
     pub fn station(credentials: &Credentials, key_mgmt: KeyMgmt) -> Profile {
         let psk = match key_mgmt {
             KeyMgmt::Open => None,
-            _ => Some(credentials.passphrase.clone()),
+            _ => Some(credentials.passphrase.secret().clone()),
         };
         Profile {
             id: format!("{PROFILE_PREFIX}{}", credentials.ssid_lossy()),
             uuid: None,
             interface: None,
-            ssid: credentials.ssid.clone(),
+            ssid: credentials.ssid.to_vec(),
             mode: WifiMode::Infrastructure,
             key_mgmt,
             psk,
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn a_wpa2_station_profile_has_the_nm_keys() {
-        let mut c = Credentials::new("Café ☕", "correct horse");
+        let mut c = Credentials::new("Café ☕", "correct horse").unwrap();
         c.bssid = Some(Bssid([0x24, 0x0a, 0xc4, 1, 2, 3]));
         let p = Profile::station(&c, KeyMgmt::WpaPsk);
         assert!(p.is_ours());
@@ -548,13 +548,16 @@ mod tests {
 
     #[test]
     fn open_and_wpa3_profiles() {
-        let open = Profile::station(&Credentials::new("Cafe", "ignored"), KeyMgmt::Open);
+        let open = Profile::station(&Credentials::new("Cafe", "ignored").unwrap(), KeyMgmt::Open);
         assert_eq!(open.psk, None);
         let s = open.to_settings().unwrap();
         assert!(!s.has_section("802-11-wireless-security"));
         assert_eq!(Profile::from_settings(&s).unwrap(), open);
 
-        let sae = Profile::station(&Credentials::new("Lab", "s3cret-pass"), KeyMgmt::Sae);
+        let sae = Profile::station(
+            &Credentials::new("Lab", "s3cret-pass").unwrap(),
+            KeyMgmt::Sae,
+        );
         let s = sae.to_settings().unwrap();
         assert_eq!(s.str("802-11-wireless-security", "key-mgmt"), Some("sae"));
         assert_eq!(Profile::from_settings(&s).unwrap(), sae);
@@ -598,18 +601,29 @@ mod tests {
 
     #[test]
     fn bad_profiles_are_refused_before_reaching_the_daemon() {
-        let long = Profile::station(
-            &Credentials::new(vec![b'x'; 33], "password1"),
+        // SSIDs of 0 or 33 bytes cannot be credentials at all; a profile read back from the
+        // daemon still gets its SSID checked.
+        assert!(Credentials::new(vec![b'x'; 33], "password1").is_err());
+        let mut long = Profile::station(
+            &Credentials::new("x", "password1").unwrap(),
             KeyMgmt::WpaPsk,
         );
+        long.ssid = vec![b'x'; 33];
         assert!(matches!(long.to_settings(), Err(WifiError::Invalid(m)) if m.contains("33")));
-        let empty = Profile::station(&Credentials::new("", "password1"), KeyMgmt::WpaPsk);
+        let mut empty = Profile::station(
+            &Credentials::new("x", "password1").unwrap(),
+            KeyMgmt::WpaPsk,
+        );
+        empty.ssid.clear();
         assert!(matches!(empty.to_settings(), Err(WifiError::Invalid(_))));
-        let no_psk = Profile::station(&Credentials::new("Home", ""), KeyMgmt::WpaPsk);
+        let no_psk = Profile::station(&Credentials::new("Home", "").unwrap(), KeyMgmt::WpaPsk);
         assert!(
             matches!(no_psk.to_settings(), Err(WifiError::Invalid(m)) if m.contains("passphrase"))
         );
-        let bad_utf8 = Profile::station(&Credentials::new("Home", vec![0xff; 9]), KeyMgmt::Sae);
+        let bad_utf8 = Profile::station(
+            &Credentials::new("Home", vec![0xff; 9]).unwrap(),
+            KeyMgmt::Sae,
+        );
         assert!(
             matches!(bad_utf8.to_settings(), Err(WifiError::Invalid(m)) if m.contains("UTF-8"))
         );
@@ -617,7 +631,7 @@ mod tests {
         assert!(
             matches!(bad_channel.to_settings(), Err(WifiError::Invalid(m)) if m.contains("15"))
         );
-        let mut wep = Profile::station(&Credentials::new("Old", "abcde"), KeyMgmt::WpaPsk);
+        let mut wep = Profile::station(&Credentials::new("Old", "abcde").unwrap(), KeyMgmt::WpaPsk);
         wep.key_mgmt = KeyMgmt::Other("none".into());
         assert!(matches!(wep.to_settings(), Err(WifiError::Unsupported(_))));
     }
@@ -665,7 +679,10 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug() {
-        let p = Profile::station(&Credentials::new("Home", "correct horse"), KeyMgmt::WpaPsk);
+        let p = Profile::station(
+            &Credentials::new("Home", "correct horse").unwrap(),
+            KeyMgmt::WpaPsk,
+        );
         let s = p.to_settings().unwrap();
         let shown = format!("{s:?} {p:?}");
         assert!(!shown.contains("correct horse"), "{shown}");
@@ -675,7 +692,10 @@ mod tests {
 
     #[test]
     fn merging_secrets() {
-        let p = Profile::station(&Credentials::new("Home", "correct horse"), KeyMgmt::WpaPsk);
+        let p = Profile::station(
+            &Credentials::new("Home", "correct horse").unwrap(),
+            KeyMgmt::WpaPsk,
+        );
         let full = p.to_settings().unwrap();
         let mut without = full.clone();
         let mut secrets = ConnectionSettings::default();

@@ -348,7 +348,7 @@ impl SimBackend {
         state.station.cancel(Cancel::Superseded);
         state.station = Station::Connecting {
             id,
-            ssid: credentials.ssid.clone(),
+            ssid: credentials.ssid.to_vec(),
             cancel: Some(tx),
         };
         let chosen = state
@@ -358,7 +358,7 @@ impl SimBackend {
             .enumerate()
             .filter(|(_, (network, on_air))| {
                 **on_air
-                    && network.ssid.as_bytes() == credentials.ssid.as_slice()
+                    && network.ssid.as_bytes() == credentials.ssid.as_bytes()
                     && credentials.bssid.is_none_or(|b| b == network.bssid)
             })
             .map(|(index, (network, _))| (index, network))
@@ -374,12 +374,12 @@ impl SimBackend {
             let passphrase_ok = match network.auth {
                 mode if !mode.needs_passphrase() => true,
                 _ => network.password.as_deref().is_some_and(|expected| {
-                    protocomm::secret::ct_eq(expected.as_bytes(), credentials.passphrase.expose())
+                    wifiprov_types::ct_eq(expected.as_bytes(), credentials.passphrase.expose())
                 }),
             };
             Plan {
                 link: LinkStatus {
-                    ssid: credentials.ssid.clone(),
+                    ssid: credentials.ssid.to_vec(),
                     bssid: network.bssid,
                     channel: network.channel,
                     auth: network.auth,

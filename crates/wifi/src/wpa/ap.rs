@@ -1,7 +1,7 @@
 //! Access point mode: a `mode=2` network block, where the driver supports it.
 
-use protocomm::Secret;
 use tokio::sync::broadcast::error::RecvError;
+use wifiprov_types::Secret;
 
 use super::backend::{Cancel, WpaBackend, expect_ok, lock};
 use super::event::WpaEvent;

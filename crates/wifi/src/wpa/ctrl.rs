@@ -22,9 +22,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use protocomm::Secret;
 use tokio::net::UnixDatagram;
 use tokio::sync::broadcast;
+use wifiprov_types::Secret;
 
 use super::event::WpaEvent;
 use crate::WifiError;

@@ -394,7 +394,7 @@ impl WpaBackend {
         let ip = status.ip_address.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
         let mut link = self.link_from_status(status, ip).await;
         if link.ssid.is_empty() {
-            link.ssid = credentials.ssid.clone();
+            link.ssid = credentials.ssid.to_vec();
         }
         if status.bssid.is_none() {
             link.bssid = bssid.unwrap_or_default();

@@ -2,7 +2,7 @@
 //! [module documentation](super#network-blocks)). Passphrases and raw PSKs travel only inside
 //! [`Secret`]s, and so do the `SET_NETWORK` commands that carry them.
 
-use protocomm::Secret;
+use wifiprov_types::Secret;
 
 use crate::{AuthMode, ConnectError, Credentials};
 
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn wpa3_only_uses_sae_with_required_pmf() {
-        let c = Credentials::new("Home", "correct horse");
+        let c = Credentials::new("Home", "correct horse").unwrap();
         let p = plan(&c, Some(AuthMode::Wpa3Psk), Some(true)).unwrap();
         assert_eq!(
             shown(&p),
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn unknown_networks_allow_both_and_probe() {
-        let c = Credentials::new("Hidden", "correct horse");
+        let c = Credentials::new("Hidden", "correct horse").unwrap();
         let p = plan(&c, None, None).unwrap();
         assert!(shown(&p).contains(&"SET_NETWORK 0 scan_ssid 1".to_owned()));
         assert!(shown(&p).contains(&"SET_NETWORK 0 key_mgmt WPA-PSK SAE".to_owned()));
@@ -231,11 +231,15 @@ mod tests {
 
     #[test]
     fn bad_keys() {
-        assert!(plan(&Credentials::new("a", "short"), None, None).is_err());
-        assert!(plan(&Credentials::new("a", "with\nnewline"), None, None).is_err());
-        assert!(plan(&Credentials::new("", "correct horse"), None, None).is_err());
+        assert!(plan(&Credentials::new("a", "short").unwrap(), None, None).is_err());
+        assert!(plan(&Credentials::new("a", "with\nnewline").unwrap(), None, None).is_err());
+        assert!(Credentials::new("", "correct horse").is_err());
         assert!(matches!(
-            plan(&Credentials::new("a", ""), Some(AuthMode::Wpa2Psk), None),
+            plan(
+                &Credentials::new("a", "").unwrap(),
+                Some(AuthMode::Wpa2Psk),
+                None
+            ),
             Err(ConnectError::AuthFailed { .. })
         ));
     }

@@ -26,9 +26,9 @@ use double::*;
 
 use std::time::Duration;
 
-use protocomm::Secret;
 use tokio::sync::mpsc::unbounded_channel;
 use wifiprov_testkit::dbus::PrivateBus;
+use wifiprov_wifi::Secret;
 use wifiprov_wifi::nm::{NmBackend, manages_wifi_device};
 use wifiprov_wifi::{
     ApConfig, AuthMode, Bssid, ConnectError, ConnectProgress, Credentials, ScanParams,
@@ -52,7 +52,10 @@ async fn joins_a_wpa2_network_reporting_progress_then_leaves_it() {
     let (tx, mut rx) = unbounded_channel();
     let link = rig
         .backend
-        .connect(Credentials::new("HomeNet", "correct horse"), Some(tx))
+        .connect(
+            Credentials::new("HomeNet", "correct horse").unwrap(),
+            Some(tx),
+        )
         .await
         .unwrap();
     assert_eq!(link, home_link());
@@ -109,7 +112,7 @@ async fn joins_a_wpa2_network_reporting_progress_then_leaves_it() {
 async fn key_management_follows_the_scanned_security() {
     let rig = rig(None).await;
     rig.backend
-        .connect(Credentials::new("Lab", "zbus-rocks-42"), None)
+        .connect(Credentials::new("Lab", "zbus-rocks-42").unwrap(), None)
         .await
         .unwrap();
     let s = only_profile(&rig.double);
@@ -119,7 +122,7 @@ async fn key_management_follows_the_scanned_security() {
     // An open network ignores the passphrase.
     let link = rig
         .backend
-        .connect(Credentials::new("Cafe", "whatever"), None)
+        .connect(Credentials::new("Cafe", "whatever").unwrap(), None)
         .await
         .unwrap();
     assert_eq!(link.auth, AuthMode::Open);
@@ -139,7 +142,10 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     let (tx, mut rx) = unbounded_channel();
     let err = rig
         .backend
-        .connect(Credentials::new("HomeNet", "wrong horse"), Some(tx))
+        .connect(
+            Credentials::new("HomeNet", "wrong horse").unwrap(),
+            Some(tx),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -162,7 +168,7 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     rig.double.world().outcome = Some(Outcome::Fail(53));
     let err = rig
         .backend
-        .connect(Credentials::new("Nowhere", "password1"), None)
+        .connect(Credentials::new("Nowhere", "password1").unwrap(), None)
         .await
         .unwrap_err();
     assert!(err.is_network_not_found(), "{err:?}");
@@ -179,7 +185,7 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     rig.double.world().outcome = Some(Outcome::Fail(17));
     let err = rig
         .backend
-        .connect(Credentials::new("HomeNet", "correct horse"), None)
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -193,7 +199,7 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     rig.double.world().outcome = Some(Outcome::Deactivated(9));
     let err = rig
         .backend
-        .connect(Credentials::new("HomeNet", "correct horse"), None)
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
         .await
         .unwrap_err();
     assert!(err.is_auth_error(), "{err:?}");
@@ -203,7 +209,7 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     backend.set_connect_timeout(Duration::from_millis(300));
     rig.double.world().outcome = Some(Outcome::Hang);
     let err = backend
-        .connect(Credentials::new("HomeNet", "correct horse"), None)
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -224,7 +230,7 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     // A passphrase NetworkManager refuses.
     let err = rig
         .backend
-        .connect(Credentials::new("HomeNet", "short"), None)
+        .connect(Credentials::new("HomeNet", "short").unwrap(), None)
         .await
         .unwrap_err();
     assert!(
@@ -237,19 +243,19 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
 async fn a_new_join_replaces_only_our_earlier_profile_for_that_network() {
     let rig = rig(None).await;
     rig.backend
-        .connect(Credentials::new("HomeNet", "old horse 1"), None)
+        .connect(Credentials::new("HomeNet", "old horse 1").unwrap(), None)
         .await
         .unwrap();
     // Someone else's profile for the same network.
     let mut theirs = wifiprov_wifi::nm::Profile::station(
-        &Credentials::new("HomeNet", "their horse"),
+        &Credentials::new("HomeNet", "their horse").unwrap(),
         wifiprov_wifi::nm::KeyMgmt::WpaPsk,
     );
     theirs.id = "HomeNet".into();
     rig.backend.add_profile(&theirs).await.unwrap();
 
     rig.backend
-        .connect(Credentials::new("HomeNet", "new horse 2"), None)
+        .connect(Credentials::new("HomeNet", "new horse 2").unwrap(), None)
         .await
         .unwrap();
     let profiles = rig.backend.profiles().await.unwrap();

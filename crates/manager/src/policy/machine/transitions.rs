@@ -1,7 +1,7 @@
 //! The transitions between states, shared by the inputs.
 
-use protocomm::Instant;
 use tracing::info;
+use wifiprov_types::Instant;
 use wifiprov_wifi::{ConnectError, Credentials, LinkStatus};
 
 use super::{Phase, Policy, Round};
@@ -42,7 +42,10 @@ impl Policy {
     }
 
     pub(super) fn scan(&mut self, round: Round) {
-        let untried = self.networks.iter().any(|n| !round.tried.contains(&n.ssid));
+        let untried = self
+            .networks
+            .iter()
+            .any(|n| !round.tried.iter().any(|t| *t == n.ssid));
         if !untried {
             self.round_failed(round);
             return;
@@ -57,8 +60,8 @@ impl Policy {
     /// Tries the next untried network in candidate order, or ends the round.
     pub(super) fn next_candidate(&mut self, mut round: Round, seen: Vec<Seen>) {
         let next = ordered(&self.networks, &seen)
-            .find(|n| !round.tried.contains(&n.ssid))
-            .map(|n| n.ssid.clone());
+            .find(|n| !round.tried.iter().any(|t| *t == n.ssid))
+            .map(|n| n.ssid.to_vec());
         match next {
             Some(ssid) => {
                 round.tried.push(ssid.clone());
@@ -84,9 +87,9 @@ impl Policy {
             .as_deref()
             .and_then(|seen| seen.iter().find(|s| s.ssid == ssid))
             .map(|s| s.channel);
-        info!(ssid = %network.ssid_lossy(), ?channel, "joining");
+        info!(ssid = %network.ssid, ?channel, "joining");
         self.queue.push_back(Action::Connect(Credentials {
-            ssid: ssid.clone(),
+            ssid: network.ssid.clone(),
             passphrase: network.password.clone(),
             bssid: None,
             channel,
