@@ -17,7 +17,7 @@
 //!       │                             route that ends the agent ends; then stops the routes
 //!       │                             last first, and the Manager
 //!       ├─ RouteContext::service()      protocomm Service ─► Manager (AppHandler)
-//!       ├─ RouteContext::provisioner()  submit(credentials) ─► Manager::provide
+//!       ├─ RouteContext::provisioner()  submit(credentials) ─► Manager::submit
 //!       └─ RouteContext::shutdown()     this route's stop signal
 //! ```
 //!
