@@ -348,7 +348,7 @@ impl<T: ClientTransport> Provisioner<T> {
             payload: Some(payload),
         }
         .encode_to_vec();
-        let reply = self.call("prov-scan", &request).await?;
+        let reply = self.call(protocomm::device::EP_SCAN, &request).await?;
         WiFiScanPayload::decode(reply.as_slice())
             .map_err(|e| Error::Protocol(format!("scan reply: {e}")))
     }
@@ -363,7 +363,7 @@ impl<T: ClientTransport> Provisioner<T> {
             payload: Some(payload),
         }
         .encode_to_vec();
-        let reply = self.call("prov-config", &request).await?;
+        let reply = self.call(protocomm::device::EP_CONFIG, &request).await?;
         WiFiConfigPayload::decode(reply.as_slice())
             .map_err(|e| Error::Protocol(format!("config reply: {e}")))?
             .payload
@@ -500,7 +500,7 @@ impl<T: ClientTransport> Provisioner<T> {
             payload: Some(payload),
         }
         .encode_to_vec();
-        let reply = self.call("prov-ctrl", &request).await?;
+        let reply = self.call(protocomm::device::EP_CTRL, &request).await?;
         let reply = WiFiCtrlPayload::decode(reply.as_slice())
             .map_err(|e| Error::Protocol(format!("ctrl reply: {e}")))?;
         check_status(what, reply.status)

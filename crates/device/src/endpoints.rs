@@ -28,11 +28,11 @@ use zeroize::Zeroize;
 use crate::machine::Station;
 
 /// Name of the configuration endpoint.
-pub const CONFIG: &str = "prov-config";
+pub const CONFIG: &str = protocomm::device::EP_CONFIG;
 /// Name of the scan endpoint.
-pub const SCAN: &str = "prov-scan";
+pub const SCAN: &str = protocomm::device::EP_SCAN;
 /// Name of the control endpoint.
-pub const CTRL: &str = "prov-ctrl";
+pub const CTRL: &str = protocomm::device::EP_CTRL;
 
 /// Longest SSID accepted by SetConfig.
 pub const MAX_SSID_LEN: usize = 32;

@@ -715,6 +715,27 @@ mod tests {
     }
 
     #[test]
+    fn ended_sessions_are_reported_once_each() {
+        let (mut t, mut rng) = table(2);
+        let (a, ida) = session(&mut t, &mut rng, ms(0), established());
+        let (b, idb) = session(&mut t, &mut rng, ms(0), established());
+        assert_eq!(t.poll_ended(), None);
+        // Detached: not ended.
+        t.disconnect(a, AfterDisconnect::Keep);
+        assert_eq!(t.poll_ended(), None);
+        // Made to give way to a newcomer.
+        let (_, idc) = session(&mut t, &mut rng, ms(1), handshake());
+        assert_eq!(t.poll_ended(), Some(ida));
+        // Closed with its connection.
+        t.disconnect(b, AfterDisconnect::Close);
+        assert_eq!(t.poll_ended(), Some(idb));
+        // Expired.
+        t.handle_timeout(ms(20_000));
+        assert_eq!(t.poll_ended(), Some(idc));
+        assert_eq!(t.poll_ended(), None);
+    }
+
+    #[test]
     fn disconnect_keeps_or_closes() {
         let (mut t, mut rng) = table(4);
         let (a, ida) = session(&mut t, &mut rng, ms(0), established());

@@ -472,11 +472,14 @@ async fn run_once(
         None
     };
 
-    let mut credentials =
-        match Credentials::new(received.ssid(), received.decoded.password.expose()) {
-            Ok(credentials) => credentials,
-            Err(e) => return connect_failed(&inner, run, ConnectError::Invalid(e.to_string())),
-        };
+    // The station takes C strings, as on ESP-IDF: both end at their first NUL (which is also
+    // what `info()` reports).
+    let c_string = |bytes: &[u8]| bytes.split(|b| *b == 0).next().unwrap_or_default().to_vec();
+    let password = zeroize::Zeroizing::new(c_string(received.decoded.password.expose()));
+    let mut credentials = match Credentials::new(c_string(received.ssid()), password.as_slice()) {
+        Ok(credentials) => credentials,
+        Err(e) => return connect_failed(&inner, run, ConnectError::Invalid(e.to_string())),
+    };
     credentials.bssid = received.bssid.filter(|b| *b != [0; 6]).map(Bssid);
     credentials.channel = received.channel;
     let joiner = inner.lock().joiner.clone();

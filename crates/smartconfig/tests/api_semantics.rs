@@ -248,10 +248,10 @@ async fn a_pinned_bssid_that_is_not_on_the_air_fails_the_join() {
 async fn info_cuts_at_nul_and_keeps_reserved_data_only_when_it_starts_non_zero() {
     let (phone, settings) = phone().await;
     // ESPTouch v2 carries any bytes: a NUL inside the password, reserved data with a NUL.
-    let mut request = SendRequest::new(Protocol::EspTouchV2, SSID, "correct\0horse");
+    let mut request = SendRequest::new(Protocol::EspTouchV2, SSID, "correct-horse\0staple");
     request.reserved = b"AB\0CD".to_vec();
-    let mut net = network(SSID, "correct\0horse");
-    net.password = Some("correct\0horse".into());
+    // The device joins with the password up to its NUL, as ESP-IDF's C strings do.
+    let net = network(SSID, "correct-horse");
     let wifi = Arc::new(SimBackend::new(SimEnvironment {
         seed: 0,
         networks: vec![net],
@@ -265,14 +265,14 @@ async fn info_cuts_at_nul_and_keeps_reserved_data_only_when_it_starts_non_zero()
         Status::Finished(Outcome::Acknowledged { .. })
     ));
     let info = sc.info();
-    assert_eq!(info.password.expose(), b"correct");
+    assert_eq!(info.password.expose(), b"correct-horse");
     assert_eq!(info.sc_type, 3);
     assert_eq!(info.reserved.as_deref(), Some(&b"AB"[..]));
     assert_eq!(sc.rvd_data(), b"AB");
     // The whole message is still there.
     let result = sc.result().unwrap();
     assert_eq!(result.decoded.reserved, b"AB\0CD");
-    assert_eq!(result.decoded.password.expose(), b"correct\0horse");
+    assert_eq!(result.decoded.password.expose(), b"correct-horse\0staple");
     // The v2 reply: the port mark and the MAC.
     let ack = next_ack(&phone).await;
     assert_eq!(ack[0], 0);

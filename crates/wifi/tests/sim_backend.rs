@@ -367,23 +367,19 @@ async fn enterprise_is_rejected() {
 #[tokio::test(start_paused = true)]
 async fn invalid_credentials() {
     let b = builtin();
-    let too_long_ssid = Credentials::new(vec![b'a'; 33], "12345678").unwrap();
-    let empty_ssid = Credentials::new(Vec::new(), "12345678").unwrap();
-    let too_long_pass = Credentials::new("HomeNet", vec![b'p'; 65]).unwrap();
-    for credentials in [too_long_ssid, empty_ssid, too_long_pass] {
-        let (result, timeline, took) = join(&b, credentials).await;
-        assert!(
-            matches!(result, Err(ConnectError::Invalid(_))),
-            "{result:?}"
-        );
-        assert!(timeline.is_empty());
-        assert_eq!(took, Duration::ZERO);
-    }
+    // Such credentials cannot be made at all, so no backend ever sees them.
+    assert!(Credentials::new(vec![b'a'; 33], "12345678").is_err());
+    assert!(Credentials::new(Vec::new(), "12345678").is_err());
+    assert!(Credentials::new("HomeNet", vec![b'p'; 65]).is_err());
+    assert!(
+        Credentials::new("HomeNet", vec![b'p'; 64]).is_err(),
+        "64 bytes only as hex"
+    );
     assert_eq!(b.connect_attempts(), 0);
     // 32-byte SSIDs and 64-byte passphrases are fine (they just do not match anything here).
     let result = b
         .connect(
-            Credentials::new(vec![b'a'; 32], vec![b'p'; 64]).unwrap(),
+            Credentials::new(vec![b'a'; 32], vec![b'f'; 64]).unwrap(),
             None,
         )
         .await;

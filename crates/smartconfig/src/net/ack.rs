@@ -13,13 +13,15 @@
 //! [`AckConfig::airkiss_broadcast_fallback`] is off. The first wait of ESP-IDF (200 ms before
 //! looking at the address) is [`AckConfig::delay`].
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
 use super::{AIRKISS_ACK_PORT, AIRKISS_DATA_PORT, BROADCAST, ESPTOUCH_ACK_PORT, any_v4, codecs};
 use crate::Protocol;
+
+pub use super::requests::AckRequest;
 
 /// Ports, destinations and timing of the acknowledgement; the defaults are ESP-IDF's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,21 +65,6 @@ impl Default for AckConfig {
             airkiss_broadcast_fallback: true,
         }
     }
-}
-
-/// What to acknowledge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AckRequest {
-    /// The protocol the credentials arrived with.
-    pub protocol: Protocol,
-    /// [`crate::Decoded::token`]: v1 `T`, v2 the port mark, AirKiss the random token.
-    pub token: u8,
-    /// ESPTouch v1: the phone's address from the datum.
-    pub phone_ip: Option<IpAddr>,
-    /// The device's station MAC.
-    pub mac: [u8; 6],
-    /// The address the device obtained.
-    pub ip: Ipv4Addr,
 }
 
 /// What the acknowledgement did.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 use wifiprov_wifi::BoxFuture;
 
-use super::source::{ObservationSource, SourceError};
+use super::observe::{ObservationSource, SourceError};
 use crate::Observation;
 
 /// Observations handed from the reading thread at a time.
@@ -116,7 +116,7 @@ mod live {
 
     use wifiprov_wifi::BoxFuture;
 
-    use super::super::source::{ObservationSource, SourceError};
+    use super::super::observe::{ObservationSource, SourceError};
     use crate::Observation;
     use crate::frame::LinkType;
     use crate::monitor::{

@@ -4,8 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::ack::AckRequest;
-use super::sender::{Device, SendRequest};
+use super::requests::{AckRequest, Device, SendRequest};
 use crate::receiver::{Event, Received, Receiver, ReceiverConfig, ScanEntry, State};
 use crate::{
     EncodeError, Observation, Protocol, ScType, Secret, Transmit, airkiss, esptouch_v1, esptouch_v2,

@@ -10,8 +10,12 @@
 //!   joined the network (spec §6.3), with a broadcast fallback for AirKiss.
 //! * [`capture`]: sources over captured 802.11 frames: a pcap/pcapng file and (feature
 //!   `monitor`) a monitor-mode interface with channel hopping.
-//! * [`source`]: the [`ObservationSource`] trait the MicroPython-style API reads from, and the
-//!   openers for its implementations.
+//! * [`observe`]: the [`ObservationSource`] trait the MicroPython-style API reads from;
+//!   [`source`]: the openers of its implementations.
+//! * [`requests`]: the data the roles exchange ([`SendRequest`], [`Device`], [`AckRequest`]).
+//!
+//! Dependencies run one way: `requests` ← `codecs` ← `sender`, `ack`; `observe` ←
+//! `udp_source`, `capture` ← `source`.
 //!
 //! Ports and addresses default to the protocols' own and can all be overridden, so that both
 //! ends can run on loopback with ports chosen by the system.
@@ -19,6 +23,8 @@
 pub mod ack;
 pub mod capture;
 pub(crate) mod codecs;
+pub mod observe;
+pub mod requests;
 mod route;
 pub mod sender;
 pub mod source;

@@ -19,7 +19,7 @@
 //! is the datagram's source), answered with two `0x01` datagrams to the device's port 7002;
 //! AirKiss 1 or 7 bytes starting with the token (7: the MAC follows).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -32,42 +32,9 @@ use super::{
     AIRKISS_ACK_PORT, AIRKISS_DATA_PORT, BROADCAST, ESPTOUCH_ACK_PORT, ESPTOUCH_DATA_PORT,
     ESPTOUCH_V2_ACK_PORTS, any_v4,
 };
-use crate::{EncodeError, Protocol, Secret, Transmit};
+use crate::{EncodeError, Protocol, Transmit};
 
-/// What to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SendRequest {
-    /// The protocol.
-    pub protocol: Protocol,
-    /// SSID bytes (raw octets).
-    pub ssid: Vec<u8>,
-    /// The password.
-    pub password: Secret,
-    /// The access point's BSSID (ESPTouch v1 sends it, v2 its CRC; all zeros when `None`).
-    pub bssid: Option<[u8; 6]>,
-    /// ESPTouch v2 reserved (custom) data.
-    pub reserved: Vec<u8>,
-    /// ESPTouch v2: the 16-byte AES key; AirKiss: the key (zero-padded to 16 bytes).
-    pub aes_key: Option<Secret>,
-    /// ESPTouch v2 with a key: security 2 (a random IV sent along; SmartConfig V3.0.2 and
-    /// later) instead of security 1 (zero IV, every v2-capable device).
-    pub v2_random_iv: bool,
-}
-
-impl SendRequest {
-    /// A request for `protocol` with `ssid` and `password` and nothing else.
-    pub fn new(protocol: Protocol, ssid: impl Into<Vec<u8>>, password: impl Into<Vec<u8>>) -> Self {
-        SendRequest {
-            protocol,
-            ssid: ssid.into(),
-            password: Secret::new(password),
-            bssid: None,
-            reserved: Vec::new(),
-            aes_key: None,
-            v2_random_iv: false,
-        }
-    }
-}
+pub use super::requests::{Device, SendRequest};
 
 /// How to send; every field has a default (the protocol's own ports and timing).
 #[derive(Clone, Debug, Default)]
@@ -95,17 +62,6 @@ pub struct SenderConfig {
     pub devices: usize,
     /// Progress reports, if wanted.
     pub progress: Option<UnboundedSender<SendProgress>>,
-}
-
-/// A device that acknowledged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Device {
-    /// Its address (v1: from the reply's payload; otherwise the reply's source).
-    pub ip: IpAddr,
-    /// Its station MAC (absent only in 1-byte AirKiss replies).
-    pub mac: Option<[u8; 6]>,
-    /// Where the reply came from.
-    pub from: SocketAddr,
 }
 
 /// Progress of a [`Sender::run`].

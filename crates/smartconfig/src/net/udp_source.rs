@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use wifiprov_wifi::BoxFuture;
 
-use super::source::{ObservationSource, SourceError};
+use super::observe::{ObservationSource, SourceError};
 use crate::Observation;
 
 /// Large enough for any UDP payload, so the length read is never truncated.
