@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use protocomm::{Secret, Security};
 use serde_json::Value;
-use wifiprov_device::{AgentBuilder, RunningAgent};
+use wifiprov_agent::{AgentBuilder, HttpRoute, RunningAgent};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
 /// The binary under test (built by Cargo in the profile of this target: `bench` = release).
@@ -59,7 +59,8 @@ async fn start_agents(count: usize) -> Vec<RunningAgent> {
         let security = Security::Sec1 {
             pop: Some(Secret::from(POP)),
         };
-        let mut builder = AgentBuilder::new(security, wifi, "127.0.0.1:0".parse().unwrap());
+        let mut builder =
+            AgentBuilder::new(security, wifi).route(HttpRoute::new("127.0.0.1:0".parse().unwrap()));
         builder.manager.connect_delay = Duration::ZERO;
         agents.push(builder.start().await.expect("agent starts"));
     }

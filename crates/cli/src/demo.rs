@@ -13,8 +13,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use mdns_sd::{ServiceDaemon, ServiceEvent};
 use protocomm::{Sec2Credentials, Secret, Security};
+use wifiprov_agent::{AgentBuilder, HttpRoute};
 use wifiprov_client::{Credentials, HttpTransport, Provisioner, WifiStatus};
-use wifiprov_device::{AgentBuilder, ManagerConfig, ProvEvent, ssid_text};
+use wifiprov_device::{ManagerConfig, ProvEvent, ssid_text};
 use wifiprov_transport::mdns::{Advertisement, SERVICE_TYPE};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
@@ -86,8 +87,8 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
             patch: 1,
         },
         wifi,
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    );
+    )
+    .route(HttpRoute::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
     builder.manager = ManagerConfig {
         connect_delay: Duration::ZERO,
         ..ManagerConfig::default()

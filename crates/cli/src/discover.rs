@@ -7,33 +7,26 @@
 //! Meanwhile, when BlueZ answers on the system bus, the first Bluetooth adapter scans for LE
 //! devices advertising the provisioning service (or named `PROV_…`), listed in a second table.
 //! Without BlueZ, a one-line note says so and the mDNS results are listed as usual.
+//!
+//! The browsing, probing and scanning are [`wifiprov_client::discover`]; this module parses
+//! the arguments and prints what was found.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent};
-use protocomm::PeerVersion;
-use serde::Serialize;
-use wifiprov_client::ble_bluez::{BleDevice, scan_devices, system_bus};
-use wifiprov_client::{ClientTransport, HttpTransport, TransportError};
+use serde_json::{Value, json};
+use wifiprov_client::discover::{DiscoverError, Found, Probe, browse, probe_all, scan_ble};
+use wifiprov_client::{BleDevice, TransportError};
 use wifiprov_transport::ble::Uuid128;
-use wifiprov_transport::mdns::{MDNS_PORT, SERVICE_TYPE};
+use wifiprov_transport::mdns::MDNS_PORT;
 
 use crate::exit::{Exit, ExitContext};
 use crate::output::{out, outln};
 
 /// Longest listening time accepted by `--timeout`, in seconds.
 const MAX_TIMEOUT_SECS: f64 = 3600.0;
-
-/// How long one `--probe` request may take.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The TXT key naming the version endpoint, and the endpoint used when it is absent.
-const VERSION_ENDPOINT_KEY: &str = "version_endpoint";
-const DEFAULT_VERSION_ENDPOINT: &str = "proto-ver";
 
 /// Arguments of `wifiprov discover`.
 #[derive(Args, Debug)]
@@ -93,165 +86,52 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// One discovered device, as printed by `--json`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Found {
-    /// The DNS-SD instance name (normally the provisioning service name, `PROV_261FCC`).
-    pub name: String,
-    /// The full DNS-SD name (`<name>._esp_wifi_prov._tcp.local.`).
-    pub fullname: String,
-    /// The announced host name (`prov-261fcc.local.`).
-    pub host: String,
-    /// The announced addresses, IPv4 first.
-    pub addresses: Vec<IpAddr>,
-    /// TCP port of the HTTP transport.
-    pub port: u16,
-    /// The TXT records (a key without a value maps to an empty string).
-    pub txt: BTreeMap<String, String>,
-    /// What `--probe` learnt; absent without `--probe`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub probe: Option<Probe>,
-}
-
-/// The result of fetching a device's version document.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Probe {
-    /// The address asked (`host:port`), if the device announced any address.
-    pub address: Option<String>,
-    /// The provisioning version (`prov.ver`, e.g. `v1.1`).
-    pub version: Option<String>,
-    /// The security scheme a client would use (0, 1 or 2).
-    pub sec_ver: Option<u8>,
-    /// The security patch level.
-    pub sec_patch_ver: Option<u32>,
-    /// Whether security 1 needs a proof of possession (`None` for other schemes).
-    pub needs_pop: Option<bool>,
-    /// The `prov.cap` capabilities.
-    pub capabilities: Vec<String>,
-    /// Why the probe failed, if it did.
-    pub error: Option<String>,
-}
-
-impl Found {
-    fn from_resolved(service: &ResolvedService) -> Found {
-        let fullname = service.get_fullname().to_owned();
-        let name = fullname
-            .strip_suffix(SERVICE_TYPE)
-            .and_then(|rest| rest.strip_suffix('.'))
-            .unwrap_or(&fullname)
-            .to_owned();
-        let txt = service
-            .get_properties()
-            .iter()
-            .map(|p| {
-                let value = p
-                    .val()
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                    .unwrap_or_default();
-                (p.key().to_owned(), value)
-            })
-            .collect();
-        Found {
-            name,
-            fullname,
-            host: service.get_hostname().to_owned(),
-            addresses: sorted_addresses(service.get_addresses().iter().map(|a| a.to_ip_addr())),
-            port: service.get_port(),
-            txt,
-            probe: None,
-        }
-    }
-
-    /// Takes a newer resolution of the same instance, keeping addresses seen earlier.
-    fn merge(&mut self, newer: Found) {
-        let addresses = sorted_addresses(self.addresses.iter().copied().chain(newer.addresses));
-        *self = Found { addresses, ..newer };
-    }
-
-    /// The address to reach the HTTP transport on: IPv4 before IPv6, routable before
-    /// link-local.
-    fn http_address(&self) -> Option<SocketAddr> {
-        let rank = |ip: &IpAddr| match ip {
-            IpAddr::V4(v4) if !v4.is_link_local() => 0,
-            IpAddr::V4(_) => 1,
-            IpAddr::V6(v6) if !v6.is_unicast_link_local() => 2,
-            IpAddr::V6(_) => 3,
-        };
-        self.addresses
-            .iter()
-            .min_by_key(|ip| rank(ip))
-            .map(|ip| SocketAddr::new(*ip, self.port))
-    }
-
-    /// The endpoint serving the version document, from the TXT record when present.
-    fn version_endpoint(&self) -> String {
-        self.txt
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(VERSION_ENDPOINT_KEY))
-            .map(|(_, value)| value.trim_start_matches('/').to_owned())
-            .filter(|endpoint| !endpoint.is_empty())
-            .unwrap_or_else(|| DEFAULT_VERSION_ENDPOINT.to_owned())
-    }
-}
-
-/// Deduplicated addresses, IPv4 first, each family in ascending order.
-fn sorted_addresses(addresses: impl Iterator<Item = IpAddr>) -> Vec<IpAddr> {
-    let unique: BTreeSet<IpAddr> = addresses.collect();
-    unique.into_iter().collect()
-}
-
-/// A BLE device found by the scan, as printed by `--json` (with `"transport": "ble"`).
-#[derive(Clone, Debug, Serialize)]
-pub struct BleFound {
-    /// The advertised name (empty when none was seen).
-    pub name: String,
-    /// The Bluetooth address.
-    pub address: Option<String>,
-    /// The signal strength of the last advertisement, in dBm.
-    pub rssi: Option<i16>,
-    /// The advertised service UUIDs.
-    pub uuids: Vec<String>,
-    /// BlueZ's object path of the device.
-    pub path: String,
-}
-
-impl From<BleDevice> for BleFound {
-    fn from(d: BleDevice) -> Self {
-        BleFound {
-            name: d.name.unwrap_or_default(),
-            address: d.address,
-            rssi: d.rssi,
-            uuids: d.uuids,
-            path: d.path,
-        }
-    }
-}
-
 /// Why BLE is unavailable, in a few words.
-fn why(error: TransportError) -> String {
+fn why(error: DiscoverError) -> String {
     match error {
-        TransportError::Unreachable { reason, .. } => reason,
+        DiscoverError::Ble(TransportError::Unreachable { reason, .. }) => reason,
         other => other.to_string(),
     }
 }
 
-/// Scans for BLE provisioning devices for `timeout`; `Err` says why BLE is unavailable.
-async fn scan_ble(
-    timeout: Duration,
-    service_uuid: Option<Uuid128>,
-) -> Result<Vec<BleFound>, String> {
-    let scan = async {
-        let bus = system_bus().await.map_err(why)?;
-        scan_devices(&bus, None, service_uuid, timeout)
-            .await
-            .map_err(why)
-    };
-    // The scan itself stops at `timeout`; the margin covers BlueZ's answers.
-    match tokio::time::timeout(timeout + Duration::from_secs(5), scan).await {
-        Ok(Ok(devices)) => Ok(devices.into_iter().map(BleFound::from).collect()),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err("BlueZ did not answer in time".to_owned()),
+/// One mDNS device as `--json` prints it.
+fn found_json(device: &Found) -> Value {
+    let mut value = json!({
+        "name": device.name,
+        "fullname": device.fullname,
+        "host": device.host,
+        "addresses": device.addresses.iter().map(IpAddr::to_string).collect::<Vec<_>>(),
+        "port": device.port,
+        "txt": device.txt,
+    });
+    if let (Some(probe), Value::Object(map)) = (&device.probe, &mut value) {
+        map.insert("probe".to_owned(), probe_json(probe));
     }
+    value
+}
+
+/// What `--probe` learnt, as `--json` prints it.
+fn probe_json(probe: &Probe) -> Value {
+    json!({
+        "address": probe.address,
+        "version": probe.version,
+        "sec_ver": probe.sec_ver,
+        "sec_patch_ver": probe.sec_patch_ver,
+        "needs_pop": probe.needs_pop,
+        "capabilities": probe.capabilities,
+        "error": probe.error,
+    })
+}
+
+/// One BLE device as `--json` prints it.
+fn ble_json(device: &BleDevice) -> Value {
+    json!({
+        "name": device.name.clone().unwrap_or_default(),
+        "address": device.address,
+        "rssi": device.rssi,
+        "uuids": device.uuids,
+        "path": device.path,
+    })
 }
 
 /// Runs `wifiprov discover`.
@@ -270,7 +150,9 @@ pub async fn run(args: DiscoverArgs) -> Result<Exit> {
         if args.no_ble {
             return Ok(Vec::new());
         }
-        scan_ble(args.timeout, args.ble_service_uuid).await
+        scan_ble(args.timeout, args.ble_service_uuid)
+            .await
+            .map_err(why)
     };
     let (found, ble) = tokio::join!(mdns, ble);
     let found = found.exit(Exit::System)?;
@@ -313,26 +195,26 @@ pub async fn run(args: DiscoverArgs) -> Result<Exit> {
 }
 
 /// The `--json` array: the mDNS devices then the BLE ones, each with a `transport` key.
-fn json(found: &[Found], ble: &[BleFound]) -> Result<String> {
-    let tagged = |value: serde_json::Value, transport: &str| match value {
-        serde_json::Value::Object(mut map) => {
+fn json(found: &[Found], ble: &[BleDevice]) -> Result<String> {
+    let tagged = |value: Value, transport: &str| match value {
+        Value::Object(mut map) => {
             map.insert("transport".to_owned(), transport.into());
-            serde_json::Value::Object(map)
+            Value::Object(map)
         }
         other => other,
     };
     let mut items = Vec::with_capacity(found.len() + ble.len());
     for device in found {
-        items.push(tagged(serde_json::to_value(device)?, "mdns"));
+        items.push(tagged(found_json(device), "mdns"));
     }
     for device in ble {
-        items.push(tagged(serde_json::to_value(device)?, "ble"));
+        items.push(tagged(ble_json(device), "ble"));
     }
     serde_json::to_string_pretty(&items).context("cannot format the list")
 }
 
 /// The table of BLE devices.
-fn ble_table(ble: &[BleFound]) -> String {
+fn ble_table(ble: &[BleDevice]) -> String {
     let mut rows: Vec<Vec<String>> = vec![
         ["BLE NAME", "ADDRESS", "RSSI", "SERVICE UUIDS"]
             .iter()
@@ -341,11 +223,11 @@ fn ble_table(ble: &[BleFound]) -> String {
     ];
     for device in ble {
         rows.push(vec![
-            if device.name.is_empty() {
-                "-".to_owned()
-            } else {
-                device.name.clone()
-            },
+            device
+                .name
+                .clone()
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| "-".to_owned()),
             device.address.clone().unwrap_or_else(|| "-".to_owned()),
             device
                 .rssi
@@ -354,101 +236,6 @@ fn ble_table(ble: &[BleFound]) -> String {
         ]);
     }
     render(&rows, &[])
-}
-
-/// Browses for `timeout` and returns the instances still announced at the end, by name.
-async fn browse(mdns_port: u16, timeout: Duration) -> Result<Vec<Found>> {
-    let daemon = ServiceDaemon::new_with_port(mdns_port)
-        .map_err(|e| anyhow::anyhow!("cannot start an mDNS browser on port {mdns_port}: {e}"))?;
-    let events = match daemon.browse(SERVICE_TYPE) {
-        Ok(events) => events,
-        Err(e) => {
-            let _ = daemon.shutdown();
-            anyhow::bail!("cannot browse {SERVICE_TYPE}: {e}");
-        }
-    };
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut found: BTreeMap<String, Found> = BTreeMap::new();
-    loop {
-        let event = match tokio::time::timeout_at(deadline, events.recv_async()).await {
-            Ok(Ok(event)) => event,
-            // Time is up, or the browser stopped.
-            Ok(Err(_)) | Err(_) => break,
-        };
-        match event {
-            ServiceEvent::ServiceResolved(service) => {
-                let device = Found::from_resolved(&service);
-                tracing::debug!(name = %device.name, port = device.port, "resolved");
-                match found.get_mut(&device.fullname) {
-                    Some(known) => known.merge(device),
-                    None => {
-                        found.insert(device.fullname.clone(), device);
-                    }
-                }
-            }
-            ServiceEvent::ServiceRemoved(_, fullname) => {
-                tracing::debug!(%fullname, "withdrawn");
-                found.remove(&fullname);
-            }
-            _ => {}
-        }
-    }
-    let _ = daemon.stop_browse(SERVICE_TYPE);
-    let _ = daemon.shutdown();
-    let mut list: Vec<Found> = found.into_values().collect();
-    list.sort_by(|a, b| a.name.cmp(&b.name).then(a.fullname.cmp(&b.fullname)));
-    Ok(list)
-}
-
-/// Fetches every device's version document, all at once.
-async fn probe_all(found: &mut [Found]) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, device) in found.iter().enumerate() {
-        let address = device.http_address();
-        let endpoint = device.version_endpoint();
-        tasks.spawn(async move { (index, probe(address, endpoint).await) });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, result)) => {
-                if let Some(device) = found.get_mut(index) {
-                    device.probe = Some(result);
-                }
-            }
-            Err(e) => tracing::warn!("a probe did not finish: {e}"),
-        }
-    }
-}
-
-/// Reads one device's version document.
-async fn probe(address: Option<SocketAddr>, endpoint: String) -> Probe {
-    let Some(address) = address else {
-        return Probe {
-            error: Some("the announcement has no address".to_owned()),
-            ..Probe::default()
-        };
-    };
-    let mut transport = HttpTransport::new(&address.to_string(), PROBE_TIMEOUT);
-    match transport.request(&endpoint, b"---").await {
-        Ok(reply) => {
-            let version = PeerVersion::parse(&reply);
-            let sec_ver = version.security();
-            Probe {
-                address: Some(address.to_string()),
-                sec_ver: Some(sec_ver),
-                sec_patch_ver: Some(version.sec_patch_ver),
-                needs_pop: (sec_ver == 1).then(|| version.needs_pop()),
-                capabilities: version.capabilities.clone(),
-                version: version.version,
-                error: None,
-            }
-        }
-        Err(e) => Probe {
-            address: Some(address.to_string()),
-            error: Some(e.to_string()),
-            ..Probe::default()
-        },
-    }
 }
 
 /// How the probe's security reads in the table.
@@ -561,6 +348,10 @@ fn render(rows: &[Vec<String>], notes: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use wifiprov_transport::mdns::SERVICE_TYPE;
+
     use super::*;
 
     fn device(addresses: &[&str]) -> Found {
@@ -568,7 +359,7 @@ mod tests {
             name: "PROV_1".into(),
             fullname: format!("PROV_1.{SERVICE_TYPE}"),
             host: "prov-1.local.".into(),
-            addresses: sorted_addresses(addresses.iter().filter_map(|a| a.parse().ok())),
+            addresses: addresses.iter().filter_map(|a| a.parse().ok()).collect(),
             port: 8080,
             txt: BTreeMap::from([("version_endpoint".into(), "/proto-ver".into())]),
             probe: None,
@@ -586,17 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn routable_ipv4_is_preferred_for_probing() {
-        let d = device(&["fe80::1", "169.254.0.9", "192.168.4.1"]);
-        assert_eq!(
-            d.http_address(),
-            "192.168.4.1:8080".parse::<SocketAddr>().ok()
-        );
-        assert_eq!(device(&[]).http_address(), None);
-        assert_eq!(d.version_endpoint(), "proto-ver");
-    }
-
-    #[test]
     fn the_table_lists_every_device() {
         let text = table(&[device(&["127.0.0.1"])], false);
         assert!(text.starts_with("NAME"), "{text}");
@@ -607,13 +387,34 @@ mod tests {
     }
 
     #[test]
+    fn json_has_the_probe_only_when_probed() {
+        let mut d = device(&["127.0.0.1"]);
+        let plain = found_json(&d);
+        assert_eq!(plain["addresses"][0], "127.0.0.1");
+        assert_eq!(plain["txt"]["version_endpoint"], "/proto-ver");
+        assert!(plain.get("probe").is_none(), "{plain}");
+        d.probe = Some(Probe {
+            address: Some("127.0.0.1:8080".into()),
+            sec_ver: Some(1),
+            needs_pop: Some(true),
+            ..Probe::default()
+        });
+        let probed = found_json(&d);
+        assert_eq!(probed["probe"]["sec_ver"], 1);
+        assert_eq!(probed["probe"]["needs_pop"], true);
+        assert_eq!(probed["probe"]["error"], Value::Null);
+        assert_eq!(probed["probe"]["capabilities"], json!([]));
+    }
+
+    #[test]
     fn ble_devices_are_listed_and_tagged() {
-        let ble = BleFound {
-            name: "PROV_1A2B3C".into(),
+        let ble = BleDevice {
+            name: Some("PROV_1A2B3C".into()),
             address: Some("AA:BB:CC:DD:EE:FF".into()),
             rssi: Some(-51),
             uuids: vec!["021a9004-0382-4aea-bff4-6b3f1c5adfb4".into()],
             path: "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF".into(),
+            connected: false,
         };
         let text = ble_table(std::slice::from_ref(&ble));
         assert!(text.starts_with("BLE NAME"), "{text}");
@@ -621,12 +422,13 @@ mod tests {
             text.contains("PROV_1A2B3C  AA:BB:CC:DD:EE:FF  -51 dBm"),
             "{text}"
         );
-        let list: serde_json::Value =
+        let list: Value =
             serde_json::from_str(&json(&[device(&["127.0.0.1"])], &[ble]).unwrap()).unwrap();
         assert_eq!(list[0]["transport"], "mdns");
         assert_eq!(list[0]["name"], "PROV_1");
         assert_eq!(list[1]["transport"], "ble");
         assert_eq!(list[1]["address"], "AA:BB:CC:DD:EE:FF");
         assert_eq!(list[1]["rssi"], -51);
+        assert!(list[1].get("connected").is_none(), "{list}");
     }
 }

@@ -3,16 +3,19 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
+use protocomm::Security;
 use serde_json::Value;
 use wifi_manager::control::{self, Request};
-use wifi_manager::daemon::{DaemonConfig, run as run_daemon};
+use wifi_manager::daemon::{DaemonConfig, Fallback, run as run_daemon};
 use wifi_manager::policy::Outcome;
+use wifiprov_agent::{HttpRoute, Route};
 
-use crate::exit::Exit;
+use crate::exit::{Exit, ExitContext};
 use crate::output::outln;
 
 /// `wifiprov manage` flags (the exit codes are in `main`'s help of the subcommand).
@@ -66,6 +69,10 @@ pub struct ManageArgs {
     /// The advertised BLE name (with --ble) [default: PROV_ + 6 hex digits of the machine id].
     #[arg(long, value_name = "NAME", requires = "ble")]
     pub service_name: Option<String>,
+    /// SmartConfig as a fallback route too (while the access point is up); without --pop or
+    /// --username/--password it is the only one.
+    #[command(flatten)]
+    pub smartconfig: crate::route_flags::SmartConfigArgs,
 }
 
 /// `wifiprov status` flags.
@@ -154,77 +161,19 @@ fn default_control() -> PathBuf {
 pub async fn manage(args: ManageArgs) -> Result<Exit> {
     let wifi = args.wifi.backend().await?;
     let networks = args.networks.clone().unwrap_or_else(default_networks);
-    let scheme = args
-        .security
-        .or(if args.pop.is_some() { Some(1) } else { None });
-    let provisioning = match (scheme, &args.username, &args.password) {
-        (Some(2) | None, None, None) => {
-            tracing::info!(
-                "fallback provisioning is off: give --pop (security 1) or --username/--password (security 2)"
-            );
-            None
-        }
-        _ => Some((
-            crate::device::security_from(
-                scheme,
-                args.pop.as_deref(),
-                args.username.as_deref(),
-                args.password.as_deref(),
-                None,
-                None,
-                None,
-            )?,
-            args.listen,
-        )),
-    };
     let state_dir = args.state_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("wifiprov-manage-{}", std::process::id()))
     });
-    let extra_transports = if args.ble {
-        let name = args
-            .service_name
-            .clone()
-            .unwrap_or_else(crate::device::default_service_name);
-        let settings = crate::device::ble::BleSettings::new(
-            args.ble_adapter.as_deref(),
-            args.ble_service_uuid.as_deref(),
-            None,
-            &name,
-        )?;
-        let start: wifi_manager::daemon::ExtraTransports = std::sync::Arc::new(move |service| {
-            let settings = settings.clone();
-            Box::pin(async move {
-                let started = async {
-                    let bus = crate::device::ble::connect().await?;
-                    crate::device::ble::start(bus, settings, service).await
-                };
-                match started.await {
-                    Ok(handle) => {
-                        tracing::info!("fallback provisioning also over BLE");
-                        Some(Box::new(handle) as Box<dyn std::any::Any + Send>)
-                    }
-                    Err(e) => {
-                        tracing::error!("BLE provisioning unavailable: {e:#}");
-                        None
-                    }
-                }
-            })
-        });
-        Some(start)
-    } else {
-        None
-    };
     let config = DaemonConfig {
-        extra_transports,
         networks,
         interval: Duration::from_secs(args.interval.max(1)),
         once: args.once,
         control: (!args.once).then(|| args.control.clone().unwrap_or_else(default_control)),
-        provisioning,
+        provisioning: fallback(&args).exit(Exit::Usage)?,
         remote_console: args.remote_console.clone(),
         state_dir,
     };
-    let outcome = run_daemon(config, wifi, crate::device::shutdown_signal()).await?;
+    let outcome = run_daemon(config, wifi, crate::host::shutdown_signal()).await?;
     match outcome {
         Some(Outcome::Connected { ssid, ip }) => {
             outln!(
@@ -248,6 +197,64 @@ pub async fn manage(args: ManageArgs) -> Result<Exit> {
         }
         None => Ok(Exit::Ok),
     }
+}
+
+/// The fallback provisioning service the flags ask for: HTTP (and BLE) when protocomm
+/// credentials are given, SmartConfig when its source is.
+fn fallback(args: &ManageArgs) -> Result<Option<Fallback>> {
+    let scheme = args
+        .security
+        .or(if args.pop.is_some() { Some(1) } else { None });
+    let protocomm = !matches!(
+        (scheme, &args.username, &args.password),
+        (Some(2) | None, None, None)
+    );
+    let mut routes: Vec<Arc<dyn Route>> = Vec::new();
+    let security = if protocomm {
+        routes.push(Arc::new(HttpRoute::new(args.listen)));
+        if args.ble {
+            let name = args
+                .service_name
+                .clone()
+                .unwrap_or_else(crate::host::default_service_name);
+            let route = crate::device::ble::route(
+                args.ble_adapter.as_deref(),
+                args.ble_service_uuid.as_deref(),
+                None,
+                &name,
+            )?;
+            routes.push(Arc::new(route));
+        }
+        crate::device::security_from(
+            scheme,
+            args.pop.as_deref(),
+            args.username.as_deref(),
+            args.password.as_deref(),
+            None,
+            None,
+            None,
+        )?
+    } else {
+        // Nothing reaches the protocomm service then; the scheme does not matter.
+        Security::Sec0
+    };
+    if let Some(route) = args.smartconfig.route()? {
+        routes.push(Arc::new(route));
+    }
+    if routes.is_empty() {
+        tracing::info!(
+            "fallback provisioning is off: give --pop (security 1) or --username/--password \
+             (security 2), or a SmartConfig source"
+        );
+        return Ok(None);
+    }
+    if !protocomm {
+        tracing::info!(
+            "fallback provisioning by SmartConfig only (give --pop or --username/--password to \
+             serve ESP-IDF provisioning too)"
+        );
+    }
+    Ok(Some(Fallback { security, routes }))
 }
 
 async fn ask(control: Option<PathBuf>, request: Request) -> Result<Value> {

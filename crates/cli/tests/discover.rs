@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use protocomm::{Secret, Security};
 use serde_json::Value;
-use wifiprov_device::{AgentBuilder, RunningAgent};
+use wifiprov_agent::{AgentBuilder, HttpRoute, RunningAgent};
 use wifiprov_transport::mdns::{Advertisement, MdnsHandle};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
@@ -27,7 +27,8 @@ async fn announced_agent(name: &str, mdns_port: u16) -> (RunningAgent, MdnsHandl
     let security = Security::Sec1 {
         pop: Some(Secret::from("abcd1234")),
     };
-    let agent = AgentBuilder::new(security, wifi, "127.0.0.1:0".parse().unwrap())
+    let agent = AgentBuilder::new(security, wifi)
+        .route(HttpRoute::new("127.0.0.1:0".parse().unwrap()))
         .start()
         .await
         .unwrap();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use protocomm::{Secret, Security};
 use serde_json::Value;
-use wifiprov_device::{AgentBuilder, RunningAgent};
+use wifiprov_agent::{AgentBuilder, HttpRoute, RunningAgent};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
 const POP: &str = "fleet-pop-7c41e";
@@ -37,7 +37,8 @@ async fn agent() -> RunningAgent {
     let security = Security::Sec1 {
         pop: Some(Secret::from(POP)),
     };
-    let mut builder = AgentBuilder::new(security, wifi, "127.0.0.1:0".parse().unwrap());
+    let mut builder =
+        AgentBuilder::new(security, wifi).route(HttpRoute::new("127.0.0.1:0".parse().unwrap()));
     builder.manager.connect_delay = Duration::ZERO;
     builder.start().await.unwrap()
 }

@@ -5,7 +5,8 @@
 //! default): read `proto-ver`, pick the security scheme and patch level
 //! from it (security 2 included), handshake, scan with paging, send and apply credentials, and
 //! follow the outcome by polling adaptively. Every failure is a typed [`Error`] with a
-//! documented exit code.
+//! documented exit code. [`discover`] finds devices that announce themselves (mDNS, and BLE
+//! with the `bluez` feature).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), wifiprov_client::Error> {
@@ -25,6 +26,7 @@
 pub mod ble_bluez;
 pub mod ble_memory;
 mod console;
+pub mod discover;
 mod error;
 mod provisioner;
 mod transport;

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use protocomm::{Sec2Credentials, Secret, Security};
+use wifiprov_agent::{AgentBuilder, HttpRoute, RunningAgent};
 use wifiprov_client::{
     ClientConfig, Credentials, Error, ExitCode, FailReason, HttpTransport, Provisioner, WifiStatus,
 };
-use wifiprov_device::{AgentBuilder, ManagerConfig, RunningAgent};
+use wifiprov_device::ManagerConfig;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
 fn rng() -> protocomm::rand_core::UnwrapErr<getrandom::SysRng> {
@@ -24,7 +25,8 @@ fn rng() -> protocomm::rand_core::UnwrapErr<getrandom::SysRng> {
 
 async fn agent(security: Security, manager: ManagerConfig) -> RunningAgent {
     let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
-    let mut b = AgentBuilder::new(security, wifi, "127.0.0.1:0".parse().unwrap());
+    let mut b =
+        AgentBuilder::new(security, wifi).route(HttpRoute::new("127.0.0.1:0".parse().unwrap()));
     b.manager = ManagerConfig {
         connect_delay: Duration::ZERO,
         ..manager
@@ -238,7 +240,8 @@ async fn custom_endpoint_round_trip() {
         }
     }
     let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
-    let mut b = AgentBuilder::new(sec2(1), wifi, "127.0.0.1:0".parse().unwrap());
+    let mut b =
+        AgentBuilder::new(sec2(1), wifi).route(HttpRoute::new("127.0.0.1:0".parse().unwrap()));
     b.endpoints.push(("custom-data".into(), Arc::new(Upper)));
     let agent = b.start().await.unwrap();
     let mut c = client(&agent);

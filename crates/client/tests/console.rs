@@ -19,10 +19,11 @@ use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
 use protocomm::{Sec2Credentials, Secret, Security};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
+use wifiprov_agent::{AgentBuilder, RunningAgent};
 use wifiprov_client::{
     ClientTransport, ConsoleTransport, Credentials, Error, ExitCode, Provisioner, TransportError,
 };
-use wifiprov_device::{AgentBuilder, ManagerConfig, RunningAgent};
+use wifiprov_device::ManagerConfig;
 use wifiprov_transport::console::{ConsoleConfig, serve_console};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
@@ -45,7 +46,7 @@ fn pty() -> (OwnedFd, OwnedFd) {
 
 async fn agent(security: Security) -> RunningAgent {
     let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
-    let mut b = AgentBuilder::new(security, wifi, "127.0.0.1:0".parse().unwrap()).without_http();
+    let mut b = AgentBuilder::new(security, wifi);
     b.manager = ManagerConfig {
         connect_delay: Duration::ZERO,
         ..ManagerConfig::default()

@@ -7,8 +7,10 @@
 //!   [`endpoints`] is the protobuf codec of those requests.
 //! * [`ProvEvent`]s are broadcast to every subscriber.
 //! * [`CredentialStore`] keeps accepted credentials on disk, atomically.
+//!
+//! The agent that serves a Manager through routes (HTTP, console, BLE, SmartConfig) is the
+//! `wifiprov-agent` crate.
 
-pub mod agent;
 pub mod atomic;
 pub mod endpoints;
 pub mod error;
@@ -17,7 +19,6 @@ pub mod machine;
 pub mod manager;
 pub mod store;
 
-pub use agent::{AgentBuilder, AgentError, RunningAgent};
 pub use error::{ProvError, Refusal, StoreFailure};
 pub use events::{FailReason, ProvEvent, ssid_text};
 pub use machine::ProvMachine;

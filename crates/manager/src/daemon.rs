@@ -4,16 +4,18 @@
 //! ```text
 //!  Policy ──Action──► run_action ──► WifiBackend (scan / connect / status / AP)
 //!     ▲                         ├──► NetworksFile::add_or_promote + save (atomic)
-//!     │                         ├──► provisioning agent up/down (with the access point)
+//!     │                         ├──► provisioning agent and its routes up/down (with the AP)
 //!     │                         └──► remote-console command start/stop
 //!     └── inputs ◄── task results, provisioning outcomes, control requests, timers
 //! ```
 //!
 //! In fallback the provisioning agent accepts new credentials after every failure (no reset
-//! needed); its successes are read back from its private credential store and handed to the
-//! policy, which adds them to `known_networks`.
+//! needed); on each success the credentials that joined are taken from its Manager
+//! (`Manager::joined`, not from the disk) and handed to the policy, which adds them to
+//! `known_networks`. The agent's routes ([`Fallback::routes`]:
+//! HTTP, BLE, SmartConfig, …) are the same `wifiprov_agent` routes `wifiprov device` uses,
+//! started each time the access point comes up and stopped when it goes down.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +23,8 @@ use std::time::Duration;
 use protocomm::{Instant, Security};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
-use wifiprov_device::{AgentBuilder, CredentialStore, ManagerConfig, ProvEvent, RunningAgent};
+use wifiprov_agent::{AgentBuilder, Place, Route, RunningAgent};
+use wifiprov_device::{CredentialStore, Manager, ManagerConfig, ProvEvent, ProvState};
 use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
 
 use crate::control::{ControlHandler, ControlServer, Request};
@@ -47,26 +50,23 @@ pub struct DaemonConfig {
     pub once: bool,
     /// Where the control socket goes (daemon mode).
     pub control: Option<PathBuf>,
-    /// The provisioning service raised with the access point: security and listen address.
-    pub provisioning: Option<(Security, SocketAddr)>,
+    /// The provisioning service raised with the access point.
+    pub provisioning: Option<Fallback>,
     /// The remote-console command (`enables_webrepl`).
     pub remote_console: Option<String>,
     /// Where the provisioning agent keeps credentials between receipt and `networks.json`.
     pub state_dir: PathBuf,
-    /// Further transports for the fallback provisioning service (e.g. BLE), started with it.
-    pub extra_transports: Option<ExtraTransports>,
 }
 
-/// Starts further transports (BLE, …) on the fallback provisioning service's shared
-/// [`wifiprov_transport::Service`]. The returned guard is dropped, stopping them, when the
-/// access point goes down; `None` means they could not start (the closure reports why).
-pub type ExtraTransports = Arc<
-    dyn Fn(
-            wifiprov_transport::Service,
-        ) -> wifiprov_wifi::BoxFuture<'static, Option<Box<dyn std::any::Any + Send>>>
-        + Send
-        + Sync,
->;
+/// The provisioning service raised with the fallback access point.
+pub struct Fallback {
+    /// The security of its protocomm routes.
+    pub security: Security,
+    /// Its routes, started in order each time the access point comes up and stopped (last
+    /// first) when it goes down. A route that cannot start is reported and left out; the
+    /// service runs when at least one starts.
+    pub routes: Vec<Arc<dyn Route>>,
+}
 
 /// Why the manager stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,8 @@ enum Input {
     Scan(Result<Vec<wifiprov_wifi::AccessPoint>, wifiprov_wifi::WifiError>),
     Connect(Result<LinkStatus, ConnectError>),
     Link(bool),
-    Provisioned(Credentials, Result<LinkStatus, ConnectError>),
+    Provisioned(Credentials, LinkStatus),
+    ProvisioningFailed(ConnectError),
     Control(Request, tokio::sync::oneshot::Sender<Result<Value, String>>),
 }
 
@@ -118,7 +119,8 @@ struct Runner {
     inputs: mpsc::UnboundedSender<Input>,
     events: broadcast::Sender<Value>,
     agent: Option<RunningAgent>,
-    extra: Option<Box<dyn std::any::Any + Send>>,
+    /// The access point going down in the background, with its provisioning service.
+    closing: Option<Closing>,
     console: Option<tokio::process::Child>,
     epoch: tokio::time::Instant,
 }
@@ -209,6 +211,11 @@ impl Runner {
     }
 
     async fn start_ap(&mut self) {
+        // An access point still going down is taken down now: its stop must not hit the new
+        // one, and its routes must let go of their ports before the same routes start again.
+        if let Some(closing) = self.closing.take() {
+            closing.now().await;
+        }
         let ap = self.file.access_point().clone();
         let config = ApConfig {
             ssid: ap.essid.as_bytes().to_vec(),
@@ -222,7 +229,7 @@ impl Runner {
             return;
         }
         self.emit(json!({"event": "ap_up", "essid": ap.essid}));
-        let Some((security, listen)) = self.config.provisioning.clone() else {
+        let Some(fallback) = &self.config.provisioning else {
             return;
         };
         if self.agent.is_some() {
@@ -236,7 +243,10 @@ impl Runner {
             }
         };
         let _ = store.clear();
-        let mut builder = AgentBuilder::new(security, self.wifi.clone(), listen);
+        let mut builder = AgentBuilder::new(fallback.security.clone(), self.wifi.clone());
+        for route in &fallback.routes {
+            builder = builder.optional_route(route.clone());
+        }
         builder.store = Some(store.clone());
         // Retry without reboot: every failure makes room for new credentials at once. After a
         // success the service stops once the client has seen it (auto-stop).
@@ -253,13 +263,17 @@ impl Runner {
             .await
         {
             Ok(agent) => {
-                tracing::info!("provisioning service on http://{}", agent.addr);
-                self.emit(json!({"event": "provisioning", "address": agent.addr.to_string()}));
+                let places: Vec<String> = agent.places().iter().map(Place::to_string).collect();
+                tracing::info!("provisioning service on {}", places.join(" and "));
+                let address = agent.serves_http().then(|| agent.addr.to_string());
+                self.emit(json!({"event": "provisioning", "address": address, "routes": places}));
                 if let Some(events) = events {
-                    tokio::spawn(forward_provisioning(events, store, self.inputs.clone()));
-                }
-                if let Some(start_extra) = &self.config.extra_transports {
-                    self.extra = start_extra(agent.service()).await;
+                    tokio::spawn(forward_provisioning(
+                        events,
+                        agent.manager.clone(),
+                        store,
+                        self.inputs.clone(),
+                    ));
                 }
                 self.agent = Some(agent);
             }
@@ -271,13 +285,20 @@ impl Runner {
     /// (its client sees the success), so this happens in the background.
     async fn stop_ap(&mut self) {
         let agent = self.agent.take();
-        let extra = self.extra.take();
+        let manager = agent.as_ref().map(|a| a.manager.clone());
         let wifi = self.wifi.clone();
         let events = self.events.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             if let Some(agent) = agent {
+                // A service that provisioned the device waits (a while) for its client to see
+                // the success; one that did not has nothing more to say.
                 let manager = agent.manager.clone();
-                if tokio::time::timeout(FINISH_GRACE, manager.wait_stopped())
+                let grace = if manager.prov_state() == ProvState::Success {
+                    FINISH_GRACE
+                } else {
+                    Duration::ZERO
+                };
+                if tokio::time::timeout(grace, manager.wait_stopped())
                     .await
                     .is_err()
                 {
@@ -285,12 +306,29 @@ impl Runner {
                 }
                 agent.finished().await;
             }
-            drop(extra);
             if let Err(e) = wifi.stop_ap().await {
                 tracing::warn!("cannot stop the access point: {e}");
             }
             let _ = events.send(json!({"event": "ap_down"}));
         });
+        self.closing = Some(Closing { manager, task });
+    }
+}
+
+/// An access point going down in the background ([`Runner::stop_ap`]).
+struct Closing {
+    manager: Option<wifiprov_device::Manager>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Closing {
+    /// Ends the provisioning service at once instead of after its grace period, and waits
+    /// until the access point is down.
+    async fn now(self) {
+        if let Some(manager) = &self.manager {
+            manager.stop();
+        }
+        let _ = self.task.await;
     }
 }
 
@@ -312,10 +350,12 @@ async fn stop_gracefully(mut child: tokio::process::Child) {
     let _ = child.kill().await;
 }
 
-/// Turns the provisioning agent's outcomes into policy inputs (with the credentials, which
-/// only its store holds).
+/// Turns the provisioning agent's outcomes into policy inputs: a success with the credentials
+/// that joined as the Manager holds them ([`Manager::joined`]), a failure with its reason.
+/// Ends with the Manager (`Deinit`).
 async fn forward_provisioning(
     mut events: broadcast::Receiver<ProvEvent>,
+    manager: Manager,
     store: CredentialStore,
     tx: mpsc::UnboundedSender<Input>,
 ) {
@@ -325,16 +365,23 @@ async fn forward_provisioning(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let result = match event {
-            ProvEvent::CredSuccess { link } => Ok(link),
-            ProvEvent::CredFail { error } => Err(error.into_connect_error()),
+        let input = match event {
+            ProvEvent::CredSuccess { link } => {
+                let Some((credentials, _)) = manager.joined() else {
+                    continue;
+                };
+                // The network goes to networks.json; the service's own copy is not kept.
+                let store = store.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.clear()).await {
+                    tracing::warn!("cannot clear the provisioning service's credentials: {e}");
+                }
+                Input::Provisioned(credentials, link)
+            }
+            ProvEvent::CredFail { error } => Input::ProvisioningFailed(error.into_connect_error()),
+            ProvEvent::Deinit => return,
             _ => continue,
         };
-        let Ok(Some(credentials)) = store.load() else {
-            continue;
-        };
-        let _ = store.clear();
-        if tx.send(Input::Provisioned(credentials, result)).is_err() {
+        if tx.send(input).is_err() {
             return;
         }
     }
@@ -462,7 +509,7 @@ pub async fn run(
         inputs: tx.clone(),
         events: events.clone(),
         agent: None,
-        extra: None,
+        closing: None,
         console: None,
         epoch: tokio::time::Instant::now(),
         config,
@@ -515,7 +562,8 @@ pub async fn run(
                         policy.handle_connect_result(now, result);
                     }
                     Some(Input::Link(up)) => policy.handle_link_status(now, up),
-                    Some(Input::Provisioned(credentials, result)) => policy.handle_provisioned(now, credentials, result),
+                    Some(Input::Provisioned(credentials, link)) => policy.handle_provisioned(now, credentials, Ok(link)),
+                    Some(Input::ProvisioningFailed(reason)) => policy.handle_provisioning_failed(now, &reason),
                     Some(Input::Control(request, reply)) => {
                         let answer = runner.control(request, &mut policy, now);
                         let _ = reply.send(answer);
@@ -531,6 +579,9 @@ pub async fn run(
     }
     if let Some(agent) = runner.agent.take() {
         agent.shutdown().await;
+    }
+    if let Some(closing) = runner.closing.take() {
+        closing.now().await;
     }
     if let Some(task) = control_task {
         task.abort();

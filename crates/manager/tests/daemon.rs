@@ -46,7 +46,6 @@ async fn loses_the_link_rejoins_and_runs_the_remote_console() {
             m = marker.display()
         )),
         state_dir: dir.path().join("state"),
-        extra_transports: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(run(config, sim.clone(), async move {

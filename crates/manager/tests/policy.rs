@@ -871,6 +871,35 @@ fn failed_provisioning_while_connected_checks_the_link_at_once() {
     assert_eq!(p.poll(at(5_000)), None);
 }
 
+#[test]
+fn a_provisioning_failure_known_only_by_its_reason_also_checks_the_link() {
+    let mut p = Policy::new(config(ApPolicy::Always), vec![known("Home", "h")], at(0));
+    // Not connected yet: nothing to check.
+    p.handle_provisioning_failed(
+        at(0),
+        &ConnectError::AuthFailed {
+            ssid: "Cafe".into(),
+        },
+    );
+    assert_ne!(p.poll(at(0)), Some(Action::CheckLink));
+    while let Some(a) = p.poll(at(0)) {
+        if a == Action::Scan {
+            p.handle_scan(at(0), vec![]);
+        } else if matches!(a, Action::Connect(_)) {
+            p.handle_connect_result(at(0), Ok(link("Home")));
+        }
+    }
+    p.handle_provisioning_failed(
+        at(5_000),
+        &ConnectError::AuthFailed {
+            ssid: "Cafe".into(),
+        },
+    );
+    assert_eq!(p.poll(at(5_000)), Some(Action::CheckLink));
+    assert_eq!(p.poll(at(5_000)), None);
+    assert_eq!(connected_to(&p).as_deref(), Some("Home"));
+}
+
 // ------------------------------------------------------------------------------------------
 // Remote console
 

@@ -296,6 +296,16 @@ impl SmartConfig {
         }
     }
 
+    /// `stop()`, then waits until the run has let go of its source (a UDP port can be bound
+    /// again, a capture socket is closed).
+    pub async fn stop_and_release(&self) {
+        self.stop();
+        let task = self.inner.lock().task.take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
     /// `done()`: true once the acknowledgement rounds are over or joining failed.
     pub fn done(&self) -> bool {
         self.inner.lock().done

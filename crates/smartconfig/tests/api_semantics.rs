@@ -349,6 +349,26 @@ async fn start_twice_and_stop() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_release_lets_another_receiver_bind_the_port() {
+    let (_phone, settings) = phone().await;
+    let port = std::net::UdpSocket::bind((LOOPBACK, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = SocketAddr::new(LOOPBACK, port);
+    // Each round a new receiver on the same port, as a provisioning route started again.
+    for _ in 0..20 {
+        let sc = smartconfig(sim(), open_udp(addr), settings.clone());
+        sc.start().await.unwrap();
+        assert_eq!(sc.source_addr(), Some(addr));
+        sc.stop_and_release().await;
+        assert_eq!(sc.status(), Status::Stopped);
+        std::net::UdpSocket::bind(addr).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_that_cannot_be_opened_is_an_error() {
     let taken = std::net::UdpSocket::bind((LOOPBACK, 0)).unwrap();
     let sc = SmartConfig::new(sim(), open_udp(taken.local_addr().unwrap()));

@@ -75,34 +75,8 @@ pub struct DeviceArgs {
     pub service_name: Option<String>,
     #[command(flatten)]
     pub wifi: crate::wifi::WifiArgs,
-    /// Also receive credentials by SmartConfig (ESPTouch, AirKiss) sniffed on this monitor-mode
-    /// interface (channel hopping until a guide is heard).
-    #[arg(long, value_name = "IFACE", help_heading = "SmartConfig")]
-    pub smartconfig_interface: Option<String>,
-    /// Also receive SmartConfig from the payload lengths of UDP datagrams arriving on this
-    /// address (a machine on the phone's network, or tests).
-    #[arg(long, value_name = "ADDR:PORT", help_heading = "SmartConfig")]
-    pub smartconfig_udp: Option<SocketAddr>,
-    /// What SmartConfig listens for: esptouch, airkiss, esptouch-airkiss or esptouch-v2
-    /// [default: esptouch-airkiss].
-    #[arg(long, value_name = "TYPE", value_parser = crate::smartconfig::parse_type, help_heading = "SmartConfig")]
-    pub smartconfig_type: Option<smartconfig::ScType>,
-    /// AES key of encrypted ESPTouch v2 / AirKiss messages (text).
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "WIFIPROV_AES_KEY",
-        hide_env_values = true,
-        help_heading = "SmartConfig"
-    )]
-    pub smartconfig_aes_key: Option<String>,
-    /// The phone's SmartConfig reply port instead of the protocol's (18266, 18266+10000·mark,
-    /// 10000).
-    #[arg(long, value_name = "PORT", help_heading = "SmartConfig")]
-    pub smartconfig_ack_port: Option<u16>,
-    /// Broadcast address for the SmartConfig acknowledgement copies [default: 255.255.255.255].
-    #[arg(long, value_name = "ADDR", help_heading = "SmartConfig")]
-    pub smartconfig_ack_broadcast: Option<std::net::IpAddr>,
+    #[command(flatten)]
+    pub smartconfig: crate::route_flags::SmartConfigArgs,
     /// Print the simulator's built-in networks and exit.
     #[arg(long)]
     pub sim_list: bool,

@@ -1,5 +1,5 @@
-//! `--transport ble`: serves the agent's protocomm service as ESP-IDF's GATT provisioning
-//! service through BlueZ, on the D-Bus system bus.
+//! The BLE flags (`--transport ble` of `device`, `--ble` of `manage`) as a
+//! [`BleRoute`]: ESP-IDF's GATT provisioning service through BlueZ, on the D-Bus system bus.
 //!
 //! The flags select the adapter (`--ble-adapter`, a name such as `hci0` or an object path),
 //! the primary service UUID (`--ble-service-uuid`, ESP-IDF's default
@@ -7,27 +7,29 @@
 //! uses `021a9004-0382-4aea-bff4-6b3f1c5adfb4`) and optional manufacturer data
 //! (`--ble-manufacturer-data`, hex, company identifier first in little-endian). The advertised
 //! name is the service name, cut to 29 bytes as ESP-IDF does.
-//!
-//! The system bus is reached through `DBUS_SYSTEM_BUS_ADDRESS` when it is set (as every D-Bus
-//! client does), else through its standard socket.
 
 use anyhow::{Context, Result, anyhow, bail};
-use wifiprov_transport::Service;
-use wifiprov_transport::ble::bluez::{
-    BLUEZ_SERVICE, BluezConfig, BluezError, BluezHandle, BluezPeripheral,
-};
+use wifiprov_agent::BleRoute;
+use wifiprov_transport::ble::bluez::BluezConfig;
 use wifiprov_transport::ble::gatt::MAX_NAME_LEN;
 use wifiprov_transport::ble::uuid::{DEFAULT_SERVICE_UUID, Uuid128};
-
-/// What the user is told when the system bus or BlueZ cannot be reached.
-pub const NO_BLUEZ_HINT: &str =
-    "BlueZ (bluetoothd) is not running or this machine has no Bluetooth adapter";
 
 /// The object path prefix of BlueZ's adapters.
 const ADAPTER_PREFIX: &str = "/org/bluez/";
 
 /// The default adapter name.
 pub const DEFAULT_ADAPTER: &str = "hci0";
+
+/// The BLE route the flags describe; `service_name` becomes the advertised name.
+pub fn route(
+    adapter: Option<&str>,
+    service_uuid: Option<&str>,
+    manufacturer_data: Option<&str>,
+    service_name: &str,
+) -> Result<BleRoute> {
+    let settings = BleSettings::new(adapter, service_uuid, manufacturer_data, service_name)?;
+    Ok(BleRoute::new(settings.adapter_path, settings.config))
+}
 
 /// Everything needed to start the BLE transport, checked before the agent starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,67 +118,6 @@ pub fn parse_manufacturer_data(text: &str) -> Result<Vec<u8>> {
         );
     }
     Ok(bytes)
-}
-
-/// Connects to the system bus (done before the agent starts, so that a machine without one
-/// fails at once).
-pub async fn connect() -> Result<zbus::Connection> {
-    let address = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
-        .unwrap_or_else(|_| "the default system bus socket".to_string());
-    zbus::Connection::system().await.map_err(|e| {
-        anyhow!("cannot connect to the D-Bus system bus ({address}): {e} ({NO_BLUEZ_HINT})")
-    })
-}
-
-/// Registers the GATT service and the advertisement with BlueZ on `connection`, serving
-/// `service`.
-pub async fn start(
-    connection: zbus::Connection,
-    settings: BleSettings,
-    service: Service,
-) -> Result<BluezHandle> {
-    let adapter = settings.adapter_path.clone();
-    BluezPeripheral::start(connection, &adapter, settings.config, service)
-        .await
-        .map_err(|e| start_error(&adapter, e))
-}
-
-/// Explains a failed start in the user's terms.
-fn start_error(adapter: &str, e: BluezError) -> anyhow::Error {
-    let (name, detail) = match &e {
-        BluezError::Bus(zbus::Error::MethodError(name, detail, _)) => {
-            (name.to_string(), detail.clone().unwrap_or_default())
-        }
-        BluezError::Bus(zbus::Error::FDO(fdo)) => (
-            zbus::DBusError::name(fdo.as_ref()).to_string(),
-            zbus::DBusError::description(fdo.as_ref())
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        _ => return anyhow!("cannot start the BLE transport: {e}"),
-    };
-    let detail = if detail.is_empty() { &name } else { &detail };
-    match name.as_str() {
-        "org.freedesktop.DBus.Error.ServiceUnknown"
-        | "org.freedesktop.DBus.Error.NameHasNoOwner" => {
-            anyhow!("{BLUEZ_SERVICE} is not on the system bus: {detail} ({NO_BLUEZ_HINT})")
-        }
-        "org.freedesktop.DBus.Error.UnknownObject"
-        | "org.freedesktop.DBus.Error.UnknownInterface"
-        | "org.freedesktop.DBus.Error.UnknownMethod" => anyhow!(
-            "no usable Bluetooth adapter at {adapter}: {detail} (list the adapters with \
-             `bluetoothctl list` and pick one with --ble-adapter)"
-        ),
-        "org.freedesktop.DBus.Error.AccessDenied" => anyhow!(
-            "the system bus refused the BlueZ registration: {detail} (run as root, or allow \
-             this user to talk to {BLUEZ_SERVICE} in the D-Bus policy)"
-        ),
-        "org.bluez.Error.NotReady" | "org.bluez.Error.Failed" => anyhow!(
-            "BlueZ refused the registration on {adapter}: {detail} (is the adapter powered? \
-             try `bluetoothctl power on`)"
-        ),
-        _ => anyhow!("BlueZ refused the registration on {adapter}: {name}: {detail}"),
-    }
 }
 
 #[cfg(test)]

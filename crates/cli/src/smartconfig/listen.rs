@@ -115,7 +115,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         let dir = args
             .state_dir
             .clone()
-            .unwrap_or_else(crate::device::default_state_dir);
+            .unwrap_or_else(crate::host::default_state_dir);
         Some(
             CredentialStore::open(&dir)
                 .with_context(|| format!("cannot use the state directory {}", dir.display()))
@@ -147,7 +147,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     ack.airkiss_broadcast_fallback = !args.no_airkiss_broadcast;
     sc.set_settings(Settings {
         aes_key: args.key.bytes()?,
-        mac: args.mac.unwrap_or_else(default_mac),
+        mac: args.mac.unwrap_or_else(crate::host::default_mac),
         ack,
     });
     let stored = Arc::new(std::sync::Mutex::new(None::<String>));
@@ -181,7 +181,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
     let mut interrupted = false;
     let status = tokio::select! {
         status = finished => status,
-        () = crate::device::shutdown_signal() => {
+        () = crate::host::shutdown_signal() => {
             tracing::info!("stopping on signal");
             interrupted = true;
             None
@@ -325,29 +325,4 @@ fn report(
         );
     }
     Ok(code)
-}
-
-/// A locally administered unicast MAC derived from the machine id (stable across runs).
-pub(crate) fn default_mac() -> [u8; 6] {
-    let id = std::fs::read_to_string("/etc/machine-id")
-        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/random/boot_id"))
-        .unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.trim().bytes() {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let [_, _, _, a, b, c, d, e] = hash.to_be_bytes();
-    [0x02, a, b, c, d, e]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_mac_is_local_unicast() {
-        let mac = default_mac();
-        assert_eq!(mac[0] & 0x03, 0x02);
-        assert_eq!(mac, default_mac());
-    }
 }

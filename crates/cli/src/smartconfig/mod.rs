@@ -16,7 +16,9 @@ mod send;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use smartconfig::receiver::Received;
-use smartconfig::{Protocol, ScType, Secret};
+use smartconfig::{Protocol, Secret};
+
+use crate::route_flags::{key_bytes, parse_type};
 
 use crate::exit::{self, Exit, ExitContext};
 
@@ -146,11 +148,6 @@ fn parse_protocol(text: &str) -> Result<Protocol, String> {
     }
 }
 
-pub(crate) fn parse_type(text: &str) -> Result<ScType, String> {
-    ScType::from_name(text)
-        .ok_or_else(|| "expected esptouch, airkiss, esptouch-airkiss or esptouch-v2".into())
-}
-
 fn parse_mac(text: &str) -> Result<[u8; 6], String> {
     text.parse::<wifiprov_wifi::Bssid>()
         .map(|b| b.0)
@@ -189,17 +186,6 @@ impl ReceiverKey {
     fn bytes(&self) -> Result<Option<Secret>> {
         key_bytes(self.aes_key.as_deref())
     }
-}
-
-/// The AES key argument as bytes, checked for the receiver type.
-pub(crate) fn key_bytes(key: Option<&str>) -> Result<Option<Secret>> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    if key.len() > 16 {
-        return Err(Exit::Usage.error(format!("--aes-key is {} bytes; at most 16 fit", key.len())));
-    }
-    Ok(Some(Secret::new(key.as_bytes())))
 }
 
 /// The lines of `path`, or of standard input for `-`.
@@ -242,6 +228,8 @@ fn decoded_json(received: &Received, show_password: bool) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    use smartconfig::ScType;
+
     use super::*;
 
     #[test]

@@ -378,7 +378,6 @@ impl Policy {
         if !self.accepting(now) {
             return;
         }
-        let now = self.now;
         match outcome {
             Ok(link) => {
                 info!(ssid = %credentials.ssid, "provisioned network joined");
@@ -405,16 +404,33 @@ impl Policy {
             }
             Err(reason) => {
                 info!(ssid = %credentials.ssid, %reason, "provisioned credentials failed");
-                if let Phase::Connected {
-                    next_check: Some(at),
-                    check_pending,
-                    ..
-                } = &mut self.phase
-                {
-                    *at = now;
-                    *check_pending = false;
-                }
+                self.check_link_now();
             }
+        }
+    }
+
+    /// Credentials received through provisioning could not be joined, when the caller only
+    /// knows why ([`Policy::handle_provisioned`] with an error, without the credentials):
+    /// nothing changes but, if the policy was connected, an immediate link check.
+    pub fn handle_provisioning_failed(&mut self, now: Instant, reason: &ConnectError) {
+        if !self.accepting(now) {
+            return;
+        }
+        info!(%reason, "provisioned credentials failed");
+        self.check_link_now();
+    }
+
+    /// Connected: the next link check is due now.
+    fn check_link_now(&mut self) {
+        let now = self.now;
+        if let Phase::Connected {
+            next_check: Some(at),
+            check_pending,
+            ..
+        } = &mut self.phase
+        {
+            *at = now;
+            *check_pending = false;
         }
     }
 
