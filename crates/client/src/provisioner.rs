@@ -1,6 +1,5 @@
 //! The provisioning flow against one device.
 
-use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -24,26 +23,7 @@ use wifiprov_wifi::{AccessPoint, AuthMode, Bssid};
 use crate::error::Error;
 use crate::transport::{ClientTransport, TransportError};
 
-/// Why the device could not join, as the protocol reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailReason {
-    /// Wrong passphrase.
-    AuthError,
-    /// No network with that SSID.
-    NetworkNotFound,
-    /// A reason number this client does not know.
-    Other(i32),
-}
-
-impl fmt::Display for FailReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FailReason::AuthError => f.write_str("wrong passphrase (authentication error)"),
-            FailReason::NetworkNotFound => f.write_str("network not found"),
-            FailReason::Other(n) => write!(f, "failure reason {n}"),
-        }
-    }
-}
+pub use wifiprov_types::FailReason;
 
 /// Where the device joined.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -437,11 +417,9 @@ impl<T: ClientTransport> Provisioner<T> {
                 attempts_remaining: None,
             },
             (2, _) => WifiStatus::Disconnected,
-            (3, Some(resp_get_status::State::FailReason(r))) => WifiStatus::Failed(match r {
-                0 => FailReason::AuthError,
-                1 => FailReason::NetworkNotFound,
-                n => FailReason::Other(n),
-            }),
+            (3, Some(resp_get_status::State::FailReason(r))) => {
+                WifiStatus::Failed(FailReason::from_wire(r))
+            }
             (3, _) => WifiStatus::Failed(FailReason::AuthError),
             (n, _) => return Err(Error::Protocol(format!("unknown station state {n}"))),
         })

@@ -233,7 +233,7 @@ async fn custom_endpoint_round_trip() {
         fn call(
             &self,
             request: zeroize::Zeroizing<Vec<u8>>,
-        ) -> wifiprov_transport::service::BoxFuture<Result<Vec<u8>, protocomm::HandlerError>>
+        ) -> wifiprov_transport::service::BoxFuture<'static, Result<Vec<u8>, protocomm::HandlerError>>
         {
             let out = request.to_ascii_uppercase();
             Box::pin(async move { Ok(out) })

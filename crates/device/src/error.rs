@@ -3,54 +3,19 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
 use wifiprov_wifi::{ConnectError, WifiError};
 
 use crate::store::StoreError;
 
-/// Why the station gave up on the credentials, as reported on the wire and in events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailReason {
-    /// Wrong passphrase (or another authentication failure).
-    AuthError,
-    /// No access point with that SSID.
-    NetworkNotFound,
-}
+pub use wifiprov_types::FailReason;
 
-impl FailReason {
-    /// The `WifiConnectFailedReason` number.
-    pub fn wire(self) -> i32 {
-        match self {
-            FailReason::AuthError => 0,
-            FailReason::NetworkNotFound => 1,
-        }
-    }
-
-    /// The reason's key in event lines (`auth_error`, `network_not_found`).
-    pub fn key(self) -> &'static str {
-        match self {
-            FailReason::AuthError => "auth_error",
-            FailReason::NetworkNotFound => "network_not_found",
-        }
-    }
-
-    /// Maps a backend failure to the reason the protocol can carry.
-    pub fn from_error(error: &ConnectError) -> Self {
-        if error.is_network_not_found() {
-            FailReason::NetworkNotFound
-        } else {
-            FailReason::AuthError
-        }
-    }
-}
-
-impl fmt::Display for FailReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FailReason::AuthError => "authentication failed (wrong passphrase?)",
-            FailReason::NetworkNotFound => "network not found",
-        })
+/// The reason the protocol can carry for a backend failure: `NetworkNotFound` when the network
+/// was not found, `AuthError` for everything else (as ESP-IDF reports it).
+pub fn fail_reason_of(error: &ConnectError) -> FailReason {
+    if error.is_network_not_found() {
+        FailReason::NetworkNotFound
+    } else {
+        FailReason::AuthError
     }
 }
 
@@ -153,7 +118,7 @@ impl ProvError {
     /// which the protocol cannot express).
     pub fn fail_reason(&self) -> Option<FailReason> {
         match self {
-            ProvError::Connect(e) => Some(FailReason::from_error(e)),
+            ProvError::Connect(e) => Some(fail_reason_of(e)),
             ProvError::Store(_) | ProvError::Refused(_) => None,
         }
     }
@@ -162,7 +127,7 @@ impl ProvError {
     /// reasons of a connection failure), `store_error`, or `refused`.
     pub fn reason_key(&self) -> &'static str {
         match self {
-            ProvError::Connect(e) => FailReason::from_error(e).key(),
+            ProvError::Connect(e) => fail_reason_of(e).key(),
             ProvError::Store(_) => "store_error",
             ProvError::Refused(_) => "refused",
         }

@@ -1,10 +1,7 @@
 //! The vocabulary shared by the three protocols, the receiver and the sender.
 
 use alloc::vec::Vec;
-use core::fmt;
 use core::net::IpAddr;
-
-use zeroize::Zeroize;
 
 /// The largest per-link length offset (observed frame length − UDP payload length) a decoder
 /// accepts. Real links give 54..136 (IPv4) and up to 156 (IPv6); a UDP socket source gives 0.
@@ -158,46 +155,10 @@ impl Observation {
     }
 }
 
-/// Secret bytes (a password): zeroized on drop, redacted in `Debug`.
-///
-/// The same contract as `protocomm::Secret`; kept here so that the `no_std` codecs do not
-/// pull in the protocol core's cryptography.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
-
-impl Secret {
-    /// Wraps `bytes`.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Secret(bytes.into())
-    }
-
-    /// The bytes. Do not log them.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
-    }
-}
+/// Secret bytes (a password): the workspace's one secret type, zeroized on drop, compared in
+/// constant time, redacted in `Debug`. `wifiprov-types` is `no_std` and free of cryptography, so
+/// the codecs stay light.
+pub use wifiprov_types::Secret;
 
 /// A complete, validated message, as a decoder delivers it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use protocomm::{
 use zeroize::Zeroizing;
 
 /// A boxed, sendable future.
-pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+pub use wifiprov_types::BoxFuture;
 
 /// Answers decrypted application requests (`prov-config`, `prov-scan`, `prov-ctrl`, custom
 /// endpoints). Implemented by the provisioning Manager.
@@ -27,7 +27,7 @@ pub trait AppHandler: Send + Sync + 'static {
         session: SessionId,
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
-    ) -> BoxFuture<Result<Vec<u8>, HandlerError>>;
+    ) -> BoxFuture<'static, Result<Vec<u8>, HandlerError>>;
 
     /// `session` is gone for good (closed, not merely detached): whatever the handler keeps
     /// for it (pending credentials, say) can go. The default does nothing.

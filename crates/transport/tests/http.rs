@@ -37,7 +37,7 @@ impl AppHandler for Echo {
         _session: SessionId,
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
-    ) -> BoxFuture<Result<Vec<u8>, HandlerError>> {
+    ) -> BoxFuture<'static, Result<Vec<u8>, HandlerError>> {
         Box::pin(async move {
             if request.as_slice() == b"fail" {
                 return Err(HandlerError::local("asked to fail"));

@@ -36,6 +36,7 @@ extern crate alloc;
 mod bssid;
 mod credentials;
 mod escape;
+mod fail_reason;
 mod passphrase;
 mod secret;
 mod ssid;
@@ -44,7 +45,13 @@ mod time;
 pub use bssid::{Bssid, BssidParseError};
 pub use credentials::{Credentials, CredentialsError};
 pub use escape::Escaped;
+pub use fail_reason::FailReason;
 pub use passphrase::{MAX_PASSPHRASE_LEN, Passphrase, PassphraseError};
 pub use secret::{Secret, ct_eq};
 pub use ssid::{MAX_SSID_LEN, Ssid, SsidError};
 pub use time::Instant;
+
+/// A boxed, sendable future: what trait methods return where the implementation is chosen at
+/// run time (Wi-Fi backends, application handlers, routes).
+pub type BoxFuture<'a, T> =
+    core::pin::Pin<alloc::boxed::Box<dyn core::future::Future<Output = T> + Send + 'a>>;

@@ -18,13 +18,9 @@ pub mod wpa;
 
 pub use types::*;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use tokio::sync::mpsc::UnboundedSender;
 
-/// A boxed, sendable future (what the trait's methods return).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use wifiprov_types::BoxFuture;
 
 /// A Wi-Fi station (and optionally access point) implementation.
 pub trait WifiBackend: Send + Sync {

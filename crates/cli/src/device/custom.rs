@@ -98,7 +98,10 @@ impl CommandEndpoint {
 }
 
 impl CustomEndpoint for CommandEndpoint {
-    fn call(&self, request: Zeroizing<Vec<u8>>) -> BoxFuture<Result<Vec<u8>, HandlerError>> {
+    fn call(
+        &self,
+        request: Zeroizing<Vec<u8>>,
+    ) -> BoxFuture<'static, Result<Vec<u8>, HandlerError>> {
         let me = CommandEndpoint {
             name: self.name.clone(),
             command: self.command.clone(),

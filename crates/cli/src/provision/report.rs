@@ -110,15 +110,6 @@ impl From<Error> for Failure {
     }
 }
 
-/// The `reason` key of the JSON result.
-pub fn reason_key(reason: FailReason) -> &'static str {
-    match reason {
-        FailReason::AuthError => "auth_error",
-        FailReason::NetworkNotFound => "network_not_found",
-        FailReason::Other(_) => "other",
-    }
-}
-
 /// The single JSON object `--json` prints. Every key is always present.
 #[derive(Debug, Default, Serialize)]
 pub struct Outcome {
@@ -173,7 +164,7 @@ impl Outcome {
         self.ok = false;
         self.exit_code = failure.code.code();
         self.error = Some(failure.message.clone());
-        self.reason = failure.reason.map(reason_key);
+        self.reason = failure.reason.map(FailReason::key);
         self.hint = failure.hint.clone();
     }
 

@@ -6,7 +6,7 @@ use wifiprov_wifi::{ConnectError, Credentials, LinkStatus};
 use super::prov::{Attempt, Joined, Phase, ProvMachine};
 use super::types::{Action, Answer, OpId, Origin, Station};
 use crate::error::{ProvError, Refusal, StoreFailure};
-use crate::events::{FailReason, ProvEvent};
+use crate::events::ProvEvent;
 
 impl ProvMachine {
     /// ApplyConfig from `session`: takes the credentials that *this* session set (another
@@ -200,7 +200,7 @@ impl ProvMachine {
     }
 
     fn gave_up(&mut self, attempt: Attempt, error: ConnectError) {
-        self.station = Station::Failed(FailReason::from_error(&error));
+        self.station = Station::Failed(crate::error::fail_reason_of(&error));
         let failure = ProvError::Connect(error.clone());
         self.emit(ProvEvent::CredFail {
             error: failure.clone(),

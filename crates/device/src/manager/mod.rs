@@ -37,7 +37,10 @@ mod driver;
 /// A custom endpoint's handler (`--endpoint NAME=COMMAND`, or application code).
 pub trait CustomEndpoint: Send + Sync + 'static {
     /// Answers the decrypted request with the bytes to encrypt and send back.
-    fn call(&self, request: Zeroizing<Vec<u8>>) -> BoxFuture<Result<Vec<u8>, HandlerError>>;
+    fn call(
+        &self,
+        request: Zeroizing<Vec<u8>>,
+    ) -> BoxFuture<'static, Result<Vec<u8>, HandlerError>>;
 }
 
 /// Callers waiting for the machine's [`Answer`]s.
@@ -331,7 +334,7 @@ impl AppHandler for Manager {
         session: SessionId,
         endpoint: String,
         request: Zeroizing<Vec<u8>>,
-    ) -> BoxFuture<Result<Vec<u8>, HandlerError>> {
+    ) -> BoxFuture<'static, Result<Vec<u8>, HandlerError>> {
         let me = self.clone();
         Box::pin(async move {
             if me.prov_state() == ProvState::Stopped {

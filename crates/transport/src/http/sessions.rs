@@ -164,7 +164,7 @@ mod tests {
             _: SessionId,
             _: String,
             _: Zeroizing<Vec<u8>>,
-        ) -> BoxFuture<Result<Vec<u8>, HandlerError>> {
+        ) -> BoxFuture<'static, Result<Vec<u8>, HandlerError>> {
             Box::pin(async { Err(HandlerError::local("unused")) })
         }
     }
