@@ -11,12 +11,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use mdns_sd::{ServiceDaemon, ServiceEvent};
 use protocomm::{Sec2Credentials, Secret, Security};
 use wifiprov_agent::{AgentBuilder, HttpRoute};
 use wifiprov_client::{Credentials, HttpTransport, Provisioner, WifiStatus};
 use wifiprov_device::{ManagerConfig, ProvEvent, ssid_text};
-use wifiprov_transport::mdns::{Advertisement, SERVICE_TYPE};
+use wifiprov_transport::mdns::Advertisement;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
 use crate::exit::Exit;
@@ -243,36 +242,15 @@ async fn discover(port: u16) -> Result<SocketAddr> {
     ad.mdns_port = mdns_port;
     let handle = ad.start().context("cannot advertise")?;
     let fullname = handle.fullname().to_string();
-    let found = tokio::task::spawn_blocking(move || -> Result<SocketAddr> {
-        let browser =
-            ServiceDaemon::new_with_port(mdns_port).context("cannot start an mDNS browser")?;
-        let events = browser.browse(SERVICE_TYPE).context("cannot browse")?;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let result = loop {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                break Err(anyhow::anyhow!("no answer within 3 s"));
-            };
-            match events.recv_timeout(left) {
-                Ok(ServiceEvent::ServiceResolved(service))
-                    if service.get_fullname() == fullname =>
-                {
-                    let ip = service
-                        .get_addresses_v4()
-                        .into_iter()
-                        .next()
-                        .map(IpAddr::V4)
-                        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-                    break Ok(SocketAddr::new(ip, service.get_port()));
-                }
-                Ok(_) => {}
-                Err(e) => break Err(anyhow::anyhow!("{e}")),
-            }
-        };
-        let _ = browser.shutdown();
-        result
+    let found = wifiprov_client::discover::browse_until(mdns_port, Duration::from_secs(3), |f| {
+        f.fullname == fullname
     })
     .await
-    .context("discovery task")?;
+    .context("cannot browse")?
+    .into_iter()
+    .find(|f| f.fullname == fullname)
+    .and_then(|f| f.http_address())
+    .ok_or_else(|| anyhow::anyhow!("no answer within 3 s"));
     drop(handle);
     found
 }

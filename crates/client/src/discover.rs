@@ -167,6 +167,16 @@ fn sorted_addresses(addresses: impl Iterator<Item = IpAddr>) -> Vec<IpAddr> {
 /// Browses `_esp_wifi_prov._tcp` on UDP port `mdns_port` (5353 normally) for `timeout` and
 /// returns the instances still announced at the end, by name.
 pub async fn browse(mdns_port: u16, timeout: Duration) -> Result<Vec<Found>, DiscoverError> {
+    browse_until(mdns_port, timeout, |_| false).await
+}
+
+/// Like [`browse`], but returns as soon as a resolved instance satisfies `enough` (the
+/// instances announced so far, that one included), without waiting for the whole `timeout`.
+pub async fn browse_until(
+    mdns_port: u16,
+    timeout: Duration,
+    enough: impl Fn(&Found) -> bool,
+) -> Result<Vec<Found>, DiscoverError> {
     let daemon =
         ServiceDaemon::new_with_port(mdns_port).map_err(|source| DiscoverError::Browser {
             port: mdns_port,
@@ -194,11 +204,15 @@ pub async fn browse(mdns_port: u16, timeout: Duration) -> Result<Vec<Found>, Dis
             ServiceEvent::ServiceResolved(service) => {
                 let device = Found::from_resolved(&service);
                 tracing::debug!(name = %device.name, port = device.port, "resolved");
+                let done = enough(&device);
                 match found.get_mut(&device.fullname) {
                     Some(known) => known.merge(device),
                     None => {
                         found.insert(device.fullname.clone(), device);
                     }
+                }
+                if done {
+                    break;
                 }
             }
             ServiceEvent::ServiceRemoved(_, fullname) => {
