@@ -16,6 +16,18 @@ pub enum TransportError {
         /// Why it failed.
         reason: String,
     },
+    /// Connecting to the device failed (the socket's error is the source).
+    #[error("cannot reach the device at {target}")]
+    Connect {
+        /// Where we tried.
+        target: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP exchange failed in another way (malformed answer, socket error).
+    #[error("the HTTP exchange with the device failed")]
+    Http(#[source] ClientError),
     /// The device dropped the request without answering: it rejected it.
     #[error("the device rejected the request (no response)")]
     Rejected,
@@ -86,16 +98,16 @@ impl ClientTransport for HttpTransport {
     ) -> BoxFuture<'a, Result<Vec<u8>, TransportError>> {
         Box::pin(async move {
             self.client.post(endpoint, body).await.map_err(|e| match e {
-                ClientError::Connect { addr, source } => TransportError::Unreachable {
+                ClientError::Connect { addr, source } => TransportError::Connect {
                     target: addr,
-                    reason: source.to_string(),
+                    source,
                 },
                 ClientError::NoResponse => TransportError::Rejected,
                 ClientError::Status { status, endpoint } => {
                     TransportError::Status(format!("HTTP {status} on /{endpoint}"))
                 }
                 ClientError::Timeout(d) => TransportError::Timeout(d),
-                other => TransportError::Other(other.to_string()),
+                other => TransportError::Http(other),
             })
         })
     }
