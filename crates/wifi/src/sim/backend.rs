@@ -179,22 +179,6 @@ async fn pause(cancel: &mut oneshot::Receiver<Cancel>, duration: Duration) -> Re
     }
 }
 
-fn check_credentials(credentials: &Credentials) -> Result<(), ConnectError> {
-    let ssid_len = credentials.ssid.len();
-    if !(1..=32).contains(&ssid_len) {
-        return Err(ConnectError::InvalidCredentials(format!(
-            "the SSID must be 1 to 32 bytes (got {ssid_len})"
-        )));
-    }
-    let passphrase_len = credentials.passphrase.len();
-    if passphrase_len > 64 {
-        return Err(ConnectError::InvalidCredentials(format!(
-            "the passphrase must be at most 64 bytes (got {passphrase_len})"
-        )));
-    }
-    Ok(())
-}
-
 impl SimBackend {
     /// A simulator playing `env`. The environment is taken as it is; call
     /// [`SimEnvironment::validate`] first if it was built by hand.
@@ -402,7 +386,6 @@ impl SimBackend {
         credentials: Credentials,
         progress: Option<UnboundedSender<ConnectProgress>>,
     ) -> Result<LinkStatus, ConnectError> {
-        check_credentials(&credentials)?;
         let ssid = credentials.ssid_lossy();
         let progress = progress.as_ref();
         let (id, plan, mut cancel) = self.begin_attempt(&credentials);
