@@ -3,15 +3,21 @@
 use std::io::Write;
 use std::time::Duration;
 
-use tokio::process::Command;
 use tokio::sync::broadcast;
 use wifiprov_device::{ProvEvent, ssid_text};
+
+use super::child::{ChildEnv, Group};
 
 /// How long an event hook may run.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Consumes events until the channel closes.
-pub async fn report(mut events: broadcast::Receiver<ProvEvent>, json: bool, hook: Option<String>) {
+pub async fn report(
+    mut events: broadcast::Receiver<ProvEvent>,
+    json: bool,
+    hook: Option<String>,
+    env: ChildEnv,
+) {
     loop {
         let event = match events.recv().await {
             Ok(e) => e,
@@ -28,7 +34,7 @@ pub async fn report(mut events: broadcast::Receiver<ProvEvent>, json: bool, hook
             let _ = out.flush();
         }
         if let Some(command) = &hook {
-            run_hook(command, &event).await;
+            run_hook(command, &event, &env).await;
         }
     }
 }
@@ -55,19 +61,24 @@ fn log(event: &ProvEvent) {
     }
 }
 
-async fn run_hook(command: &str, event: &ProvEvent) {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(command)
-        .env("WIFIPROV_EVENT", event.name())
-        .kill_on_drop(true);
+async fn run_hook(command: &str, event: &ProvEvent, env: &ChildEnv) {
+    let mut cmd = env.command(command);
+    cmd.env("WIFIPROV_EVENT", event.name());
     for (key, value) in event.fields() {
         cmd.env(format!("WIFIPROV_{}", key.to_ascii_uppercase()), value);
     }
-    match tokio::time::timeout(HOOK_TIMEOUT, cmd.status()).await {
+    let mut group = match cmd.spawn() {
+        Ok(child) => Group::new(child),
+        Err(e) => return tracing::warn!("cannot run the event hook: {e}"),
+    };
+    let outcome = tokio::time::timeout(HOOK_TIMEOUT, group.child.wait()).await;
+    match outcome {
         Ok(Ok(status)) if status.success() => {}
         Ok(Ok(status)) => tracing::warn!("event hook exited with {status}"),
         Ok(Err(e)) => tracing::warn!("cannot run the event hook: {e}"),
-        Err(_) => tracing::warn!("event hook timed out after {HOOK_TIMEOUT:?}"),
+        Err(_) => {
+            tracing::warn!("event hook timed out after {HOOK_TIMEOUT:?}");
+            group.kill().await;
+        }
     }
 }
