@@ -101,5 +101,7 @@ pub use config::{MIN_CLEANUP_DELAY, ManagerConfig};
 pub use pending::PendingCredentials;
 pub use protocomm::Instant;
 pub use prov::ProvMachine;
-pub use scan::MAX_RESULTS_PER_PAGE;
+pub use scan::{
+    MAX_CHANNELS, MAX_DWELL_MS, MAX_RESULTS_PER_PAGE, clamp_scan_params, scan_time_limit,
+};
 pub use types::{Action, Answer, OpId, Origin, ProvState, Station};
