@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
-use wifiprov_device::{ProvEvent, ssid_text};
+use wifiprov_device::{ProvError, ProvEvent, ssid_text};
 
 use super::child::{ChildEnv, Group};
 
@@ -46,10 +46,7 @@ fn log(event: &ProvEvent) {
         ProvEvent::CredRecv { ssid } => {
             tracing::info!("received credentials for {:?}; connecting", ssid_text(ssid))
         }
-        ProvEvent::CredFail { error } => match error.fail_reason() {
-            Some(reason) => tracing::warn!("connection failed: {reason} ({error})"),
-            None => tracing::warn!("credentials not taken: {error}"),
-        },
+        ProvEvent::CredFail { error } => tracing::warn!("{}", failure_line(error)),
         ProvEvent::CredSuccess { link } => {
             tracing::info!(
                 "connected to {:?}, address {}",
@@ -58,6 +55,27 @@ fn log(event: &ProvEvent) {
             )
         }
         ProvEvent::End => tracing::info!("provisioning service stopped"),
+    }
+}
+
+/// The log line of a failure: what happened, and the coarser reason the client is told when
+/// it differs (ESP-IDF's wire has only "auth error" and "network not found", so a timeout is
+/// reported as an auth error; the log must not claim a wrong passphrase for it).
+fn failure_line(error: &ProvError) -> String {
+    let Some(reason) = error.fail_reason() else {
+        return format!("credentials not taken: {error}");
+    };
+    let exact = match error {
+        ProvError::Connect(e) => e.is_auth_error() || e.is_network_not_found(),
+        _ => false,
+    };
+    if exact {
+        format!("connection failed: {error}")
+    } else {
+        format!(
+            "connection failed: {error} (reported to the client as {})",
+            reason.key()
+        )
     }
 }
 
@@ -80,5 +98,31 @@ async fn run_hook(command: &str, event: &ProvEvent, env: &ChildEnv) {
             tracing::warn!("event hook timed out after {HOOK_TIMEOUT:?}");
             group.kill().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wifiprov_wifi::ConnectError;
+
+    use super::*;
+
+    #[test]
+    fn failures_are_logged_as_what_happened() {
+        let ssid = "Home".to_string();
+        let line = |e: ConnectError| failure_line(&ProvError::Connect(e));
+        let not_found = line(ConnectError::NetworkNotFound { ssid: ssid.clone() });
+        assert!(not_found.contains("not found"), "{not_found}");
+        assert!(!not_found.contains("passphrase"), "{not_found}");
+        let timeout = line(ConnectError::Timeout { ssid: ssid.clone() });
+        assert!(!timeout.contains("passphrase"), "{timeout}");
+        assert!(timeout.contains("timed out"), "{timeout}");
+        assert!(
+            timeout.contains("reported to the client as auth_error"),
+            "{timeout}"
+        );
+        let auth = line(ConnectError::AuthFailed { ssid });
+        assert!(auth.contains("wrong passphrase"), "{auth}");
+        assert!(!auth.contains("reported"), "{auth}");
     }
 }
