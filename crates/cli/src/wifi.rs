@@ -118,8 +118,8 @@ fn sim(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
 
 /// The `SSID:PASSPHRASE` lines of a `--sim-ap-file`.
 fn sim_ap_lines(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(text
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))

@@ -62,10 +62,20 @@ pub struct DeviceArgs {
     #[arg(long, env = "WIFIPROV_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// Precomputed SRP salt (hex), instead of --password.
-    #[arg(long, value_name = "HEX", env = "WIFIPROV_SALT", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "WIFIPROV_SALT",
+        hide_env_values = true
+    )]
     pub salt: Option<String>,
     /// Precomputed SRP verifier (hex), instead of --password.
-    #[arg(long, value_name = "HEX", env = "WIFIPROV_VERIFIER", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "WIFIPROV_VERIFIER",
+        hide_env_values = true
+    )]
     pub verifier: Option<String>,
     /// Security 2 patch version: 1 counts GCM nonces (current ESP-IDF), 0 is the old fixed nonce.
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u32).range(0..=1))]
@@ -233,7 +243,7 @@ impl FileSettings {
 /// secret): its message, the line and column, and the key it was reading if any.
 fn redacted(e: &toml::de::Error, text: &str) -> anyhow::Error {
     let place = e.span().map(|span| {
-        let before = &text.as_bytes()[..span.start.min(text.len())];
+        let before = text.as_bytes().get(..span.start).unwrap_or(text.as_bytes());
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
         let key = text
@@ -252,7 +262,11 @@ fn redacted(e: &toml::de::Error, text: &str) -> anyhow::Error {
             None => format!(" at line {line}, column {column}"),
         }
     });
-    anyhow::anyhow!("{}{}", without_values(e.message()), place.unwrap_or_default())
+    anyhow::anyhow!(
+        "{}{}",
+        without_values(e.message()),
+        place.unwrap_or_default()
+    )
 }
 
 /// A serde message without the values it quotes ("invalid type: string \"…\"" may quote a
@@ -502,7 +516,11 @@ mod tests {
 
     #[test]
     fn files_with_secrets_know_it() {
-        let with = |text: &str| toml::from_str::<FileSettings>(text).unwrap().holds_secrets();
+        let with = |text: &str| {
+            toml::from_str::<FileSettings>(text)
+                .unwrap()
+                .holds_secrets()
+        };
         assert!(with("pop = \"x\""));
         assert!(with("verifier = \"00\""));
         assert!(with("sim-ap = [\"A:12345678\"]"));

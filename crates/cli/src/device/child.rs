@@ -27,7 +27,8 @@ impl ChildEnv {
         let Some(text) = name.to_str() else {
             return true;
         };
-        !text.to_ascii_uppercase().starts_with(PRIVATE_PREFIX) || self.pass.iter().any(|p| p == text)
+        !text.to_ascii_uppercase().starts_with(PRIVATE_PREFIX)
+            || self.pass.iter().any(|p| p == text)
     }
 
     /// `/bin/sh -c command` with the scrubbed environment, in a new process group, killed

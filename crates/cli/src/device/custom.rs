@@ -117,7 +117,7 @@ async fn read_capped(mut stdout: impl AsyncRead + Unpin) -> Result<Vec<u8>, Hand
                 "response too long (more than {MAX_OUTPUT} bytes)"
             )));
         }
-        out.extend_from_slice(&chunk[..n]);
+        out.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
 }
 

@@ -59,7 +59,12 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
     let mut reporter = None;
     let agent = builder
         .start_observed(|manager| {
-            reporter = Some(tokio::spawn(hooks::report(manager.subscribe(), json, hook, child_env)))
+            reporter = Some(tokio::spawn(hooks::report(
+                manager.subscribe(),
+                json,
+                hook,
+                child_env,
+            )))
         })
         .await
         .map_err(|e| setup::start_error(e, routes.listen))?;
