@@ -84,6 +84,21 @@ impl Drop for Group {
     }
 }
 
+/// Whether process `pid` has ended (a zombie counts as ended), polling for at most 5 s.
+#[cfg(test)]
+pub(crate) async fn gone(pid: i32) -> bool {
+    for _ in 0..100 {
+        let alive = nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "));
+        if !alive {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,6 +139,7 @@ impl CustomEndpoint for CommandEndpoint {
 
 #[cfg(test)]
 mod tests {
+    use super::super::child::gone;
     use super::*;
 
     fn endpoint(spec: &str, timeout: Duration) -> Arc<CommandEndpoint> {
@@ -200,20 +201,5 @@ mod tests {
             .parse()
             .unwrap();
         assert!(gone(pid).await, "the grandchild {pid} still runs");
-    }
-
-    /// Whether process `pid` has ended (it is reaped by init once its group is killed),
-    /// polling for at most a few seconds.
-    pub(crate) async fn gone(pid: i32) -> bool {
-        for _ in 0..100 {
-            let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-                && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .is_ok_and(|s| s.contains(") Z "));
-            if !alive {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
     }
 }

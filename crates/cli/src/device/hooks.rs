@@ -34,7 +34,7 @@ pub async fn report(
             let _ = out.flush();
         }
         if let Some(command) = &hook {
-            run_hook(command, &event, &env).await;
+            run_hook(command, &event, &env, HOOK_TIMEOUT).await;
         }
     }
 }
@@ -79,7 +79,7 @@ fn failure_line(error: &ProvError) -> String {
     }
 }
 
-async fn run_hook(command: &str, event: &ProvEvent, env: &ChildEnv) {
+async fn run_hook(command: &str, event: &ProvEvent, env: &ChildEnv, timeout: Duration) {
     let mut cmd = env.command(command);
     cmd.env("WIFIPROV_EVENT", event.name());
     for (key, value) in event.fields() {
@@ -89,13 +89,13 @@ async fn run_hook(command: &str, event: &ProvEvent, env: &ChildEnv) {
         Ok(child) => Group::new(child),
         Err(e) => return tracing::warn!("cannot run the event hook: {e}"),
     };
-    let outcome = tokio::time::timeout(HOOK_TIMEOUT, group.child.wait()).await;
+    let outcome = tokio::time::timeout(timeout, group.child.wait()).await;
     match outcome {
         Ok(Ok(status)) if status.success() => {}
         Ok(Ok(status)) => tracing::warn!("event hook exited with {status}"),
         Ok(Err(e)) => tracing::warn!("cannot run the event hook: {e}"),
         Err(_) => {
-            tracing::warn!("event hook timed out after {HOOK_TIMEOUT:?}");
+            tracing::warn!("event hook timed out after {timeout:?}");
             group.kill().await;
         }
     }
@@ -106,6 +106,33 @@ mod tests {
     use wifiprov_wifi::ConnectError;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_hook_that_times_out_takes_its_grandchildren_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let command = format!(
+            "sleep 300 & echo $! > {}; echo \"$WIFIPROV_EVENT\" > {}.event; wait",
+            pidfile.display(),
+            pidfile.display()
+        );
+        let env = ChildEnv::default();
+        run_hook(
+            &command,
+            &ProvEvent::Start,
+            &env,
+            Duration::from_millis(500),
+        )
+        .await;
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(super::super::child::gone(pid).await, "{pid} still runs");
+        let event = std::fs::read_to_string(dir.path().join("pid.event")).unwrap();
+        assert_eq!(event.trim(), ProvEvent::Start.name());
+    }
 
     #[test]
     fn failures_are_logged_as_what_happened() {
