@@ -32,6 +32,10 @@ pub(crate) struct WifiArgs {
     /// Add a simulated network, "SSID:PASSPHRASE" (empty passphrase: open). Repeatable.
     #[arg(long, value_name = "SSID:PASSPHRASE")]
     pub sim_ap: Vec<String>,
+    /// Simulated networks from a file, one SSID:PASSPHRASE a line (blank lines and lines
+    /// starting with # are skipped), so passphrases stay off the command line.
+    #[arg(long, value_name = "FILE")]
+    pub sim_ap_file: Option<PathBuf>,
 }
 
 /// The backend to use when `--wifi` is not given: detection on a machine with Wi-Fi hardware
@@ -98,7 +102,11 @@ fn sim(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
         Some(path) => SimEnvironment::from_file(path).exit(Exit::Config)?,
         None => SimEnvironment::builtin(),
     };
-    for spec in &options.sim_ap {
+    let from_file = match &options.sim_ap_file {
+        Some(path) => sim_ap_lines(path).exit(Exit::Config)?,
+        None => Vec::new(),
+    };
+    for spec in from_file.iter().chain(&options.sim_ap) {
         env.add_or_replace(
             SimNetwork::from_spec(spec)
                 .context("invalid --sim-ap (expected SSID:PASSPHRASE)")
@@ -106,6 +114,17 @@ fn sim(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
         );
     }
     Ok(Arc::new(SimBackend::new(env)))
+}
+
+/// The `SSID:PASSPHRASE` lines of a `--sim-ap-file`.
+fn sim_ap_lines(path: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(str::to_string)
+        .collect())
 }
 
 fn wpa_default_socket(interface: Option<&str>) -> Result<PathBuf> {

@@ -203,7 +203,7 @@ pub async fn browse_until(
         match event {
             ServiceEvent::ServiceResolved(service) => {
                 let device = Found::from_resolved(&service);
-                tracing::debug!(name = %device.name, port = device.port, "resolved");
+                tracing::debug!(name = ?device.name, port = device.port, "resolved");
                 let done = enough(&device);
                 match found.get_mut(&device.fullname) {
                     Some(known) => known.merge(device),
@@ -216,7 +216,7 @@ pub async fn browse_until(
                 }
             }
             ServiceEvent::ServiceRemoved(_, fullname) => {
-                tracing::debug!(%fullname, "withdrawn");
+                tracing::debug!(?fullname, "withdrawn");
                 found.remove(&fullname);
             }
             _ => {}

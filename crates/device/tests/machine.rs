@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 use protocomm::{Instant, SessionId};
 use wifiprov_device::machine::{
-    Action, Answer, MAX_RESULTS_PER_PAGE, OpId, Origin, ProvMachine, ProvState, Station,
+    Action, Answer, MAX_CHANNELS, MAX_DWELL_MS, MAX_RESULTS_PER_PAGE, OpId, Origin, ProvMachine,
+    ProvState, Station, clamp_scan_params, scan_time_limit,
 };
 use wifiprov_device::store::StoreError;
 use wifiprov_device::{FailReason, ManagerConfig, ProvError, ProvEvent, Refusal, StoreFailure};
@@ -595,6 +596,40 @@ fn scans_sort_truncate_clamp_and_pass_parameters_on() {
     s.m.handle_scan_done(s.now, Err(WifiError::busy("radio")));
     assert_eq!(s.drain(), [Action::Answer(Answer::Scanned { ok: false })]);
     assert_eq!(s.m.scan_status(), (true, 0));
+}
+
+#[test]
+fn hostile_scan_parameters_are_clamped_and_the_scan_ends_in_bounded_time() {
+    let mut s = Sim::started(ManagerConfig::default());
+    let hostile = ScanParams {
+        passive: false,
+        group_channels: u8::MAX,
+        period_ms: u32::MAX,
+    };
+    assert!(s.m.handle_scan_start(s.now, hostile));
+    let clamped = ScanParams {
+        passive: false,
+        group_channels: MAX_CHANNELS,
+        period_ms: MAX_DWELL_MS,
+    };
+    assert_eq!(s.drain(), [Action::Scan(clamped)]);
+    assert_eq!(clamp_scan_params(hostile), clamped);
+    // The backend never answers: the machine gives the scan up at its deadline, which the
+    // clamped parameters bound (14 channels of 1.5 s, pauses and slack: under 30 s).
+    let limit = scan_time_limit(hostile);
+    assert!(limit < std::time::Duration::from_secs(30), "{limit:?}");
+    assert_eq!(s.m.poll_at(), Some(s.now + limit));
+    assert_eq!(
+        s.until_deadline(),
+        [Action::Answer(Answer::Scanned { ok: false })]
+    );
+    assert_eq!(s.m.scan_status(), (true, 0));
+    // Another session's scan starts and completes.
+    assert!(s.m.handle_scan_start(s.now, ScanParams::default()));
+    assert_eq!(s.drain(), [Action::Scan(ScanParams::default())]);
+    s.m.handle_scan_done(s.now, Ok(Vec::new()));
+    assert_eq!(s.drain(), [Action::Answer(Answer::Scanned { ok: true })]);
+    assert_eq!(s.m.poll_at(), None, "no scan deadline once it ended");
 }
 
 #[test]

@@ -391,7 +391,7 @@ async fn answer(
         Ok(response) => Some(Ok(encode_hex(&response.body))),
         Err(e) => {
             debug!(
-                "console: {} on session {} refused: {e}",
+                "console: {:?} on session {} refused: {e}",
                 command.endpoint, command.session
             );
             Some(Err(REJECTED.to_string()))

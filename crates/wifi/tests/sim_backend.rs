@@ -75,6 +75,10 @@ async fn scan_durations() {
         (false, 4, 100, 13 * 100 + 3 * 120),
         (false, 13, 0, 13 * 120),
         (false, 255, 0, 13 * 120),
+        // Dwell times are clamped to 1500 ms, as a radio would.
+        (false, 0, 1500, 13 * 1500),
+        (false, 0, u32::MAX, 13 * 1500),
+        (true, 1, u32::MAX, 13 * 1500 + 12 * 120),
     ];
     for (passive, group_channels, period_ms, expected) in cases {
         let params = ScanParams {

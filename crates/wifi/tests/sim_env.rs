@@ -205,6 +205,15 @@ fn unknown_top_level_key_is_an_error() {
 
     let err = SimEnvironment::from_toml_str("seed = \n").unwrap_err();
     assert!(matches!(err, SimError::Syntax { .. }), "{err:?}");
+
+    // The text is not quoted back: a broken line may hold a passphrase.
+    let err = SimEnvironment::from_toml_str(
+        "[[network]]\nssid = \"Home\"\npassphrase = \"hunter2-secret\n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, SimError::Syntax { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("hunter2"), "{err}");
+    assert!(err.to_string().contains("line 3"), "{err}");
 }
 
 #[test]

@@ -62,10 +62,20 @@ pub struct DeviceArgs {
     #[arg(long, env = "WIFIPROV_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// Precomputed SRP salt (hex), instead of --password.
-    #[arg(long, value_name = "HEX")]
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "WIFIPROV_SALT",
+        hide_env_values = true
+    )]
     pub salt: Option<String>,
     /// Precomputed SRP verifier (hex), instead of --password.
-    #[arg(long, value_name = "HEX")]
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "WIFIPROV_VERIFIER",
+        hide_env_values = true
+    )]
     pub verifier: Option<String>,
     /// Security 2 patch version: 1 counts GCM nonces (current ESP-IDF), 0 is the old fixed nonce.
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u32).range(0..=1))]
@@ -117,6 +127,11 @@ pub struct DeviceArgs {
     /// Run COMMAND for every event, with the event in WIFIPROV_* environment variables.
     #[arg(long, value_name = "COMMAND")]
     pub event_hook: Option<String>,
+    /// Pass the agent's environment variable NAME to --endpoint and --event-hook commands.
+    /// Children get the agent's environment without any WIFIPROV_* variable (where secrets
+    /// are given) unless named here. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub child_env: Vec<String>,
     /// Most concurrent provisioning sessions [default: 4].
     #[arg(long, value_name = "N")]
     pub max_sessions: Option<usize>,
@@ -163,6 +178,8 @@ struct FileSettings {
     sim_env: Option<PathBuf>,
     #[serde(alias = "sim_ap", default)]
     sim_ap: Vec<String>,
+    #[serde(alias = "sim_ap_file")]
+    sim_ap_file: Option<PathBuf>,
     #[serde(alias = "state_dir")]
     state_dir: Option<PathBuf>,
     #[serde(alias = "no_auto_stop", default)]
@@ -184,6 +201,8 @@ struct FileSettings {
     events: Option<String>,
     #[serde(alias = "event_hook")]
     event_hook: Option<String>,
+    #[serde(alias = "child_env", default)]
+    child_env: Vec<String>,
     #[serde(alias = "max_sessions")]
     max_sessions: Option<usize>,
     #[serde(alias = "session_timeout")]
@@ -208,6 +227,94 @@ impl TransportList {
     }
 }
 
+impl FileSettings {
+    /// Whether the file holds a secret: a PoP, a password, an SRP salt/verifier, the
+    /// passphrase of a simulated network.
+    fn holds_secrets(&self) -> bool {
+        self.pop.is_some()
+            || self.password.is_some()
+            || self.salt.is_some()
+            || self.verifier.is_some()
+            || !self.sim_ap.is_empty()
+    }
+}
+
+/// A TOML error without the snippet of the file it normally quotes (the line may hold a
+/// secret): its message, the line and column, and the key it was reading if any.
+fn redacted(e: &toml::de::Error, text: &str) -> anyhow::Error {
+    let place = e.span().map(|span| {
+        let before = text.as_bytes().get(..span.start).unwrap_or(text.as_bytes());
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        let key = text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(key, _)| key.trim())
+            .filter(|key| {
+                !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.\"'".contains(c))
+            });
+        match key {
+            Some(key) => format!(" at line {line}, column {column} (key {key})"),
+            None => format!(" at line {line}, column {column}"),
+        }
+    });
+    anyhow::anyhow!(
+        "{}{}",
+        without_values(e.message()),
+        place.unwrap_or_default()
+    )
+}
+
+/// A serde message without the values it quotes ("invalid type: string \"…\"" may quote a
+/// secret); messages about keys (unknown, missing, duplicate) keep the key names they quote.
+fn without_values(message: &str) -> String {
+    let about_keys = ["unknown field", "missing field", "duplicate"]
+        .iter()
+        .any(|m| message.starts_with(m));
+    if about_keys {
+        return message.to_string();
+    }
+    let mut out = String::new();
+    let mut quote = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '`' || c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Warns when a file holding secrets may be read by other users.
+fn warn_if_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            "{} holds secrets but other users may read it (mode {:o}); run chmod 600 on it",
+            path.display(),
+            meta.permissions().mode() & 0o777
+        );
+    }
+}
+
 impl DeviceArgs {
     /// Fills unset flags from the `--config` file, if any.
     pub fn merge_config_file(mut self) -> Result<Self> {
@@ -217,7 +324,11 @@ impl DeviceArgs {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let file: FileSettings = toml::from_str(&text)
+            .map_err(|e| redacted(&e, &text))
             .with_context(|| format!("invalid settings in {}", path.display()))?;
+        if file.holds_secrets() {
+            warn_if_readable(&path);
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         let relative = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
         self.listen = self.listen.or(file.listen);
@@ -256,6 +367,7 @@ impl DeviceArgs {
         if wifi.sim_ap.is_empty() {
             wifi.sim_ap = file.sim_ap;
         }
+        wifi.sim_ap_file = wifi.sim_ap_file.take().or(file.sim_ap_file.map(relative));
         self.state_dir = self.state_dir.or(file.state_dir.map(relative));
         self.no_auto_stop |= file.no_auto_stop;
         self.reset_on_failure = self.reset_on_failure.or(file.reset_on_failure);
@@ -269,6 +381,9 @@ impl DeviceArgs {
         self.qr |= file.qr;
         self.events = self.events.or(file.events);
         self.event_hook = self.event_hook.or(file.event_hook);
+        if self.child_env.is_empty() {
+            self.child_env = file.child_env;
+        }
         self.max_sessions = self.max_sessions.or(file.max_sessions);
         self.session_timeout = self.session_timeout.or(file.session_timeout);
         self.mdns = self.mdns.or(file.mdns);
@@ -361,6 +476,55 @@ mod tests {
         .merge_config_file()
         .unwrap_err();
         assert!(format!("{err:#}").contains("wifi-direct"), "{err:#}");
+    }
+
+    #[test]
+    fn parse_errors_do_not_quote_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.toml");
+        let cases = [
+            // A syntax error on the line of the secret (a missing closing quote).
+            "security = 1\npop = \"hunter2-pop\n",
+            // A value of the wrong type.
+            "security = 1\npop = 271828182\n",
+            "security = \"hunter2-pop\"\n",
+            "sim-ap = [\"Net:hunter2-pass\", 3]\n",
+        ];
+        for text in cases {
+            std::fs::write(&path, text).unwrap();
+            let err = DeviceArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            }
+            .merge_config_file()
+            .unwrap_err();
+            let shown = format!("{err:#} {err:?}");
+            assert!(!shown.contains("hunter2"), "{text:?} gave {shown}");
+            assert!(!shown.contains("271828182"), "{text:?} gave {shown}");
+            assert!(shown.contains("line "), "{text:?} gave {shown}");
+        }
+        std::fs::write(&path, "security = 1\npop = \"hunter2-pop\n").unwrap();
+        let err = DeviceArgs {
+            config: Some(path),
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("line 2"), "{err:#}");
+        assert!(format!("{err:#}").contains("key pop"), "{err:#}");
+    }
+
+    #[test]
+    fn files_with_secrets_know_it() {
+        let with = |text: &str| {
+            toml::from_str::<FileSettings>(text)
+                .unwrap()
+                .holds_secrets()
+        };
+        assert!(with("pop = \"x\""));
+        assert!(with("verifier = \"00\""));
+        assert!(with("sim-ap = [\"A:12345678\"]"));
+        assert!(!with("security = 0\nlisten = \"127.0.0.1:9\""));
     }
 
     #[test]

@@ -3,15 +3,21 @@
 use std::io::Write;
 use std::time::Duration;
 
-use tokio::process::Command;
 use tokio::sync::broadcast;
-use wifiprov_device::{ProvEvent, ssid_text};
+use wifiprov_device::{ProvError, ProvEvent, ssid_text};
+
+use super::child::{ChildEnv, Group};
 
 /// How long an event hook may run.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Consumes events until the channel closes.
-pub async fn report(mut events: broadcast::Receiver<ProvEvent>, json: bool, hook: Option<String>) {
+pub async fn report(
+    mut events: broadcast::Receiver<ProvEvent>,
+    json: bool,
+    hook: Option<String>,
+    env: ChildEnv,
+) {
     loop {
         let event = match events.recv().await {
             Ok(e) => e,
@@ -28,7 +34,7 @@ pub async fn report(mut events: broadcast::Receiver<ProvEvent>, json: bool, hook
             let _ = out.flush();
         }
         if let Some(command) = &hook {
-            run_hook(command, &event).await;
+            run_hook(command, &event, &env, HOOK_TIMEOUT).await;
         }
     }
 }
@@ -40,10 +46,7 @@ fn log(event: &ProvEvent) {
         ProvEvent::CredRecv { ssid } => {
             tracing::info!("received credentials for {:?}; connecting", ssid_text(ssid))
         }
-        ProvEvent::CredFail { error } => match error.fail_reason() {
-            Some(reason) => tracing::warn!("connection failed: {reason} ({error})"),
-            None => tracing::warn!("credentials not taken: {error}"),
-        },
+        ProvEvent::CredFail { error } => tracing::warn!("{}", failure_line(error)),
         ProvEvent::CredSuccess { link } => {
             tracing::info!(
                 "connected to {:?}, address {}",
@@ -55,19 +58,98 @@ fn log(event: &ProvEvent) {
     }
 }
 
-async fn run_hook(command: &str, event: &ProvEvent) {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(command)
-        .env("WIFIPROV_EVENT", event.name())
-        .kill_on_drop(true);
+/// The log line of a failure: what happened, and the coarser reason the client is told when
+/// it differs (ESP-IDF's wire has only "auth error" and "network not found", so a timeout is
+/// reported as an auth error; the log must not claim a wrong passphrase for it).
+fn failure_line(error: &ProvError) -> String {
+    let Some(reason) = error.fail_reason() else {
+        return format!("credentials not taken: {error}");
+    };
+    let exact = match error {
+        ProvError::Connect(e) => e.is_auth_error() || e.is_network_not_found(),
+        _ => false,
+    };
+    if exact {
+        format!("connection failed: {error}")
+    } else {
+        format!(
+            "connection failed: {error} (reported to the client as {})",
+            reason.key()
+        )
+    }
+}
+
+async fn run_hook(command: &str, event: &ProvEvent, env: &ChildEnv, timeout: Duration) {
+    let mut cmd = env.command(command);
+    cmd.env("WIFIPROV_EVENT", event.name());
     for (key, value) in event.fields() {
         cmd.env(format!("WIFIPROV_{}", key.to_ascii_uppercase()), value);
     }
-    match tokio::time::timeout(HOOK_TIMEOUT, cmd.status()).await {
+    let mut group = match cmd.spawn() {
+        Ok(child) => Group::new(child),
+        Err(e) => return tracing::warn!("cannot run the event hook: {e}"),
+    };
+    let outcome = tokio::time::timeout(timeout, group.child.wait()).await;
+    match outcome {
         Ok(Ok(status)) if status.success() => {}
         Ok(Ok(status)) => tracing::warn!("event hook exited with {status}"),
         Ok(Err(e)) => tracing::warn!("cannot run the event hook: {e}"),
-        Err(_) => tracing::warn!("event hook timed out after {HOOK_TIMEOUT:?}"),
+        Err(_) => {
+            tracing::warn!("event hook timed out after {timeout:?}");
+            group.kill().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wifiprov_wifi::ConnectError;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hook_that_times_out_takes_its_grandchildren_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let command = format!(
+            "sleep 300 & echo $! > {}; echo \"$WIFIPROV_EVENT\" > {}.event; wait",
+            pidfile.display(),
+            pidfile.display()
+        );
+        let env = ChildEnv::default();
+        run_hook(
+            &command,
+            &ProvEvent::Start,
+            &env,
+            Duration::from_millis(500),
+        )
+        .await;
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(super::super::child::gone(pid).await, "{pid} still runs");
+        let event = std::fs::read_to_string(dir.path().join("pid.event")).unwrap();
+        assert_eq!(event.trim(), ProvEvent::Start.name());
+    }
+
+    #[test]
+    fn failures_are_logged_as_what_happened() {
+        let ssid = "Home".to_string();
+        let line = |e: ConnectError| failure_line(&ProvError::Connect(e));
+        let not_found = line(ConnectError::NetworkNotFound { ssid: ssid.clone() });
+        assert!(not_found.contains("not found"), "{not_found}");
+        assert!(!not_found.contains("passphrase"), "{not_found}");
+        let timeout = line(ConnectError::Timeout { ssid: ssid.clone() });
+        assert!(!timeout.contains("passphrase"), "{timeout}");
+        assert!(timeout.contains("timed out"), "{timeout}");
+        assert!(
+            timeout.contains("reported to the client as auth_error"),
+            "{timeout}"
+        );
+        let auth = line(ConnectError::AuthFailed { ssid });
+        assert!(auth.contains("wrong passphrase"), "{auth}");
+        assert!(!auth.contains("reported"), "{auth}");
     }
 }

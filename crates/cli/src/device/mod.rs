@@ -6,6 +6,7 @@
 
 mod args;
 pub(crate) mod ble;
+mod child;
 mod custom;
 mod hooks;
 mod qr;
@@ -52,10 +53,18 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
     let builder = routes
         .add_to(setup::builder(&args, security.clone(), wifi.clone(), store).exit(Exit::Usage)?);
     let (json, hook) = (args.events.is_some(), args.event_hook.clone());
+    let child_env = child::ChildEnv {
+        pass: args.child_env.clone(),
+    };
     let mut reporter = None;
     let agent = builder
         .start_observed(|manager| {
-            reporter = Some(tokio::spawn(hooks::report(manager.subscribe(), json, hook)))
+            reporter = Some(tokio::spawn(hooks::report(
+                manager.subscribe(),
+                json,
+                hook,
+                child_env,
+            )))
         })
         .await
         .map_err(|e| setup::start_error(e, routes.listen))?;

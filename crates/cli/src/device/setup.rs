@@ -12,6 +12,7 @@ use wifiprov_agent::{AgentBuilder, AgentError, RouteError};
 use wifiprov_device::{CredentialStore, CustomEndpoint, ManagerConfig};
 use wifiprov_wifi::WifiBackend;
 
+use super::child::ChildEnv;
 use super::{DeviceArgs, custom, qr};
 use crate::exit::Exit;
 use crate::output::outln;
@@ -24,10 +25,13 @@ pub(super) fn builder(
     store: CredentialStore,
 ) -> Result<AgentBuilder> {
     let timeout = Duration::from_secs(args.endpoint_timeout.unwrap_or(10));
+    let env = ChildEnv {
+        pass: args.child_env.clone(),
+    };
     let endpoints = args
         .endpoint
         .iter()
-        .map(|spec| custom::parse(spec, timeout))
+        .map(|spec| custom::parse(spec, timeout, env.clone()))
         .collect::<Result<Vec<_>>>()?;
     let connect_delay = args
         .connect_delay

@@ -75,6 +75,9 @@ pub struct ListenArgs {
     /// Add a simulated network, "SSID:PASSPHRASE" (empty passphrase: open). Repeatable.
     #[arg(long, value_name = "SSID:PASSPHRASE")]
     sim_ap: Vec<String>,
+    /// Simulated networks from a file, one SSID:PASSPHRASE a line.
+    #[arg(long, value_name = "FILE")]
+    sim_ap_file: Option<PathBuf>,
     /// Directory for the stored credentials [default: as `wifiprov device`].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
@@ -106,6 +109,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         interface: args.wifi_interface.clone(),
         sim_env: args.sim_env.clone(),
         sim_ap: args.sim_ap.clone(),
+        sim_ap_file: args.sim_ap_file.clone(),
     }
     .backend()
     .await?;

@@ -44,10 +44,20 @@ impl Agent {
     }
 
     pub fn start_in(state_dir: tempfile::TempDir, args: &[&str]) -> Agent {
+        Self::start_with_env(state_dir, args, &[])
+    }
+
+    /// As [`start_in`](Self::start_in), with these environment variables set.
+    pub fn start_with_env(
+        state_dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Agent {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
             .args(["device", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir.path())
             .args(args)
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

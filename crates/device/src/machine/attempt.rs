@@ -178,7 +178,7 @@ impl ProvMachine {
     }
 
     fn succeeded(&mut self, attempt: Attempt, link: LinkStatus) {
-        tracing::info!(ssid = %attempt.creds.ssid_lossy(), ip = %link.ip, "connected");
+        tracing::info!(ssid = ?attempt.creds.ssid_lossy(), ip = %link.ip, "connected");
         self.station = Station::Connected(link.clone());
         self.emit(ProvEvent::CredSuccess { link: link.clone() });
         self.answer(Answer::Finished {

@@ -80,7 +80,10 @@
 //!   whichever comes first.
 //! * **Scans**: one at a time (ScanStart during a scan lets it go on); results strongest
 //!   first (stable for equal RSSIs), at most `scan_max_entries`; pages clamped to what
-//!   exists and to [`MAX_RESULTS_PER_PAGE`]; the parameters are passed on as given.
+//!   exists and to [`MAX_RESULTS_PER_PAGE`]; the parameters are clamped as a radio would
+//!   ([`clamp_scan_params`]: at most [`MAX_DWELL_MS`] per channel, groups of at most
+//!   [`MAX_CHANNELS`]), and a scan that has not ended after [`scan_time_limit`] fails, so no
+//!   client can hold scanning.
 //! * **Stale answers** (a store write or connection attempt given up in the meantime) are
 //!   recognised by their [`OpId`] and ignored.
 //!
@@ -101,5 +104,7 @@ pub use config::{MIN_CLEANUP_DELAY, ManagerConfig};
 pub use pending::PendingCredentials;
 pub use protocomm::Instant;
 pub use prov::ProvMachine;
-pub use scan::MAX_RESULTS_PER_PAGE;
+pub use scan::{
+    MAX_CHANNELS, MAX_DWELL_MS, MAX_RESULTS_PER_PAGE, clamp_scan_params, scan_time_limit,
+};
 pub use types::{Action, Answer, OpId, Origin, ProvState, Station};

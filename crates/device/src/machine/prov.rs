@@ -9,7 +9,7 @@ use wifiprov_wifi::{AccessPoint, ConnectError, Credentials, LinkStatus, ScanPara
 
 use super::config::{MIN_CLEANUP_DELAY, ManagerConfig};
 use super::pending::PendingCredentials;
-use super::scan::ScanList;
+use super::scan::{ScanList, clamp_scan_params, scan_time_limit};
 use super::types::{Action, Answer, OpId, Origin, ProvState, Station};
 use crate::error::{ProvError, Refusal};
 use crate::events::ProvEvent;
@@ -109,10 +109,14 @@ impl ProvMachine {
         if !self.queue.is_empty() {
             return Some(self.now);
         }
-        match &self.phase {
+        let phase = match &self.phase {
             Phase::Connecting { due, .. } => *due,
             Phase::Succeeded { stop_at, .. } => *stop_at,
             _ => None,
+        };
+        match (phase, self.scan.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -211,10 +215,17 @@ impl ProvMachine {
         self.emit(ProvEvent::Deinit);
     }
 
-    /// Handles every deadline that has passed at `now`: the connection delay and auto-stop.
+    /// Handles every deadline that has passed at `now`: the connection delay, auto-stop and
+    /// the end of a scan that takes too long (it fails).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.advance(now);
         let now = self.now;
+        if self.scan.deadline().is_some_and(|at| at <= now) {
+            let outcome = Err(WifiError::busy("the scan took too long"));
+            if let Some(ok) = self.scan.finish(outcome, self.config.scan_max_entries) {
+                self.answer(Answer::Scanned { ok });
+            }
+        }
         match &mut self.phase {
             Phase::Connecting {
                 attempt, op, due, ..
@@ -291,12 +302,15 @@ impl ProvMachine {
         }
     }
 
-    /// ScanStart: starts a scan ([`Action::Scan`] with `params` as given) unless one runs,
-    /// which then simply goes on. Returns whether a scan was started. Either way an
-    /// [`Answer::Scanned`] follows when the scan ends.
+    /// ScanStart: starts a scan ([`Action::Scan`] with `params` clamped to what a radio does:
+    /// at most 1500 ms per channel, groups of at most 14 channels) unless one runs, which
+    /// then simply goes on. Returns whether a scan was started. Either way an
+    /// [`Answer::Scanned`] follows when the scan ends, or fails when it has not ended in the
+    /// time the parameters allow (so no scan holds the radio for long).
     pub fn handle_scan_start(&mut self, now: Instant, params: ScanParams) -> bool {
         self.advance(now);
-        let started = self.scan.start();
+        let params = clamp_scan_params(params);
+        let started = self.scan.start(self.now + scan_time_limit(params));
         if started {
             self.queue.push_back(Action::Scan(params));
         }

@@ -202,7 +202,7 @@ impl CredentialStore {
                 },
             }
         })?;
-        tracing::debug!(path = %self.path.display(), ssid = %creds.ssid_lossy(), "saved credentials");
+        tracing::debug!(path = %self.path.display(), ssid = ?creds.ssid_lossy(), "saved credentials");
         Ok(())
     }
 

@@ -228,7 +228,7 @@ impl Policy {
                 ssid,
                 deadline,
             } if deadline <= now => {
-                warn!(ssid = %lossy(&ssid), "connection attempt did not finish in time");
+                warn!(ssid = ?lossy(&ssid), "connection attempt did not finish in time");
                 self.queue.push_back(Action::Disconnect);
                 let reason = ConnectError::Timeout { ssid: lossy(&ssid) };
                 self.attempt_failed(round, scan, ssid, reason);
@@ -240,7 +240,7 @@ impl Policy {
                 check_pending,
             } if at <= now => {
                 if check_pending {
-                    warn!(ssid = %lossy(&ssid), "link check not answered; treating the link as lost");
+                    warn!(ssid = ?lossy(&ssid), "link check not answered; treating the link as lost");
                     self.link_lost(ssid);
                 } else {
                     self.queue.push_back(Action::CheckLink);
@@ -321,7 +321,7 @@ impl Policy {
                 match result {
                     Ok(link) if self.known(&ssid).is_some() => self.connected(ssid, link),
                     Ok(_) => {
-                        info!(ssid = %lossy(&ssid), "joined a network removed meanwhile; leaving it");
+                        info!(ssid = ?lossy(&ssid), "joined a network removed meanwhile; leaving it");
                         self.queue.push_back(Action::Disconnect);
                         self.continue_round(round, scan);
                     }
@@ -455,7 +455,7 @@ impl Policy {
         let now = self.now;
         match mem::replace(&mut self.phase, Phase::Stopped) {
             Phase::Connected { ssid, .. } if self.known(&ssid).is_none() => {
-                info!(ssid = %lossy(&ssid), "joined network removed from the list; leaving it");
+                info!(ssid = ?lossy(&ssid), "joined network removed from the list; leaving it");
                 self.phase = Phase::NoNetwork { retry_at: None };
                 self.sync_console();
                 self.queue.push_back(Action::Disconnect);

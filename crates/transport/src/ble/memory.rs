@@ -283,7 +283,7 @@ impl MemoryGattLink {
         {
             Ok(response) => Some(response.body),
             Err(e) => {
-                tracing::debug!(session = ?self.link.session(), endpoint = %request.endpoint,
+                tracing::debug!(session = ?self.link.session(), endpoint = ?request.endpoint,
                     error = %e, "request rejected");
                 None
             }

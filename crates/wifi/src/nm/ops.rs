@@ -96,7 +96,7 @@ impl NmBackend {
         let mut profile = Profile::station(&credentials, key_mgmt);
         profile.hidden = seen.is_none();
         profile.interface = self.interface.clone();
-        tracing::info!(ssid = %ssid, key_mgmt = ?profile.key_mgmt, hidden = profile.hidden, "joining");
+        tracing::info!(ssid = ?ssid, key_mgmt = ?profile.key_mgmt, hidden = profile.hidden, "joining");
 
         let earlier: Vec<StoredProfile> = self
             .profiles()
@@ -127,12 +127,12 @@ impl NmBackend {
         };
         match outcome {
             Ok(link) => {
-                tracing::info!(ssid = %ssid, ip = %link.ip, "joined");
+                tracing::info!(ssid = ?ssid, ip = %link.ip, "joined");
                 report(progress.as_ref(), ConnectProgress::Connected(link.clone()));
                 Ok(link)
             }
             Err(e) => {
-                tracing::info!(ssid = %ssid, error = %e, "join failed");
+                tracing::info!(ssid = ?ssid, error = %e, "join failed");
                 if let Err(cleanup) = self.delete_profile(&path).await {
                     tracing::warn!(error = %cleanup, "could not delete the failed profile");
                 }
@@ -403,7 +403,7 @@ impl NmBackend {
             .await
         {
             Ok(_) => {
-                tracing::info!(ssid = %ssid, interface = %device.interface, "access point up");
+                tracing::info!(ssid = ?ssid, interface = %device.interface, "access point up");
                 Ok(())
             }
             Err(e) => {

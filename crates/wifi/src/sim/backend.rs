@@ -20,6 +20,8 @@ use crate::{
 const DEFAULT_DWELL_MS: u64 = 120;
 /// Channels swept by a scan.
 const SCAN_CHANNELS: u64 = 13;
+/// Longest dwell time per channel a scan uses (ESP-IDF's limit for an active scan).
+const MAX_DWELL_MS: u64 = 1500;
 
 /// A deterministic, in-memory Wi-Fi radio. See the [module documentation](super) for how it
 /// behaves.
@@ -204,13 +206,14 @@ impl SimBackend {
         lock(&self.state)
     }
 
-    /// How long a scan with `params` takes: `period_ms` (120 ms if 0) per channel over
-    /// channels 1–13, plus, when `group_channels` is N > 0, a 120 ms pause after every N
+    /// How long a scan with `params` takes: `period_ms` (120 ms if 0, at most 1500 ms) per
+    /// channel over channels 1–13, plus, when `group_channels` is N > 0, a 120 ms pause after every N
     /// channels except the last group.
     pub fn scan_duration(params: ScanParams) -> Duration {
+        // As a radio: at most 1.5 s per channel, whatever the caller asks.
         let dwell = match params.period_ms {
             0 => DEFAULT_DWELL_MS,
-            ms => u64::from(ms),
+            ms => u64::from(ms).min(MAX_DWELL_MS),
         };
         let pauses = match u64::from(params.group_channels) {
             0 => 0,

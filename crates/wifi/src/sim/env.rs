@@ -81,7 +81,8 @@ pub enum SimError {
     Syntax {
         /// The file, when loaded with [`SimEnvironment::from_file`].
         file: Option<PathBuf>,
-        /// The parser's explanation (with line and column).
+        /// The parser's explanation with line and column, without quoting the text (a line
+        /// may hold a passphrase).
         message: String,
     },
     /// A top-level setting is out of range.
@@ -463,7 +464,7 @@ impl SimEnvironment {
         let file = file.map(Path::to_path_buf);
         let raw: RawEnvironment = toml::from_str(text).map_err(|e| SimError::Syntax {
             file: file.clone(),
-            message: e.to_string().trim_end().to_owned(),
+            message: without_snippet(&e, text),
         })?;
         let search_ms = match raw.search_ms {
             Some(ms) => u64::try_from(ms)
@@ -656,4 +657,18 @@ impl SimEnvironment {
 /// Escapes text for a Markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A TOML error as its message and place, without the snippet of the text it normally quotes.
+fn without_snippet(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = text.as_bytes().get(..span.start).unwrap_or(text.as_bytes());
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            format!("{message} (line {line}, column {column})")
+        }
+        None => message.to_owned(),
+    }
 }

@@ -109,7 +109,7 @@ impl Policy {
         ssid: Vec<u8>,
         reason: ConnectError,
     ) {
-        info!(ssid = %lossy(&ssid), %reason, "attempt failed");
+        info!(ssid = ?lossy(&ssid), %reason, "attempt failed");
         self.record_failure(ssid, reason);
         self.continue_round(round, scan);
     }
@@ -177,7 +177,7 @@ impl Policy {
     }
 
     pub(super) fn connected(&mut self, ssid: Vec<u8>, link: LinkStatus) {
-        info!(ssid = %lossy(&ssid), ip = %link.ip, "connected");
+        info!(ssid = ?lossy(&ssid), ip = %link.ip, "connected");
         self.failures.retain(|f| f.ssid != ssid);
         self.failed_rounds = 0;
         let next_check =
@@ -201,7 +201,7 @@ impl Policy {
     }
 
     pub(super) fn link_lost(&mut self, ssid: Vec<u8>) {
-        info!(ssid = %lossy(&ssid), "link lost");
+        info!(ssid = ?lossy(&ssid), "link lost");
         self.record_failure(ssid.clone(), ConnectError::LinkLost { ssid: lossy(&ssid) });
         self.failed_rounds = 0;
         self.phase = Phase::Backoff {

@@ -152,7 +152,7 @@ impl Shared {
         {
             Ok(response) => Some(response.body),
             Err(e) => {
-                tracing::debug!(device = %opts.device, endpoint = %request.endpoint, error = %e,
+                tracing::debug!(device = %opts.device, endpoint = ?request.endpoint, error = %e,
                     "request rejected");
                 None
             }
