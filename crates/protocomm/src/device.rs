@@ -8,6 +8,7 @@
 //! [`Device::disconnect`]. The device mints every session id and alone decides what happens to
 //! a session (see [`crate::session`]).
 
+use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -24,7 +25,7 @@ use crate::session::{
     AfterDisconnect, ConnectionId, Origin, Progress, SessionId, SessionLimits, SessionTable, Stage,
     Target,
 };
-use crate::throttle::{AuthThrottle, ThrottleConfig};
+use crate::throttle::{AuthThrottle, Source, ThrottleConfig};
 use crate::time::Instant;
 
 /// Name of the version endpoint.
@@ -316,6 +317,8 @@ pub struct Device {
     next_uuid16: u16,
     sessions: SessionTable<SessionState>,
     throttle: AuthThrottle,
+    /// Where each open connection comes from.
+    sources: BTreeMap<ConnectionId, Source>,
     max_request_len: usize,
 }
 
@@ -372,6 +375,7 @@ impl Device {
             next_uuid16: FIRST_CUSTOM_UUID16,
             sessions: SessionTable::new(config.limits),
             throttle: AuthThrottle::new(config.throttle),
+            sources: BTreeMap::new(),
             max_request_len: config.max_request_len,
         })
     }
@@ -454,14 +458,34 @@ impl Device {
 
     /// Announces a new transport connection (a TCP connection, a BLE link, a console) and
     /// gives it a fresh session id of its own ([`Device::session_of`]). `rng` draws the id.
+    /// The connection counts as coming from [`Source::Local`]; transports that know their
+    /// peer's address use [`Device::connect_from`].
     pub fn connect(&mut self, rng: &mut (impl CryptoRng + ?Sized)) -> ConnectionId {
-        self.sessions.connect(rng)
+        self.connect_from(rng, Source::Local)
+    }
+
+    /// [`Device::connect`] for a peer at `source`: failed authentications and handshake
+    /// starts are counted against it (see [`crate::throttle`]).
+    pub fn connect_from(
+        &mut self,
+        rng: &mut (impl CryptoRng + ?Sized),
+        source: Source,
+    ) -> ConnectionId {
+        let connection = self.sessions.connect(rng);
+        self.sources.insert(connection, source);
+        connection
+    }
+
+    /// Where `connection` comes from.
+    pub fn source_of(&self, connection: ConnectionId) -> Option<Source> {
+        self.sources.get(&connection).copied()
     }
 
     /// Tells the device that `connection` has closed. Its session stays, detached, for a peer
     /// that comes back with a claim ([`AfterDisconnect::Keep`], HTTP), or ends
     /// ([`AfterDisconnect::Close`], BLE and console). Unknown connections are ignored.
     pub fn disconnect(&mut self, connection: ConnectionId, after: AfterDisconnect) {
+        self.sources.remove(&connection);
         self.sessions.disconnect(connection, after);
     }
 
@@ -611,7 +635,7 @@ impl Device {
                 incoming: Incoming::Reply(sec0::device_handle(request)?),
             });
         }
-        self.throttle.check(now)?;
+        let source = self.source_of(connection).unwrap_or(Source::Local);
         match classify(&self.security, request)? {
             // A Cmd0 starts the connection's own session, never a claimed one. It is answered
             // (so: well-formed and acceptable) before it takes a slot.
@@ -621,6 +645,7 @@ impl Device {
                         limit: self.sessions.limit(),
                     });
                 }
+                self.throttle.admit(now, source)?;
                 let (reply, state) = start(&self.security, request, rng)?;
                 self.sessions.install(now, connection, own, state)?;
                 Ok(Opened {
@@ -634,6 +659,7 @@ impl Device {
                     Target::Visit(id) => (id, true),
                     Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
                 };
+                self.throttle.check_source(now, source)?;
                 let Device {
                     security,
                     sessions,
@@ -654,13 +680,13 @@ impl Device {
                 };
                 match &result {
                     Ok(_) => {
-                        throttle.record_success();
+                        throttle.record_success(now, source);
                         if visiting {
                             sessions.touch(now, id);
                             sessions.attach(id, connection);
                         }
                     }
-                    Err(Error::AuthenticationFailed) => throttle.record_failure(now),
+                    Err(Error::AuthenticationFailed) => throttle.record_failure(now, source),
                     Err(_) => {}
                 }
                 result.map(|reply| Opened {

@@ -120,7 +120,7 @@ pub mod fuzzing {
 pub use security::srp::{Sec2Credentials, VerifierOptions};
 pub use security::{ClientSecurity, Security};
 pub use session::{AfterDisconnect, ConnectionId, Origin, SessionId, SessionLimits};
-pub use throttle::{AuthThrottle, ThrottleConfig};
+pub use throttle::{AuthThrottle, Source, ThrottleConfig};
 pub use wifiprov_proto as proto;
 pub use wifiprov_types::Instant;
 pub use wifiprov_types::Secret;
