@@ -33,6 +33,7 @@ const CODES: &[(u8, &str)] = &[
     (8, "nothing received"),
     (9, "a file cannot be used"),
     (10, "the local system failed"),
+    (11, "the device is throttling"),
     (130, "interrupted"),
     (141, "standard output was closed"),
 ];

@@ -370,7 +370,7 @@ async fn answer(
         _ => {
             // Dropping the previous connection closes its session.
             *current = None;
-            let connection = service.connect(AfterDisconnect::Close);
+            let connection = service.connect(AfterDisconnect::Close, protocomm::Source::Local);
             debug!(
                 "console: session {} opened (protocomm session {:?})",
                 command.session,

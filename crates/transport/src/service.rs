@@ -11,8 +11,9 @@ use std::time::Instant as StdInstant;
 
 use protocomm::{
     AfterDisconnect, ConnectionId, Device, DeviceConfig, Error, HandlerError, Incoming, Instant,
-    Opened, Origin, SessionId,
+    Opened, Origin, SessionId, Source,
 };
+use tracing::warn;
 use zeroize::Zeroizing;
 
 /// A boxed, sendable future.
@@ -91,16 +92,18 @@ impl Service {
         Instant::from_millis(ms)
     }
 
-    /// Announces a new transport connection. The device gives it a session of its own; when
-    /// the handle is dropped (or [`Connection::disconnect`] is called) the session is kept or
-    /// closed as `after` says.
-    pub fn connect(&self, after: AfterDisconnect) -> Connection {
+    /// Announces a new transport connection from `source` (the peer's IP address, its BLE
+    /// address, [`Source::Local`] for the console): failed authentications are counted
+    /// against it. The device gives the connection a session of its own; when the handle is
+    /// dropped (or [`Connection::disconnect`] is called) the session is kept or closed as
+    /// `after` says.
+    pub fn connect(&self, after: AfterDisconnect, source: Source) -> Connection {
         let now = self.now();
         let id = {
             let mut device = self.device();
             // A good moment to forget expired sessions and their keys.
             device.handle_timeout(now);
-            device.connect(&mut os_rng())
+            device.connect_from(&mut os_rng(), source)
         };
         self.report_ended();
         Connection {
@@ -121,10 +124,15 @@ impl Service {
         endpoint: &str,
         body: &[u8],
     ) -> Result<Response, Error> {
+        let origin = origin.into();
         let opened = {
             let now = self.now();
-            self.device()
-                .open_request(now, origin, endpoint, body, &mut os_rng())
+            let mut device = self.device();
+            let opened = device.open_request(now, origin, endpoint, body, &mut os_rng());
+            if let Err(e) = &opened {
+                log_refusal(&device, origin, e);
+            }
+            opened
         };
         // Making room for a new handshake, or a broken one, may have ended sessions.
         self.report_ended();
@@ -173,6 +181,32 @@ impl Service {
     /// Runs `f` with the device (for registering endpoints, reading the version document, …).
     pub fn with_device<T>(&self, f: impl FnOnce(&mut Device) -> T) -> T {
         f(&mut self.device())
+    }
+}
+
+/// Logs a failed authentication or a throttling decision at WARN: the session and the
+/// source, never the secret.
+fn log_refusal(device: &Device, origin: Origin, error: &Error) {
+    let from = device.source_of(origin.connection);
+    let source = from.map_or_else(|| "unknown".to_string(), |s| s.to_string());
+    let session = origin
+        .claim
+        .or_else(|| device.session_of(origin.connection))
+        .map(|s| s.0);
+    match error {
+        Error::AuthenticationFailed => warn!(
+            session = ?session,
+            %source,
+            failures = from.map_or(0, |s| device.throttle().failures(s)),
+            "authentication failed: wrong proof of possession or SRP credentials"
+        ),
+        Error::Throttled { retry_after } => warn!(
+            session = ?session,
+            %source,
+            retry_after_ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX),
+            "handshake refused: authentication attempts are throttled"
+        ),
+        _ => {}
     }
 }
 

@@ -15,6 +15,7 @@ use crate::exit::{self, Exit};
 const PROVISION_CODES: &[Exit] = &[
     Exit::Unreachable,
     Exit::Auth,
+    Exit::Throttled,
     Exit::WifiFailed,
     Exit::Refused,
     Exit::Timeout,
