@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::cipher::SessionCipher;
 use crate::error::{Error, Fault, Result};
+use crate::handshake::{HandshakeDone, HandshakeJob, Outcome, Step};
 use crate::proto_ver::{AppInfo, VersionInfo};
 use crate::security::sec1::Sec1Device;
 use crate::security::sec2::Sec2Device;
@@ -80,6 +81,10 @@ pub struct Opened {
 pub enum Incoming {
     /// The complete response (for `proto-ver` and `prov-session`): send it as it is.
     Reply(Vec<u8>),
+    /// A handshake message whose computation is to run without the device (only from
+    /// [`Device::begin_request`]): run it, then [`Device::commit_handshake`] (or
+    /// [`Device::abandon_handshake`]).
+    Handshake(HandshakeJob),
     /// A decrypted request for an application endpoint, to be answered with
     /// [`Device::seal_response`] or dropped with [`Device::abandon_request`].
     Request {
@@ -196,7 +201,7 @@ impl DeviceConfig {
 
 /// A decrypted request waiting for its answer.
 #[derive(Clone, Copy, Debug)]
-struct Pending {
+pub(crate) struct Pending {
     /// The connection that claimed this detached session: the session moves there once the
     /// answer is sealed.
     visitor: Option<ConnectionId>,
@@ -207,10 +212,12 @@ struct Pending {
 
 /// Per-session device state.
 #[derive(Debug, Default)]
-enum SessionState {
+pub(crate) enum SessionState {
     /// No handshake in progress: the last one failed.
     #[default]
     Spent,
+    /// A handshake step is being computed away from the device ([`HandshakeJob`]).
+    Working,
     Sec1(Sec1Device),
     Sec2(Sec2Device),
     /// Handshake done; `pending` while a decrypted request is being answered.
@@ -224,7 +231,9 @@ impl Progress for SessionState {
     fn stage(&self) -> Stage {
         match self {
             SessionState::Spent => Stage::Spent,
-            SessionState::Sec1(_) | SessionState::Sec2(_) => Stage::Handshake,
+            SessionState::Sec1(_) | SessionState::Sec2(_) | SessionState::Working => {
+                Stage::Handshake
+            }
             SessionState::Established { .. } => Stage::Established,
         }
     }
@@ -232,16 +241,17 @@ impl Progress for SessionState {
     fn is_busy(&self) -> bool {
         matches!(
             self,
-            SessionState::Established {
-                pending: Some(_),
-                ..
-            }
+            SessionState::Working
+                | SessionState::Established {
+                    pending: Some(_),
+                    ..
+                }
         )
     }
 }
 
 /// Runs a `Cmd0` on a new handshake: the reply and the state to keep.
-fn start(
+pub(crate) fn start(
     security: &Security,
     request: &[u8],
     rng: &mut (impl CryptoRng + ?Sized),
@@ -263,7 +273,7 @@ fn start(
 
 /// Runs a `Cmd1` on `state`: on success the session is established, on failure `state` is
 /// left as it was.
-fn finish(
+pub(crate) fn finish(
     security: &Security,
     state: &mut SessionState,
     request: &[u8],
@@ -516,6 +526,14 @@ impl Device {
             self.open_request(now, origin, endpoint, request, rng)?;
         match incoming {
             Incoming::Reply(reply) => Ok(reply),
+            // open_request runs handshakes itself.
+            Incoming::Handshake(job) => {
+                let done = job.run(rng);
+                match self.commit_handshake(now, done)?.incoming {
+                    Incoming::Reply(reply) => Ok(reply),
+                    _ => Err(Error::InvalidConfig("a handshake gives a reply")),
+                }
+            }
             Incoming::Request {
                 endpoint,
                 plaintext,
@@ -545,6 +563,27 @@ impl Device {
         request: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<Opened> {
+        let Opened { session, incoming } = self.begin_request(now, origin, endpoint, request)?;
+        match incoming {
+            Incoming::Handshake(job) => {
+                let done = job.run(rng);
+                self.commit_handshake(now, done)
+            }
+            incoming => Ok(Opened { session, incoming }),
+        }
+    }
+
+    /// [`Device::open_request`] for transports that run handshake computations away from the
+    /// device: a `Cmd0` or `Cmd1` comes back as [`Incoming::Handshake`], with the session
+    /// marked busy (see [`crate::handshake`]). Everything else is as with
+    /// [`Device::open_request`].
+    pub fn begin_request(
+        &mut self,
+        now: Instant,
+        origin: impl Into<Origin>,
+        endpoint: &str,
+        request: &[u8],
+    ) -> Result<Opened> {
         let origin = origin.into();
         if request.len() > self.max_request_len {
             return Err(Error::RequestTooLarge {
@@ -568,9 +607,7 @@ impl Device {
                     incoming: Incoming::Reply(self.version_json.clone()),
                 })
             }
-            EndpointKind::Session => {
-                self.handle_handshake(now, origin.connection, target, request, rng)
-            }
+            EndpointKind::Session => self.handle_handshake(now, origin.connection, target, request),
             EndpointKind::Request => {
                 self.decrypt_request(now, origin.connection, target, endpoint, request)
             }
@@ -626,7 +663,6 @@ impl Device {
         connection: ConnectionId,
         target: Target,
         request: &[u8],
-        rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<Opened> {
         let own = self.sessions.own(connection)?;
         if let Security::Sec0 = self.security {
@@ -636,21 +672,30 @@ impl Device {
             });
         }
         let source = self.source_of(connection).unwrap_or(Source::Local);
+        let job = |session, step| HandshakeJob {
+            session,
+            connection,
+            source,
+            step,
+            security: self.security.clone(),
+            request: request.to_vec(),
+        };
         match classify(&self.security, request)? {
             // A Cmd0 starts the connection's own session, never a claimed one. It is answered
             // (so: well-formed and acceptable) before it takes a slot.
             Command::Start => {
+                if let Some(SessionState::Working) = self.sessions.state_unchecked(own) {
+                    return Err(Error::SessionBusy(own));
+                }
                 if !self.sessions.contains(now, own) && !self.sessions.has_room(now) {
                     return Err(Error::TooManySessions {
                         limit: self.sessions.limit(),
                     });
                 }
                 self.throttle.admit(now, source)?;
-                let (reply, state) = start(&self.security, request, rng)?;
-                self.sessions.install(now, connection, own, state)?;
                 Ok(Opened {
                     session: own,
-                    incoming: Incoming::Reply(reply),
+                    incoming: Incoming::Handshake(job(own, Step::Start)),
                 })
             }
             Command::Finish => {
@@ -660,40 +705,106 @@ impl Device {
                     Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
                 };
                 self.throttle.check_source(now, source)?;
-                let Device {
-                    security,
-                    sessions,
-                    throttle,
-                    ..
-                } = self;
-                let result = match sessions.state(now, id, !visiting)? {
-                    Some(state) => {
-                        let in_progress = state.stage() == Stage::Handshake;
-                        let result = finish(security, state, request, rng);
-                        if result.is_err() && in_progress && !visiting {
-                            // One guess per key exchange: the next needs a new Cmd0.
-                            *state = SessionState::Spent;
-                        }
-                        result
-                    }
-                    None => finish(security, &mut SessionState::Spent, request, rng),
+                let in_progress = match self.sessions.state(now, id, !visiting)? {
+                    Some(SessionState::Working) => return Err(Error::SessionBusy(id)),
+                    Some(state) => state.stage() == Stage::Handshake,
+                    None => false,
                 };
-                match &result {
-                    Ok(_) => {
-                        throttle.record_success(now, source);
-                        if visiting {
-                            sessions.touch(now, id);
-                            sessions.attach(id, connection);
-                        }
-                    }
-                    Err(Error::AuthenticationFailed) => throttle.record_failure(now, source),
-                    Err(_) => {}
-                }
-                result.map(|reply| Opened {
+                // Nothing to finish: the job gives the scheme's own error and leaves the
+                // session alone.
+                let state = match self.sessions.state_unchecked(id) {
+                    Some(state) if in_progress => core::mem::replace(state, SessionState::Working),
+                    _ => SessionState::Spent,
+                };
+                let step = Step::Finish {
+                    visiting,
+                    in_progress,
+                    state,
+                };
+                Ok(Opened {
                     session: id,
+                    incoming: Incoming::Handshake(job(id, step)),
+                })
+            }
+        }
+    }
+
+    /// Puts the result of a [`HandshakeJob`] in place and returns the reply to send (or the
+    /// error, in which case the transport sends none). A new handshake takes its slot now,
+    /// making room if needed; a finished one is established, or spent if the proof was
+    /// wrong; the brute-force guard counts the outcome.
+    pub fn commit_handshake(&mut self, now: Instant, done: HandshakeDone) -> Result<Opened> {
+        let HandshakeDone {
+            session,
+            connection,
+            source,
+            outcome,
+        } = done;
+        match outcome {
+            Outcome::Started(result) => {
+                let (reply, state) = result?;
+                if let Some(SessionState::Working) = self.sessions.state_unchecked(session) {
+                    return Err(Error::SessionBusy(session));
+                }
+                if !self.sessions.contains(now, session) && !self.sessions.has_room(now) {
+                    return Err(Error::TooManySessions {
+                        limit: self.sessions.limit(),
+                    });
+                }
+                self.sessions.install(now, connection, session, state)?;
+                Ok(Opened {
+                    session,
                     incoming: Incoming::Reply(reply),
                 })
             }
+            Outcome::Finished {
+                visiting,
+                in_progress,
+                state,
+                result,
+            } => {
+                if in_progress {
+                    let Some(slot @ SessionState::Working) =
+                        self.sessions.state_unchecked(session)
+                    else {
+                        return Err(Error::UnknownSession(session));
+                    };
+                    *slot = if result.is_err() && !visiting {
+                        // One guess per key exchange: the next needs a new Cmd0.
+                        SessionState::Spent
+                    } else {
+                        state
+                    };
+                }
+                match &result {
+                    Ok(_) => {
+                        self.throttle.record_success(now, source);
+                        if visiting {
+                            self.sessions.touch(now, session);
+                            self.sessions.attach(session, connection);
+                        }
+                    }
+                    Err(Error::AuthenticationFailed) => self.throttle.record_failure(now, source),
+                    Err(_) => {}
+                }
+                result.map(|reply| Opened {
+                    session,
+                    incoming: Incoming::Reply(reply),
+                })
+            }
+        }
+    }
+
+    /// Gives up on a [`HandshakeJob`] that will not run: the session is left as it was.
+    pub fn abandon_handshake(&mut self, job: HandshakeJob) {
+        if let Step::Finish {
+            state,
+            in_progress: true,
+            ..
+        } = job.step
+            && let Some(slot @ SessionState::Working) = self.sessions.state_unchecked(job.session)
+        {
+            *slot = state;
         }
     }
 
