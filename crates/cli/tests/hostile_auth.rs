@@ -93,11 +93,7 @@ impl Raw {
             }
         };
         let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap();
+        let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap();
         let header = |name: &str| {
             head.split("\r\n")
                 .find_map(|l| l.strip_prefix(name))
@@ -317,6 +313,9 @@ fn cmd0_floods_leave_proto_ver_and_the_owner_alone() {
                 .count();
         }
         assert_eq!(run.code, 0, "security {kind}: {run:#?}");
-        assert!(throttled > 0, "security {kind}: the flood was never throttled");
+        assert!(
+            throttled > 0,
+            "security {kind}: the flood was never throttled"
+        );
     }
 }

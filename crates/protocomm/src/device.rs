@@ -764,8 +764,7 @@ impl Device {
                 result,
             } => {
                 if in_progress {
-                    let Some(slot @ SessionState::Working) =
-                        self.sessions.state_unchecked(session)
+                    let Some(slot @ SessionState::Working) = self.sessions.state_unchecked(session)
                     else {
                         return Err(Error::UnknownSession(session));
                     };

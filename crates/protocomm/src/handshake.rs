@@ -54,7 +54,14 @@ impl fmt::Debug for HandshakeJob {
             .field("session", &self.session)
             .field("connection", &self.connection)
             .field("source", &self.source)
-            .field("cmd", &if matches!(self.step, Step::Start) { 0 } else { 1 })
+            .field(
+                "cmd",
+                &if matches!(self.step, Step::Start) {
+                    0
+                } else {
+                    1
+                },
+            )
             .finish_non_exhaustive()
     }
 }

@@ -30,7 +30,10 @@ fn backoff_grows_and_resets_per_source() {
     }
     t.record_failure(ms(0), a); // fifth in a row
     assert_eq!(retry(t.admit(ms(999), a)), Some(Duration::from_millis(1)));
-    assert_eq!(retry(t.check_source(ms(999), a)), Some(Duration::from_millis(1)));
+    assert_eq!(
+        retry(t.check_source(ms(999), a)),
+        Some(Duration::from_millis(1))
+    );
     // Another source is not affected.
     assert_eq!(retry(t.admit(ms(999), src(2))), None);
     assert!(t.check_source(ms(1000), a).is_ok());
@@ -65,7 +68,10 @@ fn empty_global_bucket_refuses_failing_sources_and_admits_clean_ones_slowly() {
     assert_eq!(retry(t.admit(ms(0), src(1))), Some(Duration::from_secs(3)));
     // A clean source gets the reserved slot, the next clean one waits 2 s.
     assert!(t.admit(ms(0), src(10)).is_ok());
-    assert_eq!(retry(t.admit(ms(500), src(11))), Some(Duration::from_millis(1500)));
+    assert_eq!(
+        retry(t.admit(ms(500), src(11))),
+        Some(Duration::from_millis(1500))
+    );
     assert!(t.admit(ms(2000), src(11)).is_ok());
     // A token came back: the failing source may try again.
     assert!(t.admit(ms(3000), src(1)).is_ok());
@@ -81,7 +87,10 @@ fn cmd0_rate_is_bounded_per_source() {
     let mut t = AuthThrottle::new(config);
     assert!(t.admit(ms(0), src(1)).is_ok());
     assert!(t.admit(ms(0), src(1)).is_ok());
-    assert_eq!(retry(t.admit(ms(40), src(1))), Some(Duration::from_millis(60)));
+    assert_eq!(
+        retry(t.admit(ms(40), src(1))),
+        Some(Duration::from_millis(60))
+    );
     assert!(t.admit(ms(40), src(2)).is_ok());
     assert!(t.admit(ms(100), src(1)).is_ok());
 }

@@ -6,13 +6,15 @@
 //! sessions; the transport keeps nothing but its connection handles and, for HTTP, which ids
 //! it has announced.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant as StdInstant;
+use std::time::{Duration, Instant as StdInstant};
 
 use protocomm::{
-    AfterDisconnect, ConnectionId, Device, DeviceConfig, Error, HandlerError, Incoming, Instant,
-    Opened, Origin, SessionId, Source,
+    AfterDisconnect, ConnectionId, Device, DeviceConfig, Error, HandlerError, HandshakeDone,
+    HandshakeJob, Incoming, Instant, Opened, Origin, SessionId, Source,
 };
+use tokio::sync::Semaphore;
 use tracing::warn;
 use zeroize::Zeroizing;
 
@@ -61,7 +63,18 @@ struct Inner {
     device: Mutex<Device>,
     handler: Arc<dyn AppHandler>,
     epoch: StdInstant,
+    /// Handshake computations running at once (see [`HANDSHAKE_WORKERS`]).
+    workers: Arc<Semaphore>,
+    /// Handshake jobs waiting for or holding a worker.
+    queued: AtomicUsize,
 }
+
+/// Handshake computations (X25519, SRP) running at once, each on a blocking thread.
+pub const HANDSHAKE_WORKERS: usize = 2;
+/// Handshake jobs waiting for a worker or running; beyond this a new one is refused at once.
+pub const HANDSHAKE_QUEUE: usize = 8;
+/// The retry delay given to a handshake refused because the queue is full.
+const QUEUE_FULL_RETRY: Duration = Duration::from_secs(1);
 
 fn os_rng() -> protocomm::rand_core::UnwrapErr<getrandom::SysRng> {
     protocomm::rand_core::UnwrapErr(getrandom::SysRng)
@@ -75,6 +88,8 @@ impl Service {
                 device: Mutex::new(device),
                 handler,
                 epoch: StdInstant::now(),
+                workers: Arc::new(Semaphore::new(HANDSHAKE_WORKERS)),
+                queued: AtomicUsize::new(0),
             }),
         }
     }
@@ -116,8 +131,11 @@ impl Service {
     /// Handles one request from `origin`. On error the transport must send no response.
     ///
     /// The device lock is held only while decrypting and encrypting, never while the
-    /// application handler runs (a blocking scan may take seconds). If the returned future is
-    /// dropped while the handler runs, the request is abandoned.
+    /// application handler runs (a blocking scan may take seconds) nor while a handshake is
+    /// computed: `Cmd0`/`Cmd1` run on at most [`HANDSHAKE_WORKERS`] blocking threads, with at
+    /// most [`HANDSHAKE_QUEUE`] jobs waiting or running (beyond that a handshake is refused at
+    /// once with [`Error::Throttled`]). If the returned future is dropped while the handler
+    /// runs, the request is abandoned; a handshake already queued completes regardless.
     pub async fn request(
         &self,
         origin: impl Into<Origin>,
@@ -128,7 +146,7 @@ impl Service {
         let opened = {
             let now = self.now();
             let mut device = self.device();
-            let opened = device.open_request(now, origin, endpoint, body, &mut os_rng());
+            let opened = device.begin_request(now, origin, endpoint, body);
             if let Err(e) = &opened {
                 log_refusal(&device, origin, e);
             }
@@ -139,6 +157,7 @@ impl Service {
         let Opened { session, incoming } = opened?;
         let (endpoint, plaintext) = match incoming {
             Incoming::Reply(body) => return Ok(Response { session, body }),
+            Incoming::Handshake(job) => return self.handshake(origin, job).await,
             Incoming::Request {
                 endpoint,
                 plaintext,
@@ -156,6 +175,69 @@ impl Service {
             .await;
         open.finish(answer, endpoint)
             .map(|body| Response { session, body })
+    }
+
+    /// Runs a handshake computation on the worker pool, then commits it under the lock. The
+    /// work is done by a task of its own, so a client that goes away meanwhile cannot leave
+    /// the session marked busy.
+    async fn handshake(&self, origin: Origin, job: HandshakeJob) -> Result<Response, Error> {
+        let inner = &self.inner;
+        if inner.queued.fetch_add(1, Ordering::AcqRel) >= HANDSHAKE_QUEUE {
+            inner.queued.fetch_sub(1, Ordering::AcqRel);
+            let source = job.source();
+            let session = job.session();
+            self.device().abandon_handshake(job);
+            warn!(
+                session = session.0,
+                %source,
+                "handshake refused: every handshake worker is busy and the queue is full"
+            );
+            return Err(Error::Throttled {
+                retry_after: QUEUE_FULL_RETRY,
+            });
+        }
+        let service = self.clone();
+        let committed = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime
+                .spawn(async move {
+                    let permit = service.inner.workers.clone().acquire_owned().await;
+                    let computed =
+                        tokio::task::spawn_blocking(move || job.run(&mut os_rng())).await;
+                    drop(permit);
+                    service.inner.queued.fetch_sub(1, Ordering::AcqRel);
+                    match computed {
+                        Ok(done) => service.commit(origin, done),
+                        Err(_) => Err(Error::InvalidConfig("the handshake computation failed")),
+                    }
+                })
+                .await
+                .unwrap_or(Err(Error::InvalidConfig("the handshake task failed"))),
+            // Not on a Tokio runtime: compute here, still without the lock.
+            Err(_) => {
+                let done = job.run(&mut os_rng());
+                inner.queued.fetch_sub(1, Ordering::AcqRel);
+                service.commit(origin, done)
+            }
+        };
+        let Opened { session, incoming } = committed?;
+        match incoming {
+            Incoming::Reply(body) => Ok(Response { session, body }),
+            _ => Err(Error::InvalidConfig("a handshake gives a reply")),
+        }
+    }
+
+    fn commit(&self, origin: Origin, done: HandshakeDone) -> Result<Opened, Error> {
+        let committed = {
+            let now = self.now();
+            let mut device = self.device();
+            let committed = device.commit_handshake(now, done);
+            if let Err(e) = &committed {
+                log_refusal(&device, origin, e);
+            }
+            committed
+        };
+        self.report_ended();
+        committed
     }
 
     /// Tells the application about every session the device has ended since the last call

@@ -72,7 +72,9 @@ impl Shared {
         path: &str,
     ) -> &'a mut DeviceState {
         devices.entry(path.to_string()).or_insert_with(|| {
-            let link = self.service.connect(AfterDisconnect::Close, bluez_source(path));
+            let link = self
+                .service
+                .connect(AfterDisconnect::Close, bluez_source(path));
             tracing::debug!(device = path, session = ?link.session(), "BLE device seen");
             DeviceState {
                 conn: GattConnection::new(self.layout.clone(), self.max_value_len),
