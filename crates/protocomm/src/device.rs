@@ -692,7 +692,8 @@ impl Device {
                         limit: self.sessions.limit(),
                     });
                 }
-                self.throttle.admit(now, source)?;
+                let in_flight = self.sessions.handshakes();
+                self.throttle.admit(now, source, in_flight)?;
                 Ok(Opened {
                     session: own,
                     incoming: Incoming::Handshake(job(own, Step::Start)),

@@ -7,9 +7,12 @@
 //!
 //! Because sources can be many (an attacker with many addresses), a global bucket of failed
 //! attempts bounds the total guess rate: every failure takes a token, tokens come back at a
-//! fixed rate. When the bucket is empty, sources with failures on record are refused, and
-//! clean sources (no failure on record) are admitted one at a time at a small reserved rate,
-//! so a legitimate newcomer with the right secret waits seconds, never minutes.
+//! fixed rate. A handshake is admitted on tokens only if the bucket holds more tokens than
+//! there are handshakes in flight (each may still fail once), so failures never outrun the
+//! bucket. Otherwise sources with failures on record are refused, and clean sources (no
+//! failure on record) are admitted one at a time at a small reserved rate, so a legitimate
+//! newcomer with the right secret waits seconds, never minutes. Over any span `t` the
+//! failures are at most `global_burst + t / global_refill + t / clean_interval + 1`.
 //!
 //! Separately, each source may start handshakes (`Cmd0`) only at a bounded rate, so one
 //! stranger cannot keep the handshake workers busy.
@@ -235,9 +238,9 @@ impl AuthThrottle {
         }
     }
 
-    /// Decides whether `source` may start a handshake (a `Cmd0`) at `now`, and counts it
-    /// against the source's `Cmd0` rate if so.
-    pub fn admit(&mut self, now: Instant, source: Source) -> Result<()> {
+    /// Decides whether `source` may start a handshake (a `Cmd0`) at `now`, while `in_flight`
+    /// other handshakes may still fail, and counts it against the source's `Cmd0` rate if so.
+    pub fn admit(&mut self, now: Instant, source: Source, in_flight: usize) -> Result<()> {
         self.check_source(now, source)?;
         let c = self.config;
         let (tokens, refill_wait) = self.global_tokens(now);
@@ -249,7 +252,8 @@ impl AuthThrottle {
             });
         }
         let clean = entry.failures == 0;
-        if tokens == 0 {
+        let covered = usize::try_from(tokens).map_or(true, |t| t > in_flight);
+        if !covered {
             if !clean {
                 return Err(Error::Throttled {
                     retry_after: refill_wait,

@@ -26,16 +26,19 @@ fn backoff_grows_and_resets_per_source() {
     let a = src(1);
     for _ in 0..4 {
         t.record_failure(ms(0), a);
-        assert!(t.admit(ms(0), a).is_ok());
+        assert!(t.admit(ms(0), a, 0).is_ok());
     }
     t.record_failure(ms(0), a); // fifth in a row
-    assert_eq!(retry(t.admit(ms(999), a)), Some(Duration::from_millis(1)));
+    assert_eq!(
+        retry(t.admit(ms(999), a, 0)),
+        Some(Duration::from_millis(1))
+    );
     assert_eq!(
         retry(t.check_source(ms(999), a)),
         Some(Duration::from_millis(1))
     );
     // Another source is not affected.
-    assert_eq!(retry(t.admit(ms(999), src(2))), None);
+    assert_eq!(retry(t.admit(ms(999), src(2), 0)), None);
     assert!(t.check_source(ms(1000), a).is_ok());
     t.record_failure(ms(1000), a);
     assert!(t.check_source(ms(2999), a).is_err());
@@ -61,20 +64,39 @@ fn empty_global_bucket_refuses_failing_sources_and_admits_clean_ones_slowly() {
     };
     let mut t = AuthThrottle::new(config);
     for n in 1..=3 {
-        t.admit(ms(0), src(n)).unwrap();
+        t.admit(ms(0), src(n), 0).unwrap();
         t.record_failure(ms(0), src(n));
     }
     // Bucket empty: a source with failures waits for the next token (3 s).
-    assert_eq!(retry(t.admit(ms(0), src(1))), Some(Duration::from_secs(3)));
-    // A clean source gets the reserved slot, the next clean one waits 2 s.
-    assert!(t.admit(ms(0), src(10)).is_ok());
     assert_eq!(
-        retry(t.admit(ms(500), src(11))),
+        retry(t.admit(ms(0), src(1), 0)),
+        Some(Duration::from_secs(3))
+    );
+    // A clean source gets the reserved slot, the next clean one waits 2 s.
+    assert!(t.admit(ms(0), src(10), 0).is_ok());
+    assert_eq!(
+        retry(t.admit(ms(500), src(11), 0)),
         Some(Duration::from_millis(1500))
     );
-    assert!(t.admit(ms(2000), src(11)).is_ok());
+    assert!(t.admit(ms(2000), src(11), 0).is_ok());
     // A token came back: the failing source may try again.
-    assert!(t.admit(ms(3000), src(1)).is_ok());
+    assert!(t.admit(ms(3000), src(1), 0).is_ok());
+}
+
+#[test]
+fn tokens_must_cover_the_handshakes_in_flight() {
+    let config = ThrottleConfig {
+        global_burst: 3,
+        ..ThrottleConfig::default()
+    };
+    let mut t = AuthThrottle::new(config);
+    t.record_failure(ms(0), src(1));
+    // Two tokens left: two handshakes already in flight leave no room for a third on
+    // tokens; a source with failures waits, a clean one takes the reserved slot.
+    assert!(t.admit(ms(0), src(1), 1).is_ok());
+    assert!(retry(t.admit(ms(0), src(1), 2)).is_some());
+    assert!(t.admit(ms(0), src(2), 2).is_ok());
+    assert!(retry(t.admit(ms(0), src(3), 2)).is_some());
 }
 
 #[test]
@@ -85,14 +107,14 @@ fn cmd0_rate_is_bounded_per_source() {
         ..ThrottleConfig::default()
     };
     let mut t = AuthThrottle::new(config);
-    assert!(t.admit(ms(0), src(1)).is_ok());
-    assert!(t.admit(ms(0), src(1)).is_ok());
+    assert!(t.admit(ms(0), src(1), 0).is_ok());
+    assert!(t.admit(ms(0), src(1), 0).is_ok());
     assert_eq!(
-        retry(t.admit(ms(40), src(1))),
+        retry(t.admit(ms(40), src(1), 0)),
         Some(Duration::from_millis(60))
     );
-    assert!(t.admit(ms(40), src(2)).is_ok());
-    assert!(t.admit(ms(100), src(1)).is_ok());
+    assert!(t.admit(ms(40), src(2), 0).is_ok());
+    assert!(t.admit(ms(100), src(1), 0).is_ok());
 }
 
 #[test]
@@ -151,14 +173,14 @@ proptest! {
         for (i, step) in steps.iter().enumerate() {
             now += step.dt;
             let who = if single { src(200) } else { src(step.attacker) };
-            if t.admit(ms(now), who).is_ok() {
+            if t.admit(ms(now), who, 0).is_ok() {
                 t.record_failure(ms(now), who);
                 admitted_failures += 1;
             }
             // Every 50 steps a clean newcomer shows up with the right secret.
             if i % 50 == 0 {
                 let newcomer = Source::Ble([0, 0, 0, 0, (i >> 8) as u8, i as u8]);
-                match t.admit(ms(now), newcomer) {
+                match t.admit(ms(now), newcomer, 0) {
                     Ok(()) => t.record_success(ms(now), newcomer),
                     Err(Error::Throttled { retry_after }) => {
                         prop_assert!(retry_after <= config.clean_interval, "{:?}", retry_after);
@@ -182,11 +204,11 @@ proptest! {
         let mut now = 0;
         for dt in dts {
             now += dt;
-            if t.admit(ms(now), src(1)).is_ok() {
+            if t.admit(ms(now), src(1), 0).is_ok() {
                 t.record_failure(ms(now), src(1));
             }
         }
         // One source alone cannot drain the global bucket faster than its own backoff allows.
-        prop_assert!(t.admit(ms(now), src(2)).is_ok());
+        prop_assert!(t.admit(ms(now), src(2), 0).is_ok());
     }
 }
