@@ -705,7 +705,12 @@ impl Device {
                     Target::Visit(id) => (id, true),
                     Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
                 };
-                self.throttle.check_source(now, source)?;
+                if visiting {
+                    let in_flight = self.sessions.handshakes();
+                    self.throttle.admit_visit(now, source, in_flight)?;
+                } else {
+                    self.throttle.check_source(now, source)?;
+                }
                 let in_progress = match self.sessions.state(now, id, !visiting)? {
                     Some(SessionState::Working) => return Err(Error::SessionBusy(id)),
                     Some(state) => state.stage() == Stage::Handshake,

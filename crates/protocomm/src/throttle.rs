@@ -271,6 +271,21 @@ impl AuthThrottle {
         Ok(())
     }
 
+    /// Decides whether `source` may try a `Cmd1` on a detached handshake it claimed (a visit,
+    /// which leaves the handshake as it was and so is a guess without a `Cmd0`): only while
+    /// `source` is not paused and the global bucket covers the `in_flight` handshakes too.
+    pub fn admit_visit(&mut self, now: Instant, source: Source, in_flight: usize) -> Result<()> {
+        self.check_source(now, source)?;
+        let (tokens, refill_wait) = self.global_tokens(now);
+        if usize::try_from(tokens).map_or(true, |t| t > in_flight) {
+            Ok(())
+        } else {
+            Err(Error::Throttled {
+                retry_after: refill_wait,
+            })
+        }
+    }
+
     /// Records a failed authentication by `source` at `now`.
     pub fn record_failure(&mut self, now: Instant, source: Source) {
         let c = self.config;
