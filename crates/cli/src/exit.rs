@@ -403,7 +403,7 @@ mod tests {
             assert_eq!(exit.label(), *label);
             assert_eq!(Exit::from_code(exit.code()), *exit);
         }
-        assert_eq!(seen.len(), 13);
+        assert_eq!(seen.len(), 14);
         assert_eq!(Exit::from_code(99), Exit::Failure);
     }
 

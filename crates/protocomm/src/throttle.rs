@@ -15,7 +15,7 @@
 //! failures are at most `global_burst + t / global_refill + t / clean_interval + 1`.
 //!
 //! Separately, each source may start handshakes (`Cmd0`) only at a bounded rate, so one
-//! stranger cannot keep the handshake workers busy.
+//! stranger cannot keep the handshake workers busy; a successful authentication refills it.
 //!
 //! The policy is sans-I/O: time is the caller's [`Instant`].
 
@@ -305,11 +305,14 @@ impl AuthThrottle {
         }
     }
 
-    /// Records a successful authentication by `source`: its count starts again.
+    /// Records a successful authentication by `source`: its count starts again, and so does
+    /// its `Cmd0` rate (a client that knows the secret may run one session after another).
     pub fn record_success(&mut self, now: Instant, source: Source) {
+        let cmd0_burst = self.config.cmd0_burst;
         let entry = self.entry(now, source);
         entry.failures = 0;
         entry.blocked_until = None;
+        entry.cmd0 = Bucket::full(cmd0_burst, now);
     }
 
     /// Consecutive failures of `source` on record.

@@ -115,6 +115,10 @@ fn cmd0_rate_is_bounded_per_source() {
     );
     assert!(t.admit(ms(40), src(2), 0).is_ok());
     assert!(t.admit(ms(100), src(1), 0).is_ok());
+    assert!(retry(t.admit(ms(100), src(1), 0)).is_some());
+    // A client that knows the secret may go on at once.
+    t.record_success(ms(100), src(1));
+    assert!(t.admit(ms(100), src(1), 0).is_ok());
 }
 
 #[test]

@@ -72,6 +72,7 @@ pub fn scan_help() -> String {
         exit::help(&[
             Exit::Unreachable,
             Exit::Auth,
+            Exit::Throttled,
             Exit::Refused,
             Exit::Timeout,
             Exit::OutputClosed
