@@ -109,7 +109,12 @@ impl World {
         }
     }
 
-    fn check_opened(&mut self, result: &Result<Opened, Error>, claim: Option<SessionId>, foreign: bool) {
+    fn check_opened(
+        &mut self,
+        result: &Result<Opened, Error>,
+        claim: Option<SessionId>,
+        foreign: bool,
+    ) {
         if let Err(Error::AuthenticationFailed) = result {
             self.failures += 1;
         }
@@ -126,7 +131,13 @@ impl World {
         }
     }
 
-    fn request(&mut self, me: usize, claim_b: u8, endpoint: &str, body: &[u8]) -> Result<Opened, Error> {
+    fn request(
+        &mut self,
+        me: usize,
+        claim_b: u8,
+        endpoint: &str,
+        body: &[u8],
+    ) -> Result<Opened, Error> {
         let (claim, foreign) = self.claim(me, claim_b);
         let origin = Origin::new(self.conns[me].id, claim);
         let result = self
@@ -210,7 +221,9 @@ fuzz_target!(|data: &[u8]| {
                 let result = w.request(me, c, "proto-ver", b"---");
                 if result.is_ok() {
                     assert_eq!(
-                        result.map(|o| matches!(o.incoming, Incoming::Reply(_))).ok(),
+                        result
+                            .map(|o| matches!(o.incoming, Incoming::Reply(_)))
+                            .ok(),
                         Some(true)
                     );
                 }
