@@ -6,7 +6,8 @@
 //! id its peer claims, if any. It gets back the response bytes or an error, in which case it
 //! sends no response, as ESP-IDF devices do. When the connection closes it calls
 //! [`Device::disconnect`]. The device mints every session id and alone decides what happens to
-//! a session (see [`crate::session`]).
+//! a session (see [`crate::session`]). Transports that must not hold their lock during a
+//! handshake's arithmetic use [`Device::begin_request`] (see [`crate::handshake`]).
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -17,11 +18,11 @@ use zeroize::Zeroizing;
 
 use crate::cipher::SessionCipher;
 use crate::error::{Error, Fault, Result};
-use crate::handshake::{HandshakeDone, HandshakeJob, Outcome, Step};
+use crate::handshake::HandshakeJob;
 use crate::proto_ver::{AppInfo, VersionInfo};
+use crate::security::Security;
 use crate::security::sec1::Sec1Device;
 use crate::security::sec2::Sec2Device;
-use crate::security::{Command, Security, classify, sec0};
 use crate::session::{
     AfterDisconnect, ConnectionId, Origin, Progress, SessionId, SessionLimits, SessionTable, Stage,
     Target,
@@ -250,67 +251,8 @@ impl Progress for SessionState {
     }
 }
 
-/// Runs a `Cmd0` on a new handshake: the reply and the state to keep.
-pub(crate) fn start(
-    security: &Security,
-    request: &[u8],
-    rng: &mut (impl CryptoRng + ?Sized),
-) -> Result<(Vec<u8>, SessionState)> {
-    match security {
-        Security::Sec0 => Err(Error::InvalidConfig("security 0 has no session state")),
-        Security::Sec1 { pop } => {
-            let mut sec1 = Sec1Device::default();
-            let reply = sec1.handle(request, pop.as_ref(), rng)?;
-            Ok((reply, SessionState::Sec1(sec1)))
-        }
-        Security::Sec2 { credentials, patch } => {
-            let mut sec2 = Sec2Device::default();
-            let reply = sec2.handle(request, credentials, *patch, rng)?;
-            Ok((reply, SessionState::Sec2(sec2)))
-        }
-    }
-}
-
-/// Runs a `Cmd1` on `state`: on success the session is established, on failure `state` is
-/// left as it was.
-pub(crate) fn finish(
-    security: &Security,
-    state: &mut SessionState,
-    request: &[u8],
-    rng: &mut (impl CryptoRng + ?Sized),
-) -> Result<Vec<u8>> {
-    let reply = match (security, &mut *state) {
-        (Security::Sec1 { pop }, SessionState::Sec1(sec1)) => {
-            sec1.handle(request, pop.as_ref(), rng)?
-        }
-        (Security::Sec2 { credentials, patch }, SessionState::Sec2(sec2)) => {
-            sec2.handle(request, credentials, *patch, rng)?
-        }
-        // Nothing to finish: a fresh handshake state gives the scheme's own error.
-        (Security::Sec1 { pop }, _) => {
-            return Sec1Device::default().handle(request, pop.as_ref(), rng);
-        }
-        (Security::Sec2 { credentials, patch }, _) => {
-            return Sec2Device::default().handle(request, credentials, *patch, rng);
-        }
-        (Security::Sec0, _) => return Err(Error::InvalidConfig("security 0 has no session state")),
-    };
-    *state = match core::mem::take(state) {
-        SessionState::Sec1(Sec1Device::Established(stream)) => SessionState::Established {
-            cipher: SessionCipher::Ctr(stream),
-            pending: None,
-        },
-        SessionState::Sec2(Sec2Device::Established(gcm)) => SessionState::Established {
-            cipher: SessionCipher::Gcm(gcm),
-            pending: None,
-        },
-        other => other,
-    };
-    Ok(reply)
-}
-
 /// The session a claim named that is not there, as an error.
-fn gone(claim: SessionId, expired: bool) -> Error {
+pub(crate) fn gone(claim: SessionId, expired: bool) -> Error {
     if expired {
         Error::SessionExpired(claim)
     } else {
@@ -320,16 +262,16 @@ fn gone(claim: SessionId, expired: bool) -> Error {
 
 /// The device side of protocomm (see the [crate docs](crate)).
 pub struct Device {
-    security: Security,
-    version: VersionInfo,
-    version_json: Vec<u8>,
-    endpoints: Vec<Endpoint>,
-    next_uuid16: u16,
-    sessions: SessionTable<SessionState>,
-    throttle: AuthThrottle,
+    pub(crate) security: Security,
+    pub(crate) version: VersionInfo,
+    pub(crate) version_json: Vec<u8>,
+    pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) next_uuid16: u16,
+    pub(crate) sessions: SessionTable<SessionState>,
+    pub(crate) throttle: AuthThrottle,
     /// Where each open connection comes from.
-    sources: BTreeMap<ConnectionId, Source>,
-    max_request_len: usize,
+    pub(crate) sources: BTreeMap<ConnectionId, Source>,
+    pub(crate) max_request_len: usize,
 }
 
 impl fmt::Debug for Device {
@@ -654,162 +596,6 @@ impl Device {
         {
             // Cannot fail: the position was read from this keystream.
             let _ = cipher.rewind(position);
-        }
-    }
-
-    fn handle_handshake(
-        &mut self,
-        now: Instant,
-        connection: ConnectionId,
-        target: Target,
-        request: &[u8],
-    ) -> Result<Opened> {
-        let own = self.sessions.own(connection)?;
-        if let Security::Sec0 = self.security {
-            return Ok(Opened {
-                session: own,
-                incoming: Incoming::Reply(sec0::device_handle(request)?),
-            });
-        }
-        let source = self.source_of(connection).unwrap_or(Source::Local);
-        let job = |session, step| HandshakeJob {
-            session,
-            connection,
-            source,
-            step,
-            security: self.security.clone(),
-            request: request.to_vec(),
-        };
-        match classify(&self.security, request)? {
-            // A Cmd0 starts the connection's own session, never a claimed one. It is answered
-            // (so: well-formed and acceptable) before it takes a slot.
-            Command::Start => {
-                if let Some(SessionState::Working) = self.sessions.state_unchecked(own) {
-                    return Err(Error::SessionBusy(own));
-                }
-                if !self.sessions.contains(now, own) && !self.sessions.has_room(now) {
-                    return Err(Error::TooManySessions {
-                        limit: self.sessions.limit(),
-                    });
-                }
-                let in_flight = self.sessions.handshakes();
-                self.throttle.admit(now, source, in_flight)?;
-                Ok(Opened {
-                    session: own,
-                    incoming: Incoming::Handshake(job(own, Step::Start)),
-                })
-            }
-            Command::Finish => {
-                let (id, visiting) = match target {
-                    Target::Own(id) => (id, false),
-                    Target::Visit(id) => (id, true),
-                    Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
-                };
-                if visiting {
-                    let in_flight = self.sessions.handshakes();
-                    self.throttle.admit_visit(now, source, in_flight)?;
-                } else {
-                    self.throttle.check_source(now, source)?;
-                }
-                let in_progress = match self.sessions.state(now, id, !visiting)? {
-                    Some(SessionState::Working) => return Err(Error::SessionBusy(id)),
-                    Some(state) => state.stage() == Stage::Handshake,
-                    None => false,
-                };
-                // Nothing to finish: the job gives the scheme's own error and leaves the
-                // session alone.
-                let state = match self.sessions.state_unchecked(id) {
-                    Some(state) if in_progress => core::mem::replace(state, SessionState::Working),
-                    _ => SessionState::Spent,
-                };
-                let step = Step::Finish {
-                    visiting,
-                    in_progress,
-                    state,
-                };
-                Ok(Opened {
-                    session: id,
-                    incoming: Incoming::Handshake(job(id, step)),
-                })
-            }
-        }
-    }
-
-    /// Puts the result of a [`HandshakeJob`] in place and returns the reply to send (or the
-    /// error, in which case the transport sends none). A new handshake takes its slot now,
-    /// making room if needed; a finished one is established, or spent if the proof was
-    /// wrong; the brute-force guard counts the outcome.
-    pub fn commit_handshake(&mut self, now: Instant, done: HandshakeDone) -> Result<Opened> {
-        let HandshakeDone {
-            session,
-            connection,
-            source,
-            outcome,
-        } = done;
-        match outcome {
-            Outcome::Started(result) => {
-                let (reply, state) = result?;
-                if let Some(SessionState::Working) = self.sessions.state_unchecked(session) {
-                    return Err(Error::SessionBusy(session));
-                }
-                if !self.sessions.contains(now, session) && !self.sessions.has_room(now) {
-                    return Err(Error::TooManySessions {
-                        limit: self.sessions.limit(),
-                    });
-                }
-                self.sessions.install(now, connection, session, state)?;
-                Ok(Opened {
-                    session,
-                    incoming: Incoming::Reply(reply),
-                })
-            }
-            Outcome::Finished {
-                visiting,
-                in_progress,
-                state,
-                result,
-            } => {
-                if in_progress {
-                    let Some(slot @ SessionState::Working) = self.sessions.state_unchecked(session)
-                    else {
-                        return Err(Error::UnknownSession(session));
-                    };
-                    *slot = if result.is_err() && !visiting {
-                        // One guess per key exchange: the next needs a new Cmd0.
-                        SessionState::Spent
-                    } else {
-                        state
-                    };
-                }
-                match &result {
-                    Ok(_) => {
-                        self.throttle.record_success(now, source);
-                        if visiting {
-                            self.sessions.touch(now, session);
-                            self.sessions.attach(session, connection);
-                        }
-                    }
-                    Err(Error::AuthenticationFailed) => self.throttle.record_failure(now, source),
-                    Err(_) => {}
-                }
-                result.map(|reply| Opened {
-                    session,
-                    incoming: Incoming::Reply(reply),
-                })
-            }
-        }
-    }
-
-    /// Gives up on a [`HandshakeJob`] that will not run: the session is left as it was.
-    pub fn abandon_handshake(&mut self, job: HandshakeJob) {
-        if let Step::Finish {
-            state,
-            in_progress: true,
-            ..
-        } = job.step
-            && let Some(slot @ SessionState::Working) = self.sessions.state_unchecked(job.session)
-        {
-            *slot = state;
         }
     }
 
