@@ -102,6 +102,15 @@ for doc in [sec0, sec1] + sec2:
             if ep != "custom-data":
                 seeds["proto_messages"].add(b)
 
+# session_table: operation scripts (see fuzz_targets/session_table.rs): connects from two
+# sources, handshakes with the right and a wrong PoP, a foreign claim, clock steps, a held job.
+seeds["session_table"] = {
+    bytes([0, 0, 0, 1, 3, 0, 0, 0, 4, 0, 0, 0]),
+    bytes([0, 0, 0, 1, 3, 0, 0, 1, 4, 0, 0, 3, 1, 2, 4, 1, 1, 6, 1, 0x82, 3]),
+    bytes([0, 1] + [3, 0, 0, 1, 4, 0, 0, 0] * 6 + [7, 0, 30, 3, 0, 0, 0, 4, 0, 0, 0]),
+    bytes([0, 0, 0, 2, 8, 0, 0, 8, 1, 2, 2, 1, 6, 8, 0, 0, 7, 0, 200, 8, 0, 2]),
+}
+
 total = 0
 for target, items in sorted(seeds.items()):
     out = os.path.join(corpus, target)
@@ -185,6 +194,15 @@ for i, fr in enumerate(frames):
     total = 32 + len(body) + pad
     epbs += struct.pack("<IIIIIII", 6, total, 0, 0, i * 1000, len(body), len(body)) + body + b"\x00" * pad + struct.pack("<I", total)
 seeds["sc_pcap"].add(shb + idb + epbs)
+
+# session_table: operation scripts (see fuzz_targets/session_table.rs): connects from two
+# sources, handshakes with the right and a wrong PoP, a foreign claim, clock steps, a held job.
+seeds["session_table"] = {
+    bytes([0, 0, 0, 1, 3, 0, 0, 0, 4, 0, 0, 0]),
+    bytes([0, 0, 0, 1, 3, 0, 0, 1, 4, 0, 0, 3, 1, 2, 4, 1, 1, 6, 1, 0x82, 3]),
+    bytes([0, 1] + [3, 0, 0, 1, 4, 0, 0, 0] * 6 + [7, 0, 30, 3, 0, 0, 0, 4, 0, 0, 0]),
+    bytes([0, 0, 0, 2, 8, 0, 0, 8, 1, 2, 2, 1, 6, 8, 0, 0, 7, 0, 200, 8, 0, 2]),
+}
 
 total = 0
 for target, items in sorted(seeds.items()):

@@ -41,6 +41,8 @@ pub enum Exit {
     Config = 9,
     /// The local system failed.
     System = 10,
+    /// The device is throttling authentication attempts.
+    Throttled = 11,
     /// Interrupted by a signal before the work was done.
     Interrupted = 130,
     /// Standard output was closed by its reader.
@@ -110,6 +112,12 @@ pub const TABLE: &[(Exit, &str, &str)] = &[
         "system failure",
         "the local system failed: Wi-Fi backend unavailable or unsupported, permission \
          denied, an address, port or interface that cannot be used",
+    ),
+    (
+        Exit::Throttled,
+        "throttled",
+        "the device is throttling authentication attempts after failures (its own or \
+         others'): retry after the delay printed; not a verdict on the PoP or password",
     ),
     (
         Exit::Interrupted,
@@ -192,6 +200,7 @@ impl From<wifiprov_client::ExitCode> for Exit {
             Client::WifiFailed => Exit::WifiFailed,
             Client::Refused => Exit::Refused,
             Client::Timeout => Exit::Timeout,
+            Client::Throttled => Exit::Throttled,
         }
     }
 }
@@ -394,7 +403,7 @@ mod tests {
             assert_eq!(exit.label(), *label);
             assert_eq!(Exit::from_code(exit.code()), *exit);
         }
-        assert_eq!(seen.len(), 13);
+        assert_eq!(seen.len(), 14);
         assert_eq!(Exit::from_code(99), Exit::Failure);
     }
 
@@ -409,6 +418,7 @@ mod tests {
             (Client::WifiFailed, 5),
             (Client::Refused, 6),
             (Client::Timeout, 7),
+            (Client::Throttled, 11),
         ] {
             assert_eq!(Exit::from(client).code(), code);
             assert_eq!(client as u8, code);

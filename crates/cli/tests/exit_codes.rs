@@ -33,6 +33,7 @@ const CODES: &[(u8, &str)] = &[
     (8, "nothing received"),
     (9, "a file cannot be used"),
     (10, "the local system failed"),
+    (11, "the device is throttling"),
     (130, "interrupted"),
     (141, "standard output was closed"),
 ];
@@ -54,8 +55,8 @@ fn the_whole_table_is_in_the_top_level_help() {
 #[test]
 fn every_subcommand_documents_its_codes_from_the_table() {
     let cases: &[(&[&str], &[i32])] = &[
-        (&["provision"], &[3, 4, 5, 6, 7, 9, 141]),
-        (&["scan"], &[3, 4, 6, 7, 141]),
+        (&["provision"], &[3, 4, 5, 6, 7, 9, 11, 141]),
+        (&["scan"], &[3, 4, 6, 7, 11, 141]),
         (&["info"], &[3, 7, 141]),
         (&["discover"], &[10, 141]),
         (&["device"], &[5, 9, 10, 141]),

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::{Child, Command};
-use wifiprov_transport::console::{ERROR_PREFIX, REJECTED, decode_hex, encode_hex};
+use wifiprov_transport::console::{ERROR_PREFIX, REJECTED, THROTTLED, decode_hex, encode_hex};
 use wifiprov_wifi::BoxFuture;
 
 use crate::transport::{ClientTransport, TransportError};
@@ -185,6 +185,16 @@ fn classify(line: &[u8]) -> Option<Result<Vec<u8>, TransportError>> {
     if text.starts_with(REJECTED) {
         return Some(Err(TransportError::Rejected));
     }
+    if let Some(rest) = text.strip_prefix(THROTTLED) {
+        let seconds = rest
+            .trim_end_matches(" s")
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(1);
+        return Some(Err(TransportError::Throttled {
+            retry_after: Duration::from_secs(seconds.max(1)),
+        }));
+    }
     if let Some(message) = text.strip_prefix(ERROR_PREFIX) {
         return Some(Err(TransportError::Status(message.to_string())));
     }
@@ -243,6 +253,10 @@ mod tests {
         assert!(matches!(
             classify(b"error: rejected (no response)\r\n"),
             Some(Err(TransportError::Rejected))
+        ));
+        assert!(matches!(
+            classify(b"error: throttled; retry in 12 s\r\n"),
+            Some(Err(TransportError::Throttled { retry_after })) if retry_after.as_secs() == 12
         ));
         assert!(matches!(
             classify(b"error: unknown endpoint \"x\"\r\n"),

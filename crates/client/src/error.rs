@@ -23,6 +23,8 @@ pub enum ExitCode {
     Refused = 6,
     /// Timed out.
     Timeout = 7,
+    /// The device is throttling authentication attempts; retry later.
+    Throttled = 11,
 }
 
 /// Everything that can go wrong while provisioning a device.
@@ -36,6 +38,13 @@ pub enum Error {
     /// Talking to the device failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The device is throttling authentication attempts (after failures, its own or other
+    /// clients'): the credentials were not tried. Retry after `retry_after`.
+    #[error("the device is throttling authentication attempts; retry in {} s", .retry_after.as_secs())]
+    Throttled {
+        /// How long the device asks to wait.
+        retry_after: Duration,
+    },
     /// The device dropped the handshake: wrong PoP, wrong SRP username or password, or
     /// wrong scheme.
     #[error("authentication failed: {0}")]
@@ -89,6 +98,9 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Transport(TransportError::Timeout(_)) | Error::Timeout(_) => ExitCode::Timeout,
+            Error::Throttled { .. } | Error::Transport(TransportError::Throttled { .. }) => {
+                ExitCode::Throttled
+            }
             Error::Transport(_) | Error::Protocol(_) | Error::Decode { .. } => {
                 ExitCode::Unreachable
             }
@@ -156,6 +168,23 @@ mod tests {
         assert!(!garbled.is_auth());
         let misconfigured = Error::from(protocomm::Error::InvalidConfig("no PoP"));
         assert_eq!(misconfigured.exit_code(), ExitCode::Usage);
+    }
+
+    #[test]
+    fn throttling_is_its_own_exit_code_and_says_when_to_retry() {
+        let e = Error::Throttled {
+            retry_after: Duration::from_secs(7),
+        };
+        assert_eq!(e.exit_code(), ExitCode::Throttled);
+        assert!(!e.is_auth());
+        assert_eq!(
+            e.to_string(),
+            "the device is throttling authentication attempts; retry in 7 s"
+        );
+        let raw = Error::Transport(TransportError::Throttled {
+            retry_after: Duration::from_secs(2),
+        });
+        assert_eq!(raw.exit_code(), ExitCode::Throttled);
     }
 
     #[test]

@@ -216,6 +216,9 @@ impl<T: ClientTransport> Provisioner<T> {
                         _ => "the device rejected the SRP proof (wrong username or password, or another scheme)".into(),
                     }));
                 }
+                Err(TransportError::Throttled { retry_after }) => {
+                    return Err(Error::Throttled { retry_after });
+                }
                 Err(e) => return Err(e.into()),
             };
             match handshake.handle_response(&response)? {

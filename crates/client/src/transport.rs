@@ -31,6 +31,12 @@ pub enum TransportError {
     /// The device dropped the request without answering: it rejected it.
     #[error("the device rejected the request (no response)")]
     Rejected,
+    /// The device is throttling authentication attempts (HTTP `429` with `Retry-After`).
+    #[error("the device is throttling authentication attempts; retry in {} s", .retry_after.as_secs())]
+    Throttled {
+        /// How long the device asks to wait.
+        retry_after: Duration,
+    },
     /// The device answered with a transport-level error (e.g. HTTP 404).
     #[error("the device answered with an error: {0}")]
     Status(String),
@@ -106,6 +112,7 @@ impl ClientTransport for HttpTransport {
                 ClientError::Status { status, endpoint } => {
                     TransportError::Status(format!("HTTP {status} on /{endpoint}"))
                 }
+                ClientError::Throttled { retry_after } => TransportError::Throttled { retry_after },
                 ClientError::Timeout(d) => TransportError::Timeout(d),
                 other => TransportError::Http(other),
             })

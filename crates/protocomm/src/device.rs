@@ -6,8 +6,10 @@
 //! id its peer claims, if any. It gets back the response bytes or an error, in which case it
 //! sends no response, as ESP-IDF devices do. When the connection closes it calls
 //! [`Device::disconnect`]. The device mints every session id and alone decides what happens to
-//! a session (see [`crate::session`]).
+//! a session (see [`crate::session`]). Transports that must not hold their lock during a
+//! handshake's arithmetic use [`Device::begin_request`] (see [`crate::handshake`]).
 
+use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -16,15 +18,16 @@ use zeroize::Zeroizing;
 
 use crate::cipher::SessionCipher;
 use crate::error::{Error, Fault, Result};
+use crate::handshake::HandshakeJob;
 use crate::proto_ver::{AppInfo, VersionInfo};
+use crate::security::Security;
 use crate::security::sec1::Sec1Device;
 use crate::security::sec2::Sec2Device;
-use crate::security::{Command, Security, classify, sec0};
 use crate::session::{
     AfterDisconnect, ConnectionId, Origin, Progress, SessionId, SessionLimits, SessionTable, Stage,
     Target,
 };
-use crate::throttle::{AuthThrottle, ThrottleConfig};
+use crate::throttle::{AuthThrottle, Source, ThrottleConfig};
 use crate::time::Instant;
 
 /// Name of the version endpoint.
@@ -79,6 +82,10 @@ pub struct Opened {
 pub enum Incoming {
     /// The complete response (for `proto-ver` and `prov-session`): send it as it is.
     Reply(Vec<u8>),
+    /// A handshake message whose computation is to run without the device (only from
+    /// [`Device::begin_request`]): run it, then [`Device::commit_handshake`] (or
+    /// [`Device::abandon_handshake`]).
+    Handshake(HandshakeJob),
     /// A decrypted request for an application endpoint, to be answered with
     /// [`Device::seal_response`] or dropped with [`Device::abandon_request`].
     Request {
@@ -195,7 +202,7 @@ impl DeviceConfig {
 
 /// A decrypted request waiting for its answer.
 #[derive(Clone, Copy, Debug)]
-struct Pending {
+pub(crate) struct Pending {
     /// The connection that claimed this detached session: the session moves there once the
     /// answer is sealed.
     visitor: Option<ConnectionId>,
@@ -206,10 +213,12 @@ struct Pending {
 
 /// Per-session device state.
 #[derive(Debug, Default)]
-enum SessionState {
+pub(crate) enum SessionState {
     /// No handshake in progress: the last one failed.
     #[default]
     Spent,
+    /// A handshake step is being computed away from the device ([`HandshakeJob`]).
+    Working,
     Sec1(Sec1Device),
     Sec2(Sec2Device),
     /// Handshake done; `pending` while a decrypted request is being answered.
@@ -223,7 +232,9 @@ impl Progress for SessionState {
     fn stage(&self) -> Stage {
         match self {
             SessionState::Spent => Stage::Spent,
-            SessionState::Sec1(_) | SessionState::Sec2(_) => Stage::Handshake,
+            SessionState::Sec1(_) | SessionState::Sec2(_) | SessionState::Working => {
+                Stage::Handshake
+            }
             SessionState::Established { .. } => Stage::Established,
         }
     }
@@ -231,75 +242,17 @@ impl Progress for SessionState {
     fn is_busy(&self) -> bool {
         matches!(
             self,
-            SessionState::Established {
-                pending: Some(_),
-                ..
-            }
+            SessionState::Working
+                | SessionState::Established {
+                    pending: Some(_),
+                    ..
+                }
         )
     }
 }
 
-/// Runs a `Cmd0` on a new handshake: the reply and the state to keep.
-fn start(
-    security: &Security,
-    request: &[u8],
-    rng: &mut (impl CryptoRng + ?Sized),
-) -> Result<(Vec<u8>, SessionState)> {
-    match security {
-        Security::Sec0 => Err(Error::InvalidConfig("security 0 has no session state")),
-        Security::Sec1 { pop } => {
-            let mut sec1 = Sec1Device::default();
-            let reply = sec1.handle(request, pop.as_ref(), rng)?;
-            Ok((reply, SessionState::Sec1(sec1)))
-        }
-        Security::Sec2 { credentials, patch } => {
-            let mut sec2 = Sec2Device::default();
-            let reply = sec2.handle(request, credentials, *patch, rng)?;
-            Ok((reply, SessionState::Sec2(sec2)))
-        }
-    }
-}
-
-/// Runs a `Cmd1` on `state`: on success the session is established, on failure `state` is
-/// left as it was.
-fn finish(
-    security: &Security,
-    state: &mut SessionState,
-    request: &[u8],
-    rng: &mut (impl CryptoRng + ?Sized),
-) -> Result<Vec<u8>> {
-    let reply = match (security, &mut *state) {
-        (Security::Sec1 { pop }, SessionState::Sec1(sec1)) => {
-            sec1.handle(request, pop.as_ref(), rng)?
-        }
-        (Security::Sec2 { credentials, patch }, SessionState::Sec2(sec2)) => {
-            sec2.handle(request, credentials, *patch, rng)?
-        }
-        // Nothing to finish: a fresh handshake state gives the scheme's own error.
-        (Security::Sec1 { pop }, _) => {
-            return Sec1Device::default().handle(request, pop.as_ref(), rng);
-        }
-        (Security::Sec2 { credentials, patch }, _) => {
-            return Sec2Device::default().handle(request, credentials, *patch, rng);
-        }
-        (Security::Sec0, _) => return Err(Error::InvalidConfig("security 0 has no session state")),
-    };
-    *state = match core::mem::take(state) {
-        SessionState::Sec1(Sec1Device::Established(stream)) => SessionState::Established {
-            cipher: SessionCipher::Ctr(stream),
-            pending: None,
-        },
-        SessionState::Sec2(Sec2Device::Established(gcm)) => SessionState::Established {
-            cipher: SessionCipher::Gcm(gcm),
-            pending: None,
-        },
-        other => other,
-    };
-    Ok(reply)
-}
-
 /// The session a claim named that is not there, as an error.
-fn gone(claim: SessionId, expired: bool) -> Error {
+pub(crate) fn gone(claim: SessionId, expired: bool) -> Error {
     if expired {
         Error::SessionExpired(claim)
     } else {
@@ -309,14 +262,16 @@ fn gone(claim: SessionId, expired: bool) -> Error {
 
 /// The device side of protocomm (see the [crate docs](crate)).
 pub struct Device {
-    security: Security,
-    version: VersionInfo,
-    version_json: Vec<u8>,
-    endpoints: Vec<Endpoint>,
-    next_uuid16: u16,
-    sessions: SessionTable<SessionState>,
-    throttle: AuthThrottle,
-    max_request_len: usize,
+    pub(crate) security: Security,
+    pub(crate) version: VersionInfo,
+    pub(crate) version_json: Vec<u8>,
+    pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) next_uuid16: u16,
+    pub(crate) sessions: SessionTable<SessionState>,
+    pub(crate) throttle: AuthThrottle,
+    /// Where each open connection comes from.
+    pub(crate) sources: BTreeMap<ConnectionId, Source>,
+    pub(crate) max_request_len: usize,
 }
 
 impl fmt::Debug for Device {
@@ -372,6 +327,7 @@ impl Device {
             next_uuid16: FIRST_CUSTOM_UUID16,
             sessions: SessionTable::new(config.limits),
             throttle: AuthThrottle::new(config.throttle),
+            sources: BTreeMap::new(),
             max_request_len: config.max_request_len,
         })
     }
@@ -454,14 +410,34 @@ impl Device {
 
     /// Announces a new transport connection (a TCP connection, a BLE link, a console) and
     /// gives it a fresh session id of its own ([`Device::session_of`]). `rng` draws the id.
+    /// The connection counts as coming from [`Source::Local`]; transports that know their
+    /// peer's address use [`Device::connect_from`].
     pub fn connect(&mut self, rng: &mut (impl CryptoRng + ?Sized)) -> ConnectionId {
-        self.sessions.connect(rng)
+        self.connect_from(rng, Source::Local)
+    }
+
+    /// [`Device::connect`] for a peer at `source`: failed authentications and handshake
+    /// starts are counted against it (see [`crate::throttle`]).
+    pub fn connect_from(
+        &mut self,
+        rng: &mut (impl CryptoRng + ?Sized),
+        source: Source,
+    ) -> ConnectionId {
+        let connection = self.sessions.connect(rng);
+        self.sources.insert(connection, source);
+        connection
+    }
+
+    /// Where `connection` comes from.
+    pub fn source_of(&self, connection: ConnectionId) -> Option<Source> {
+        self.sources.get(&connection).copied()
     }
 
     /// Tells the device that `connection` has closed. Its session stays, detached, for a peer
     /// that comes back with a claim ([`AfterDisconnect::Keep`], HTTP), or ends
     /// ([`AfterDisconnect::Close`], BLE and console). Unknown connections are ignored.
     pub fn disconnect(&mut self, connection: ConnectionId, after: AfterDisconnect) {
+        self.sources.remove(&connection);
         self.sessions.disconnect(connection, after);
     }
 
@@ -492,6 +468,14 @@ impl Device {
             self.open_request(now, origin, endpoint, request, rng)?;
         match incoming {
             Incoming::Reply(reply) => Ok(reply),
+            // open_request runs handshakes itself.
+            Incoming::Handshake(job) => {
+                let done = job.run(rng);
+                match self.commit_handshake(now, done)?.incoming {
+                    Incoming::Reply(reply) => Ok(reply),
+                    _ => Err(Error::InvalidConfig("a handshake gives a reply")),
+                }
+            }
             Incoming::Request {
                 endpoint,
                 plaintext,
@@ -521,6 +505,27 @@ impl Device {
         request: &[u8],
         rng: &mut (impl CryptoRng + ?Sized),
     ) -> Result<Opened> {
+        let Opened { session, incoming } = self.begin_request(now, origin, endpoint, request)?;
+        match incoming {
+            Incoming::Handshake(job) => {
+                let done = job.run(rng);
+                self.commit_handshake(now, done)
+            }
+            incoming => Ok(Opened { session, incoming }),
+        }
+    }
+
+    /// [`Device::open_request`] for transports that run handshake computations away from the
+    /// device: a `Cmd0` or `Cmd1` comes back as [`Incoming::Handshake`], with the session
+    /// marked busy (see [`crate::handshake`]). Everything else is as with
+    /// [`Device::open_request`].
+    pub fn begin_request(
+        &mut self,
+        now: Instant,
+        origin: impl Into<Origin>,
+        endpoint: &str,
+        request: &[u8],
+    ) -> Result<Opened> {
         let origin = origin.into();
         if request.len() > self.max_request_len {
             return Err(Error::RequestTooLarge {
@@ -544,9 +549,7 @@ impl Device {
                     incoming: Incoming::Reply(self.version_json.clone()),
                 })
             }
-            EndpointKind::Session => {
-                self.handle_handshake(now, origin.connection, target, request, rng)
-            }
+            EndpointKind::Session => self.handle_handshake(now, origin.connection, target, request),
             EndpointKind::Request => {
                 self.decrypt_request(now, origin.connection, target, endpoint, request)
             }
@@ -593,81 +596,6 @@ impl Device {
         {
             // Cannot fail: the position was read from this keystream.
             let _ = cipher.rewind(position);
-        }
-    }
-
-    fn handle_handshake(
-        &mut self,
-        now: Instant,
-        connection: ConnectionId,
-        target: Target,
-        request: &[u8],
-        rng: &mut (impl CryptoRng + ?Sized),
-    ) -> Result<Opened> {
-        let own = self.sessions.own(connection)?;
-        if let Security::Sec0 = self.security {
-            return Ok(Opened {
-                session: own,
-                incoming: Incoming::Reply(sec0::device_handle(request)?),
-            });
-        }
-        self.throttle.check(now)?;
-        match classify(&self.security, request)? {
-            // A Cmd0 starts the connection's own session, never a claimed one. It is answered
-            // (so: well-formed and acceptable) before it takes a slot.
-            Command::Start => {
-                if !self.sessions.contains(now, own) && !self.sessions.has_room(now) {
-                    return Err(Error::TooManySessions {
-                        limit: self.sessions.limit(),
-                    });
-                }
-                let (reply, state) = start(&self.security, request, rng)?;
-                self.sessions.install(now, connection, own, state)?;
-                Ok(Opened {
-                    session: own,
-                    incoming: Incoming::Reply(reply),
-                })
-            }
-            Command::Finish => {
-                let (id, visiting) = match target {
-                    Target::Own(id) => (id, false),
-                    Target::Visit(id) => (id, true),
-                    Target::Gone { claim, expired, .. } => return Err(gone(claim, expired)),
-                };
-                let Device {
-                    security,
-                    sessions,
-                    throttle,
-                    ..
-                } = self;
-                let result = match sessions.state(now, id, !visiting)? {
-                    Some(state) => {
-                        let in_progress = state.stage() == Stage::Handshake;
-                        let result = finish(security, state, request, rng);
-                        if result.is_err() && in_progress && !visiting {
-                            // One guess per key exchange: the next needs a new Cmd0.
-                            *state = SessionState::Spent;
-                        }
-                        result
-                    }
-                    None => finish(security, &mut SessionState::Spent, request, rng),
-                };
-                match &result {
-                    Ok(_) => {
-                        throttle.record_success();
-                        if visiting {
-                            sessions.touch(now, id);
-                            sessions.attach(id, connection);
-                        }
-                    }
-                    Err(Error::AuthenticationFailed) => throttle.record_failure(now),
-                    Err(_) => {}
-                }
-                result.map(|reply| Opened {
-                    session: id,
-                    incoming: Incoming::Reply(reply),
-                })
-            }
         }
     }
 

@@ -117,8 +117,10 @@ pub enum Error {
         /// The configured maximum.
         limit: usize,
     },
-    /// Handshakes are refused for a while after repeated authentication failures.
-    #[error("too many failed authentication attempts; retry in {} ms", retry_after.as_millis())]
+    /// The handshake was not tried: its source failed too often, the device-wide budget of
+    /// failed attempts is spent, the source starts handshakes too fast, or the handshake
+    /// workers are saturated (see [`crate::throttle`]).
+    #[error("authentication attempts are throttled; retry in {} ms", retry_after.as_millis())]
     Throttled {
         /// How long until handshakes are accepted again.
         retry_after: Duration,

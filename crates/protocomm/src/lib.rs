@@ -85,6 +85,7 @@ mod cipher;
 pub mod client;
 pub mod device;
 pub mod error;
+pub mod handshake;
 pub mod proto_ver;
 pub mod security;
 pub mod session;
@@ -95,6 +96,7 @@ pub use device::{
     Device, DeviceConfig, Endpoint, EndpointHandler, EndpointKind, HandlerError, Incoming, Opened,
 };
 pub use error::{Error, Fault, Result};
+pub use handshake::{HandshakeDone, HandshakeJob};
 pub use proto_ver::{AppInfo, PeerVersion, VersionInfo};
 pub use rand_core;
 
@@ -120,7 +122,7 @@ pub mod fuzzing {
 pub use security::srp::{Sec2Credentials, VerifierOptions};
 pub use security::{ClientSecurity, Security};
 pub use session::{AfterDisconnect, ConnectionId, Origin, SessionId, SessionLimits};
-pub use throttle::{AuthThrottle, ThrottleConfig};
+pub use throttle::{AuthThrottle, Source, ThrottleConfig};
 pub use wifiprov_proto as proto;
 pub use wifiprov_types::Instant;
 pub use wifiprov_types::Secret;

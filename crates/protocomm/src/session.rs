@@ -507,6 +507,14 @@ impl<S: Progress> SessionTable<S> {
         self.entries.len()
     }
 
+    /// Sessions with a handshake in progress (`Resp0` sent or a step being computed).
+    pub(crate) fn handshakes(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.state.stage() == Stage::Handshake)
+            .count()
+    }
+
     /// The most sessions held at once.
     pub(crate) fn limit(&self) -> usize {
         self.limits.max_sessions

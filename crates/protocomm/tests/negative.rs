@@ -114,7 +114,7 @@ fn brute_force_is_throttled_with_backoff() {
         let err = handshake(&mut d, at(0), id, wrong.clone()).unwrap_err();
         assert!(matches!(err, Error::AuthenticationFailed));
     }
-    assert_eq!(d.throttle().failures(), 5);
+    assert_eq!(d.throttle().failures(Source::Local), 5);
     // Even the right PoP is refused while paused.
     let id = connect(&mut d);
     match handshake(&mut d, at(500), id, cli.clone()).unwrap_err() {
@@ -135,7 +135,7 @@ fn brute_force_is_throttled_with_backoff() {
     ));
     // A success resets the count.
     handshake(&mut d, at(3000), ids[2], cli.clone()).unwrap();
-    assert_eq!(d.throttle().failures(), 0);
+    assert_eq!(d.throttle().failures(Source::Local), 0);
     assert!(matches!(
         handshake(&mut d, at(3000), ids[3], wrong),
         Err(Error::AuthenticationFailed)

@@ -31,7 +31,7 @@ fn device_with(security: Security, max_sessions: usize) -> Device {
     let mut config = DeviceConfig::new(security);
     config.limits.max_sessions = max_sessions;
     // The brute-force guard couples sessions on purpose; it has its own tests.
-    config.throttle.free_failures = u32::MAX;
+    config.throttle = ThrottleConfig::unlimited();
     Device::new(config).unwrap()
 }
 

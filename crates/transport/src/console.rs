@@ -23,6 +23,8 @@
 //!   * `error: rejected (no response)`: protocomm refused the request (wrong proof of
 //!     possession, failed decryption, unknown session, failing handler, …): the case where an
 //!     ESP-IDF device prints nothing. The reason is logged at debug level, never sent.
+//!   * `error: throttled; retry in <n> s`: the device is throttling authentication attempts
+//!     ([`THROTTLED`]); the handshake was not tried.
 //!   * `error: unknown endpoint "<name>"`, `error: not hex`, `error: bad session id "<text>"`,
 //!     `error: expected <endpoint> <session-id> <payload-hex>`,
 //!     `error: line too long (<n> > <limit> bytes)`: the line itself was malformed.
@@ -55,6 +57,9 @@ pub const ERROR_PREFIX: &str = "error: ";
 
 /// The error line printed where an ESP-IDF device would print nothing (protocomm refused).
 pub const REJECTED: &str = "error: rejected (no response)";
+
+/// How the error line of a throttled handshake begins; whole seconds and `" s"` follow.
+pub const THROTTLED: &str = "error: throttled; retry in ";
 
 /// Default longest command line, in bytes: room for requests of about 2000 bytes, enough for
 /// every security 2 handshake message.
@@ -370,7 +375,7 @@ async fn answer(
         _ => {
             // Dropping the previous connection closes its session.
             *current = None;
-            let connection = service.connect(AfterDisconnect::Close);
+            let connection = service.connect(AfterDisconnect::Close, protocomm::Source::Local);
             debug!(
                 "console: session {} opened (protocomm session {:?})",
                 command.session,
@@ -389,6 +394,10 @@ async fn answer(
         .await
     {
         Ok(response) => Some(Ok(encode_hex(&response.body))),
+        Err(protocomm::Error::Throttled { retry_after }) => {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            Some(Err(format!("{THROTTLED}{} s", seconds.max(1))))
+        }
         Err(e) => {
             debug!(
                 "console: {:?} on session {} refused: {e}",

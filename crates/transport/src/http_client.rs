@@ -39,6 +39,13 @@ pub enum ClientError {
         /// The endpoint.
         endpoint: String,
     },
+    /// The device answered `429 Too Many Requests`: it is throttling authentication
+    /// attempts, for `retry_after` (its `Retry-After`, in seconds; 1 s if absent).
+    #[error("the device is throttling authentication attempts; retry in {} s", .retry_after.as_secs())]
+    Throttled {
+        /// How long the device asks to wait.
+        retry_after: Duration,
+    },
     /// No answer within the timeout.
     #[error("no answer from the device within {0:?}")]
     Timeout(Duration),
@@ -166,6 +173,7 @@ impl HttpClient {
         let mut length = None;
         let mut close = false;
         let mut set_cookie = None;
+        let mut retry_after = None;
         let mut total = status_line.len();
         loop {
             let mut line = String::new();
@@ -192,6 +200,7 @@ impl HttpClient {
                 "content-length" => length = value.parse::<usize>().ok(),
                 "connection" => close = value.eq_ignore_ascii_case("close"),
                 "set-cookie" => set_cookie = Some(value.to_string()),
+                "retry-after" => retry_after = value.parse::<u64>().ok(),
                 _ => {}
             }
         }
@@ -208,6 +217,11 @@ impl HttpClient {
         }
         if let Some(cookie) = set_cookie {
             self.cookie = Some(cookie);
+        }
+        if status == 429 {
+            return Err(ClientError::Throttled {
+                retry_after: Duration::from_secs(retry_after.unwrap_or(1).max(1)),
+            });
         }
         if status != 200 {
             return Err(ClientError::Status {

@@ -138,6 +138,13 @@ pub struct DeviceArgs {
     /// Seconds after which an idle session is dropped [default: 60].
     #[arg(long, value_name = "SECONDS")]
     pub session_timeout: Option<u64>,
+    /// Failed authentications one client address may make before it must wait [default: 5].
+    #[arg(long, value_name = "N")]
+    pub auth_free_failures: Option<u32>,
+    /// A client's first wait after its free failures, doubling with each further failure up
+    /// to 300 s [default: 1].
+    #[arg(long, value_name = "SECONDS")]
+    pub auth_backoff: Option<u64>,
     /// Advertise _esp_wifi_prov._tcp over mDNS [default: on unless listening on loopback].
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub mdns: Option<String>,
@@ -207,6 +214,10 @@ struct FileSettings {
     max_sessions: Option<usize>,
     #[serde(alias = "session_timeout")]
     session_timeout: Option<u64>,
+    #[serde(alias = "auth_free_failures")]
+    auth_free_failures: Option<u32>,
+    #[serde(alias = "auth_backoff")]
+    auth_backoff: Option<u64>,
     mdns: Option<String>,
 }
 
@@ -386,6 +397,8 @@ impl DeviceArgs {
         }
         self.max_sessions = self.max_sessions.or(file.max_sessions);
         self.session_timeout = self.session_timeout.or(file.session_timeout);
+        self.auth_free_failures = self.auth_free_failures.or(file.auth_free_failures);
+        self.auth_backoff = self.auth_backoff.or(file.auth_backoff);
         self.mdns = self.mdns.or(file.mdns);
         if let Some(s) = self.security
             && s > 2

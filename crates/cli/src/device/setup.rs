@@ -40,6 +40,14 @@ pub(super) fn builder(
     builder.device.limits.max_sessions = args.max_sessions.unwrap_or(4).max(1);
     builder.device.limits.idle_timeout =
         Duration::from_secs(args.session_timeout.unwrap_or(60).max(1));
+    if let Some(free) = args.auth_free_failures {
+        builder.device.throttle.free_failures = free;
+    }
+    if let Some(backoff) = args.auth_backoff {
+        let backoff = Duration::from_secs(backoff.max(1));
+        builder.device.throttle.base_delay = backoff;
+        builder.device.throttle.max_delay = builder.device.throttle.max_delay.max(backoff);
+    }
     builder.device.app_info = app_info(args.app_info.as_deref())?;
     builder.manager = ManagerConfig {
         auto_stop: !args.no_auto_stop,

@@ -15,6 +15,7 @@ use crate::exit::{self, Exit};
 const PROVISION_CODES: &[Exit] = &[
     Exit::Unreachable,
     Exit::Auth,
+    Exit::Throttled,
     Exit::WifiFailed,
     Exit::Refused,
     Exit::Timeout,
@@ -71,6 +72,7 @@ pub fn scan_help() -> String {
         exit::help(&[
             Exit::Unreachable,
             Exit::Auth,
+            Exit::Throttled,
             Exit::Refused,
             Exit::Timeout,
             Exit::OutputClosed

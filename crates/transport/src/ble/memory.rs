@@ -148,7 +148,10 @@ impl MemoryGattDevice {
     /// session id of its own, so that other transports can share the service) and the default
     /// MTU of 23 until [`MemoryGattLink::exchange_mtu`].
     pub fn connect(&self) -> MemoryGattLink {
-        let link = self.inner.service.connect(AfterDisconnect::Close);
+        let link = self
+            .inner
+            .service
+            .connect(AfterDisconnect::Close, protocomm::Source::Local);
         self.inner.live.fetch_add(1, Ordering::AcqRel);
         tracing::debug!(session = ?link.session(), "in-memory GATT link connected");
         MemoryGattLink {

@@ -127,7 +127,10 @@ impl Shared {
                 id,
                 last_active: Mutex::new(Instant::now()),
                 busy: AtomicBool::new(false),
-                session: SessionLink::new(self.service.connect(AfterDisconnect::Keep)),
+                session: SessionLink::new(
+                    self.service
+                        .connect(AfterDisconnect::Keep, protocomm::Source::ip(peer.ip())),
+                ),
                 evict: Notify::new(),
             });
             connections.insert(id, connection.clone());

@@ -9,6 +9,7 @@ use tracing::debug;
 use super::conn::{BusyGuard, Connection, Shared};
 use super::response::{
     CloseWithoutResponse, HttpResponse, method_not_allowed, plain, plain_closing, success,
+    too_many_requests,
 };
 use super::sessions::parse_cookie;
 
@@ -89,6 +90,7 @@ impl Shared {
             .await
         {
             Ok((response, cookie)) => success(response.body, cookie),
+            Err(protocomm::Error::Throttled { retry_after }) => Ok(too_many_requests(retry_after)),
             Err(e) => {
                 debug!(
                     connection = connection.id,

@@ -70,6 +70,21 @@ pub(super) fn success(
     Ok(response)
 }
 
+/// `429 Too Many Requests` with `Retry-After` in whole seconds (rounded up, at least 1): the
+/// device is throttling authentication attempts. The body says so in plain text.
+pub(super) fn too_many_requests(retry_after: std::time::Duration) -> HttpResponse {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let mut response = plain(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many authentication attempts; retry later\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +102,14 @@ mod tests {
         );
         let response = success(b"x".to_vec(), None).unwrap();
         assert!(response.headers().get(header::SET_COOKIE).is_none());
+    }
+
+    #[test]
+    fn throttling_is_429_with_retry_after_in_whole_seconds() {
+        let response = too_many_requests(std::time::Duration::from_millis(2_100));
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "3");
+        let short = too_many_requests(std::time::Duration::ZERO);
+        assert_eq!(short.headers().get(header::RETRY_AFTER).unwrap(), "1");
     }
 }

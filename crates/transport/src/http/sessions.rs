@@ -170,7 +170,7 @@ mod tests {
     }
 
     fn link(service: &Service) -> SessionLink {
-        SessionLink::new(service.connect(AfterDisconnect::Keep))
+        SessionLink::new(service.connect(AfterDisconnect::Keep, protocomm::Source::Local))
     }
 
     #[test]

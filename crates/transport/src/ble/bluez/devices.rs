@@ -72,7 +72,9 @@ impl Shared {
         path: &str,
     ) -> &'a mut DeviceState {
         devices.entry(path.to_string()).or_insert_with(|| {
-            let link = self.service.connect(AfterDisconnect::Close);
+            let link = self
+                .service
+                .connect(AfterDisconnect::Close, bluez_source(path));
             tracing::debug!(device = path, session = ?link.session(), "BLE device seen");
             DeviceState {
                 conn: GattConnection::new(self.layout.clone(), self.max_value_len),
@@ -165,5 +167,21 @@ impl Shared {
             .ok_or(AttError::UnlikelyError)?;
         state.conn.finish_request(&request, response)?;
         state.conn.read(characteristic, opts.offset, opts.mtu)
+    }
+}
+
+/// The throttle's key for a BlueZ device object (`…/dev_AA_BB_CC_DD_EE_FF`): its address.
+fn bluez_source(path: &str) -> protocomm::Source {
+    let mut address = [0u8; 6];
+    let hex = path.rsplit('/').next().and_then(|n| n.strip_prefix("dev_"));
+    let parts = hex.map(|h| h.split('_').map(|b| u8::from_str_radix(b, 16)));
+    match parts {
+        Some(parts) if parts.clone().count() == 6 => {
+            for (slot, byte) in address.iter_mut().zip(parts) {
+                *slot = byte.unwrap_or(0);
+            }
+            protocomm::Source::Ble(address)
+        }
+        _ => protocomm::Source::Local,
     }
 }
