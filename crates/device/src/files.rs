@@ -7,7 +7,8 @@
 //!   anything but a regular file with [`FileError::NotRegular`] naming its kind.
 //! * [`read_bounded`] reads at most a given number of bytes and refuses a larger file with
 //!   [`FileError::TooLarge`]; [`read_to_string_bounded`] does the same for text.
-//! * [`read_stream_bounded`] does the same for any reader (standard input, a pipe).
+//! * [`read_stream_bounded`] does the same for any reader (standard input, a pipe), and
+//!   [`read_input_bounded`] for a file the user names (a FIFO or pipe is fine input there).
 //!
 //! Errors convert into [`io::Error`] (kind `InvalidInput`), keeping the typed error as its
 //! inner error, so callers whose errors carry an `io::Error` can pass them on unchanged.
@@ -257,6 +258,16 @@ pub fn read_stream_bounded(reader: impl Read, limit: u64, name: &Path) -> io::Re
     Ok(bytes)
 }
 
+/// At most `limit` bytes of the file the user named at `path`, whatever it is: a pipe or
+/// FIFO (`<(…)`) is read like a file, and an endless device (`/dev/zero`) is cut off after
+/// `limit + 1` bytes with [`FileError::TooLarge`].
+///
+/// # Errors
+/// The `open` or read error, or [`FileError::TooLarge`] (inside an [`io::Error`]).
+pub fn read_input_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    read_stream_bounded(File::open(path)?, limit, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +339,9 @@ mod tests {
         assert!(e.to_string().contains("larger than 9 bytes"), "{e}");
         let e = read_stream_bounded(io::repeat(0), 1000, Path::new("-")).unwrap_err();
         assert!(matches!(inner(&e), FileError::TooLarge { limit: 1000, .. }));
+        let e = read_input_bounded(Path::new("/dev/zero"), 4096).unwrap_err();
+        assert!(e.to_string().contains("larger than 4096 bytes"), "{e}");
+        assert_eq!(read_input_bounded(&path, 10).unwrap(), b"0123456789");
         std::fs::write(&path, [0xff, 0xfe]).unwrap();
         let e = read_to_string_bounded(&path, 10).unwrap_err();
         assert!(e.to_string().contains("not UTF-8"), "{e}");
