@@ -2,6 +2,14 @@
 //! FIFO, a directory or a planted symbolic link is refused with a message naming it, never
 //! read (no hang), followed, moved aside or replaced.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
 use std::fs;
 use std::path::Path;
 
