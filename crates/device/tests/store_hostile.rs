@@ -72,6 +72,8 @@ fn a_symlinked_credential_file_is_refused_and_its_target_untouched() {
     assert!(e.to_string().contains("is a symbolic link"), "{e}");
     let e = store.save(&creds()).unwrap_err();
     assert!(e.to_string().contains("is a symbolic link"), "{e}");
+    let e = store.clear().unwrap_err();
+    assert!(e.to_string().contains("is a symbolic link"), "{e}");
     assert!(fs::symlink_metadata(store.path()).unwrap().is_symlink());
     assert_eq!(fs::read(&target).unwrap(), b"precious");
 }

@@ -229,9 +229,22 @@ impl CredentialStore {
         Ok(())
     }
 
-    /// Removes the saved credentials (succeeds if there are none).
+    /// Removes the saved credentials (succeeds if there are none). Something other than a
+    /// regular file at the path is refused ([`StoreError::Unusable`]) and left alone.
     pub fn clear(&self) -> Result<(), StoreError> {
         let _lock = self.lock()?;
+        if let Ok(meta) = fs::symlink_metadata(&self.path)
+            && !meta.file_type().is_file()
+        {
+            return Err(StoreError::Unusable {
+                path: self.path.clone(),
+                source: FileError::NotRegular {
+                    path: self.path.clone(),
+                    kind: files::FileKind::of(meta.file_type()),
+                }
+                .into(),
+            });
+        }
         match fs::remove_file(&self.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
