@@ -215,3 +215,24 @@ for target, items in sorted(seeds.items()):
     print(f"{target:18} {len(items):3} seeds -> {out}")
 print(f"{total} SmartConfig seeds written")
 PY
+
+# networks_json: the manager's example files, plus a byte-order mark and a repeated key.
+python3 - "${here}/../crates/manager/tests/data" "$corpus" <<'PY'
+import glob, hashlib, os, sys
+
+data, corpus = sys.argv[1], sys.argv[2]
+seeds = set()
+for path in sorted(glob.glob(os.path.join(data, "*.json"))):
+    with open(path, "rb") as f:
+        text = f.read()
+    seeds.add(text)
+    seeds.add(b"\xef\xbb\xbf" + text)
+seeds.add(b'{"schema": 2, "schema": 2}')
+seeds.add(b'{"schema": 2, "known_networks": [{"ssid": "a", "ssid": "b"}], "access_point": {}}')
+out = os.path.join(corpus, "networks_json")
+os.makedirs(out, exist_ok=True)
+for b in sorted(seeds):
+    with open(os.path.join(out, hashlib.sha1(b).hexdigest()), "wb") as f:
+        f.write(b)
+print(f"{'networks_json':18} {len(seeds):3} seeds -> {out}")
+PY

@@ -368,6 +368,7 @@ fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
 fn control_exit(error: &ControlError) -> Exit {
     match error {
         ControlError::Bind { .. } => Exit::System,
+        ControlError::NotASocket { .. } => Exit::Config,
         _ => Exit::Unreachable,
     }
 }

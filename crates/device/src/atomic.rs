@@ -9,12 +9,16 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::files::{FileError, FileKind};
+
 /// Temporary files older than this are taken to be left by a crashed writer.
 pub const STALE_TMP_AGE: Duration = Duration::from_secs(60);
 
 /// The step of [`replace_private`] that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteStep {
+    /// Checking that the target, if present, is a regular file.
+    CheckTarget,
     /// Creating the temporary file.
     CreateTemp,
     /// Setting its mode to 0600.
@@ -33,6 +37,7 @@ impl WriteStep {
     /// The step in words ("write the temporary file").
     pub fn describe(self) -> &'static str {
         match self {
+            WriteStep::CheckTarget => "check what is there",
             WriteStep::CreateTemp => "create a temporary file",
             WriteStep::SetPermissions => "set the temporary file's mode to 0600",
             WriteStep::Write => "write the temporary file",
@@ -55,13 +60,29 @@ pub struct WriteError {
 }
 
 /// Replaces `target` (in `dir`) with `bytes`, through a temporary file named
-/// `<tmp_prefix><random>.tmp`.
+/// `<tmp_prefix><random>.tmp`. Something other than a regular file at `target` (a symbolic
+/// link, FIFO, device, socket or directory) is refused at step
+/// [`CheckTarget`](WriteStep::CheckTarget), never replaced.
 pub fn replace_private(
     dir: &Path,
     target: &Path,
     tmp_prefix: &str,
     bytes: &[u8],
 ) -> Result<(), WriteError> {
+    match fs::symlink_metadata(target) {
+        Ok(meta) if !meta.file_type().is_file() => {
+            return Err(WriteError {
+                step: WriteStep::CheckTarget,
+                temp: None,
+                source: FileError::NotRegular {
+                    path: target.to_path_buf(),
+                    kind: FileKind::of(meta.file_type()),
+                }
+                .into(),
+            });
+        }
+        _ => {}
+    }
     let mut builder = tempfile::Builder::new();
     builder.prefix(tmp_prefix).suffix(TMP_SUFFIX);
     #[cfg(unix)]

@@ -15,6 +15,7 @@ pub mod atomic;
 pub mod endpoints;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod machine;
 pub mod manager;
 pub mod store;

@@ -459,20 +459,18 @@ fn corrupt_files_are_moved_aside_never_overwritten() {
 }
 
 #[test]
-fn unreadable_path_is_moved_aside() {
+fn a_directory_at_the_path_is_refused_and_left_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let store = CredentialStore::open(tmp.path()).unwrap();
-    // A directory where the file should be cannot be read as one.
+    // A directory where the file should be is not ours to move: refused, kept as it is.
     fs::create_dir(store.path()).unwrap();
     fs::write(store.path().join("inside"), b"kept").unwrap();
-    assert_eq!(store.load().unwrap(), None);
-    assert!(!store.path().exists());
-    let asides = aside_files(tmp.path());
-    assert_eq!(asides.len(), 1);
-    assert_eq!(fs::read(asides[0].join("inside")).unwrap(), b"kept");
-    // Saving works again afterwards.
-    store.save(&home()).unwrap();
-    assert!(store.is_provisioned());
+    let e = store.load().unwrap_err();
+    assert!(matches!(e, StoreError::Unusable { .. }), "{e:?}");
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    assert!(store.save(&home()).is_err());
+    assert_eq!(fs::read(store.path().join("inside")).unwrap(), b"kept");
+    assert!(aside_files(tmp.path()).is_empty());
 }
 
 #[test]

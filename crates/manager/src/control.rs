@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
+use wifiprov_device::files::FileKind;
 use wifiprov_wifi::BoxFuture;
 use zeroize::Zeroizing;
 
@@ -121,6 +122,18 @@ pub enum ControlError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Something other than a socket is at the socket's path (a regular file, a directory, a
+    /// symbolic link, …); it is left alone.
+    #[error(
+        "{path} is {kind}, not a socket; refusing to replace it with the control socket \
+         (remove it or choose another --control path)"
+    )]
+    NotASocket {
+        /// The socket path.
+        path: PathBuf,
+        /// What is there.
+        kind: FileKind,
+    },
     /// The daemon is not reachable.
     #[error("cannot reach the manager at {path} (is `wifiprov manage` running?): {source}")]
     Connect {
@@ -157,8 +170,16 @@ impl ControlServer {
             std::fs::create_dir_all(dir).map_err(err)?;
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
         }
-        // A socket left by a daemon that died is removed; a live one is not stolen.
-        if path.exists() {
+        // A socket left by a daemon that died is removed; a live one is not stolen, and
+        // anything that is not a socket is not ours to remove.
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            let kind = FileKind::of(meta.file_type());
+            if kind != FileKind::Socket {
+                return Err(ControlError::NotASocket {
+                    path: path.to_path_buf(),
+                    kind,
+                });
+            }
             if std::os::unix::net::UnixStream::connect(path).is_ok() {
                 return Err(err(std::io::Error::new(
                     std::io::ErrorKind::AddrInUse,
@@ -208,7 +229,12 @@ impl ControlServer {
 
 impl Drop for ControlServer {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Only a socket: whatever replaced it since is not ours.
+        let is_socket = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| FileKind::of(m.file_type()) == FileKind::Socket);
+        if is_socket {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

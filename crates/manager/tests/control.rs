@@ -276,3 +276,36 @@ async fn other_users_are_refused() {
             .contains("permission denied")
     );
 }
+
+#[tokio::test]
+async fn only_a_socket_is_ever_replaced_at_the_control_path() {
+    use wifi_manager::control::ControlError;
+    let dir = tempfile::tempdir().unwrap();
+    // A regular file (say, the user's networks.json) is refused and kept.
+    let file = dir.path().join("networks.json");
+    std::fs::write(&file, b"{\"schema\": 2}").unwrap();
+    let e = ControlServer::bind(&file).err().expect("refused");
+    assert!(matches!(e, ControlError::NotASocket { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("is a regular file, not a socket"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"{\"schema\": 2}");
+    // A directory and a symbolic link (even to a socket) likewise.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let e = ControlServer::bind(&sub).err().expect("refused");
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    assert!(sub.is_dir());
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let e = ControlServer::bind(&link).err().expect("refused");
+    assert!(e.to_string().contains("is a symbolic link"), "{e}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    // A stale socket (nobody listening) is still replaced.
+    let stale = dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    assert!(stale.exists());
+    let server = ControlServer::bind(&stale).unwrap();
+    assert_eq!(server.path(), stale.as_path());
+}

@@ -499,7 +499,10 @@ fn file_errors_name_the_file() {
     assert!(!err.is_not_found());
     assert_eq!(
         err.to_string(),
-        format!("cannot read {}: it is a directory", dir.path().display())
+        format!(
+            "cannot read {0}: {0} is a directory, not a regular file; refusing to use it",
+            dir.path().display()
+        )
     );
 
     let bad = dir.path().join("bad.json");
@@ -522,7 +525,7 @@ fn file_errors_name_the_file() {
         NetworksFile::load(&huge)
             .unwrap_err()
             .to_string()
-            .ends_with("larger than 1048576 bytes, which no networks.json needs")
+            .ends_with("is larger than 1048576 bytes; refusing to read it")
     );
 }
 
@@ -921,4 +924,62 @@ fn ssids_that_are_not_text_are_kept_exactly() {
 
 fn pass(text: &str) -> Passphrase {
     Passphrase::new(text).expect("a valid passphrase")
+}
+
+#[test]
+fn a_fifo_is_refused_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("networks.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let err = NetworksFile::load(&fifo).unwrap_err();
+    assert!(!err.is_not_found());
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot read {0}: {0} is a FIFO, not a regular file; refusing to use it",
+            fifo.display()
+        )
+    );
+    // A save refuses to replace it too.
+    let file = NetworksFile::from_str(&doc("", AP), &fifo).unwrap();
+    let err = file.save().unwrap_err();
+    assert!(err.to_string().contains("is a FIFO"), "{err}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+#[test]
+fn a_repeated_key_is_refused_with_its_name_and_line() {
+    let text = "{\n  \"schema\": 2,\n  \"known_networks\": [\n    {\"ssid\": \"Home\", \"password\": \"aaaaaaaa\", \"password\": \"bbbbbbbb\"}\n  ]\n}\n";
+    let err = NetworksFile::from_str(text, "n.json").unwrap_err();
+    match &err {
+        NetworksError::NotJson { line, message, .. } => {
+            assert_eq!(*line, 4);
+            assert_eq!(message, "duplicate key \"password\"");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.to_string().contains("aaaaaaaa") && !err.to_string().contains("bbbbbbbb"));
+    let top = "{\"schema\": 2, \"schema\": 2}";
+    let err = NetworksFile::from_str(top, "n.json").unwrap_err();
+    assert!(
+        err.to_string().contains("duplicate key \"schema\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_and_not_written_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("networks.json");
+    let mut text = b"\xEF\xBB\xBF".to_vec();
+    text.extend_from_slice(
+        br#"{"schema": 2, "known_networks": [{"ssid": "Home", "password": "aaaaaaaa"}], "access_point": {"config": {"essid": "ap"}}}"#,
+    );
+    fs::write(&path, &text).unwrap();
+    let file = NetworksFile::load(&path).unwrap();
+    assert_eq!(file.known().len(), 1);
+    file.save().unwrap();
+    let saved = fs::read(&path).unwrap();
+    assert_eq!(saved.first(), Some(&b'{'));
 }

@@ -326,13 +326,20 @@ fn warn_if_readable(path: &Path) {
     }
 }
 
+/// The largest `--config` file read, in bytes.
+pub const MAX_CONFIG_LEN: u64 = 1024 * 1024;
+
 impl DeviceArgs {
     /// Fills unset flags from the `--config` file, if any.
     pub fn merge_config_file(mut self) -> Result<Self> {
         let Some(path) = self.config.clone() else {
             return Ok(self);
         };
-        let text = std::fs::read_to_string(&path)
+        let text = wifiprov_device::files::read_input_bounded(&path, MAX_CONFIG_LEN)
+            .and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| std::io::Error::other("the file is not UTF-8 text"))
+            })
             .with_context(|| format!("cannot read {}", path.display()))?;
         let file: FileSettings = toml::from_str(&text)
             .map_err(|e| redacted(&e, &text))
@@ -552,5 +559,21 @@ mod tests {
         .merge_config_file()
         .unwrap_err();
         assert!(format!("{err:#}").contains("securty"), "{err:#}");
+    }
+
+    #[test]
+    fn an_endless_config_file_is_refused_at_the_size_limit() {
+        let e = DeviceArgs {
+            config: Some(PathBuf::from("/dev/zero")),
+            ..Default::default()
+        }
+        .merge_config_file()
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").ends_with(&format!(
+                "/dev/zero is larger than {MAX_CONFIG_LEN} bytes; refusing to read it"
+            )),
+            "{e:#}"
+        );
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::Path;
 
 use protocomm::Secret;
+use wifiprov_device::files;
 
 /// The columns a fleet CSV may have, in their usual order.
 pub const COLUMNS: [&str; 8] = [
@@ -19,6 +20,9 @@ pub const COLUMNS: [&str; 8] = [
 
 /// The most problems reported for one file before giving up on listing them.
 const MAX_PROBLEMS: usize = 20;
+
+/// The largest fleet file read, in bytes (a line per device; a million devices fit).
+pub const MAX_FILE_LEN: u64 = 64 * 1024 * 1024;
 
 /// Transports fleet mode can drive.
 const HTTP_TRANSPORTS: [&str; 3] = ["softap", "httpd", "http"];
@@ -147,7 +151,7 @@ impl Layout {
 /// Reads and checks a fleet file. Nothing is contacted if anything is wrong.
 pub fn read(path: &Path, defaults: &Defaults) -> Result<Vec<Row>, CsvError> {
     let file = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| CsvError {
+    let text = files::read_input_bounded(path, MAX_FILE_LEN).map_err(|e| CsvError {
         problems: vec![format!("cannot read {file}: {e}")],
     })?;
     parse(&file, &text, defaults)
@@ -558,6 +562,18 @@ mod tests {
         assert!(
             !debug.contains("pop-secret") && !debug.contains("pass-secret"),
             "{debug}"
+        );
+    }
+
+    #[test]
+    fn an_endless_file_is_refused_at_the_size_limit() {
+        let e = read(Path::new("/dev/zero"), &open_network()).unwrap_err();
+        assert_eq!(
+            e.problems,
+            [format!(
+                "cannot read /dev/zero: /dev/zero is larger than {MAX_FILE_LEN} bytes; \
+                 refusing to read it"
+            )]
         );
     }
 }

@@ -1,14 +1,15 @@
 //! `wifiprov smartconfig encode` and `decode`.
 
+use std::io::BufRead;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use smartconfig::net::encode_schedule;
 use smartconfig::{Observation, ScType};
 
-use super::{MessageArgs, decoded_json, read_input};
+use super::{MessageArgs, decoded_json, open_input};
 use crate::exit::{Exit, ExitContext};
 use crate::output::{out, outln};
 
@@ -78,8 +79,10 @@ pub fn encode(args: EncodeArgs) -> Result<Exit> {
 
 /// Runs `decode`.
 pub fn decode(args: DecodeArgs) -> Result<Exit> {
-    let text = read_input(&args.lengths)?;
-    let observations = parse_lengths(&text).exit(Exit::Config)?;
+    let input = open_input(&args.lengths)?;
+    let observations = parse_lengths(input)
+        .with_context(|| format!("{}", args.lengths.display()))
+        .exit(Exit::Config)?;
     let key = args.key.bytes()?;
     let types = match args.sc_type {
         Some(t) => vec![t],
@@ -135,13 +138,57 @@ pub fn decode(args: DecodeArgs) -> Result<Exit> {
     }
 }
 
-/// Reads "LEN" or "SOURCE DESTINATION LEN" lines (whitespace or commas between columns).
-fn parse_lengths(text: &str) -> Result<Vec<Observation>> {
+/// The most lengths `decode` reads (a SmartConfig run of minutes is tens of thousands).
+pub const MAX_LENGTHS: usize = 1_000_000;
+/// The longest line `decode` reads, in bytes (two MAC addresses and a length need ~40).
+pub const MAX_LINE_LEN: usize = 256;
+/// The most bytes `decode` reads, comments and blank lines included.
+pub const MAX_INPUT_LEN: u64 = 64 * 1024 * 1024;
+
+/// Reads "LEN" or "SOURCE DESTINATION LEN" lines (whitespace or commas between columns),
+/// streaming: at most [`MAX_LENGTHS`] lengths, lines of at most [`MAX_LINE_LEN`] bytes and
+/// [`MAX_INPUT_LEN`] bytes in all, so an endless input (`/dev/zero`, a pipe that never
+/// closes with data) ends in an error instead of filling memory.
+fn parse_lengths(input: impl std::io::BufRead) -> Result<Vec<Observation>> {
+    parse_lengths_within(input, MAX_LENGTHS, MAX_INPUT_LEN)
+}
+
+/// [`parse_lengths`] with the count and size limits given.
+fn parse_lengths_within(
+    mut input: impl std::io::BufRead,
+    max_lengths: usize,
+    max_input_len: u64,
+) -> Result<Vec<Observation>> {
     let mut out = Vec::new();
-    for (number, line) in text.lines().enumerate() {
+    let mut raw = Vec::with_capacity(MAX_LINE_LEN + 1);
+    let mut total: u64 = 0;
+    let mut number: usize = 0;
+    loop {
+        raw.clear();
+        let limit = u64::try_from(MAX_LINE_LEN).unwrap_or(u64::MAX) + 1;
+        let n = std::io::Read::take(&mut input, limit)
+            .read_until(b'\n', &mut raw)
+            .context("cannot read the input")?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        total = total.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        if total > max_input_len {
+            bail!("input exceeds {max_input_len} bytes");
+        }
+        if raw.last() != Some(&b'\n') && n > MAX_LINE_LEN {
+            bail!("line {number} is longer than {MAX_LINE_LEN} bytes");
+        }
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            bail!("line {number} is not UTF-8 text");
+        };
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
+        }
+        if out.len() >= max_lengths {
+            bail!("input exceeds {max_lengths} lengths");
         }
         let cols: Vec<&str> = line
             .split(|c: char| c.is_whitespace() || c == ',')
@@ -150,13 +197,10 @@ fn parse_lengths(text: &str) -> Result<Vec<Observation>> {
         let (source, destination, length) = match cols.as_slice() {
             [len] => ([0u8; 6], [0xff; 6], *len),
             [src, dst, len] => (address(src), address(dst), *len),
-            _ => bail!(
-                "line {}: expected LEN or SOURCE DESTINATION LEN, got {line:?}",
-                number + 1
-            ),
+            _ => bail!("line {number}: expected LEN or SOURCE DESTINATION LEN, got {line:?}"),
         };
         let Ok(length) = length.parse::<u16>() else {
-            bail!("line {}: {length:?} is not a length", number + 1);
+            bail!("line {number}: {length:?} is not a length");
         };
         let time_us = u64::try_from(out.len()).unwrap_or(u64::MAX);
         let mut observation = Observation::direct(time_us, source, length);
@@ -186,7 +230,8 @@ mod tests {
     #[test]
     fn length_lines() {
         let obs = parse_lengths(
-            "# a comment\n515\n\naa:bb:cc:dd:ee:ff ff:ff:ff:ff:ff:ff 514\nphone,bcast,513\n",
+            "# a comment\n515\n\naa:bb:cc:dd:ee:ff ff:ff:ff:ff:ff:ff 514\nphone,bcast,513\n"
+                .as_bytes(),
         )
         .unwrap();
         assert_eq!(obs.len(), 3);
@@ -195,8 +240,47 @@ mod tests {
         assert_eq!(obs[1].destination, [0xff; 6]);
         assert_eq!(obs[2].source, address("phone"));
         assert_ne!(address("phone"), address("phone2"));
-        assert!(parse_lengths("1 2\n").is_err());
-        assert!(parse_lengths("x\n").is_err());
-        assert!(parse_lengths("70000\n").is_err());
+        assert!(parse_lengths(&b"1 2\n"[..]).is_err());
+        assert!(parse_lengths(&b"x\n"[..]).is_err());
+        assert!(parse_lengths(&b"70000\n"[..]).is_err());
+    }
+
+    #[test]
+    fn endless_or_huge_input_is_cut_short() {
+        // /dev/zero: one line that never ends.
+        let zeros = std::io::BufReader::new(std::io::repeat(0));
+        let e = parse_lengths(zeros).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("line 1 is longer than {MAX_LINE_LEN} bytes")
+        );
+        // Endless valid lines: stopped at the count.
+        let lines = std::io::BufReader::new(RepeatLine(b"515\n", 0));
+        let e = parse_lengths_within(lines, 1000, MAX_INPUT_LEN).unwrap_err();
+        assert_eq!(e.to_string(), "input exceeds 1000 lengths");
+        // Endless comments: stopped at the byte count.
+        let comments = std::io::BufReader::new(RepeatLine(b"#\n", 0));
+        let e = parse_lengths_within(comments, MAX_LENGTHS, 10_000).unwrap_err();
+        assert_eq!(e.to_string(), "input exceeds 10000 bytes");
+        // A line of exactly the longest length is fine.
+        let mut long = vec![b' '; MAX_LINE_LEN - 4];
+        long.extend_from_slice(b"515\n");
+        assert_eq!(parse_lengths(&long[..]).unwrap().len(), 1);
+        assert!(parse_lengths(&[0xff, b'\n'][..]).is_err());
+    }
+
+    /// Endless copies of one line.
+    struct RepeatLine(&'static [u8], usize);
+
+    impl std::io::Read for RepeatLine {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let mut n = 0;
+            while n < buf.len() {
+                buf[n] = self.0[self.1 % self.0.len()];
+                self.1 += 1;
+                n += 1;
+            }
+            Ok(n)
+        }
     }
 }

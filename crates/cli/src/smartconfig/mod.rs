@@ -188,18 +188,16 @@ impl ReceiverKey {
     }
 }
 
-/// The lines of `path`, or of standard input for `-`.
-fn read_input(path: &std::path::Path) -> Result<String> {
+/// `path` as a buffered stream, or standard input for `-`. Not read whole: the caller
+/// bounds what it takes (a pipe or a FIFO is fine input).
+fn open_input(path: &std::path::Path) -> Result<Box<dyn std::io::BufRead>> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .context("cannot read standard input")
-            .exit(Exit::Config)?;
-        Ok(text)
+        Ok(Box::new(std::io::stdin().lock()))
     } else {
-        std::fs::read_to_string(path)
+        let file = std::fs::File::open(path)
             .with_context(|| format!("cannot read {}", path.display()))
-            .exit(Exit::Config)
+            .exit(Exit::Config)?;
+        Ok(Box::new(std::io::BufReader::new(file)))
     }
 }
 

@@ -82,6 +82,16 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    /// Something other than a regular file (a FIFO, device, socket, directory or symbolic
+    /// link) is at the credential file's path. It is neither read nor moved aside.
+    #[error("cannot use {path}: {source}")]
+    Unusable {
+        /// The credential file.
+        path: PathBuf,
+        /// The refusal, a [`FileError`](crate::files::FileError) inside.
+        #[source]
+        source: io::Error,
+    },
     /// The credential file could not be removed.
     #[error("cannot remove {path}: {source}")]
     Remove {

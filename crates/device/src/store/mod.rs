@@ -49,6 +49,11 @@
 //!   reports "not provisioned" so the agent starts provisioning afresh.
 //! * **Leftover temporary files** of crashed writers are never read; [`CredentialStore::open`]
 //!   removes those more than a minute old.
+//! * **Only regular files.** `credentials.json`, the lock file and the temporary files are
+//!   opened with `O_NOFOLLOW | O_NONBLOCK` and checked with `fstat`: a symbolic link, FIFO,
+//!   device, socket or directory at one of those paths is refused with
+//!   [`StoreError::Unusable`] naming what it is; it is never read, followed, moved aside or
+//!   replaced. A regular file larger than 64 KiB is corrupt (moved aside unread).
 //! * **Locking.** Every operation holds an exclusive `flock` on `.credentials.lock` in the
 //!   directory, so stores in several threads or processes do not interfere (a process that
 //!   dies releases its lock). [`CredentialStore::load`] proceeds without the lock when the
@@ -64,13 +69,14 @@ mod error;
 mod format;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use wifiprov_wifi::Credentials;
 use zeroize::Zeroizing;
 
 use crate::atomic::{self, WriteStep};
+use crate::files::{self, FileError, Links};
 
 pub use error::StoreError;
 
@@ -142,15 +148,28 @@ impl CredentialStore {
     /// A corrupt or unreadable file is moved aside (see the [module documentation](self)) and
     /// `None` returned; the error is only for failing to move it aside.
     pub fn load(&self) -> Result<Option<Credentials>, StoreError> {
-        // Without the lock file (read-only directory) reading is still possible.
-        let _lock = self.lock().ok();
+        // Without the lock file (read-only directory) reading is still possible; a lock path
+        // that is not a regular file (a planted link, a FIFO) is refused outright.
+        let _lock = match self.lock() {
+            Ok(lock) => Some(lock),
+            Err(StoreError::Lock { path, source }) if is_not_regular(&source) => {
+                return Err(StoreError::Unusable { path, source });
+            }
+            Err(_) => None,
+        };
         let problem = match self.read_file() {
             Ok(None) => return Ok(None),
             Ok(Some(bytes)) => match decode(&bytes) {
                 Ok(creds) => return Ok(Some(creds)),
                 Err(corruption) => corruption.to_string(),
             },
-            Err(e) => format!("unreadable: {e}"),
+            Err(Ok(e)) => format!("unreadable: {e}"),
+            Err(Err(source)) => {
+                return Err(StoreError::Unusable {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
         };
         let aside = self.move_aside()?;
         tracing::warn!(
@@ -175,6 +194,10 @@ impl CredentialStore {
         written.map_err(|e| {
             let temp = e.temp.clone().unwrap_or_else(|| self.dir.clone());
             match e.step {
+                WriteStep::CheckTarget => StoreError::Unusable {
+                    path: self.path.clone(),
+                    source: e.source,
+                },
                 WriteStep::CreateTemp => StoreError::CreateTemp {
                     dir: self.dir.clone(),
                     source: e.source,
@@ -206,9 +229,22 @@ impl CredentialStore {
         Ok(())
     }
 
-    /// Removes the saved credentials (succeeds if there are none).
+    /// Removes the saved credentials (succeeds if there are none). Something other than a
+    /// regular file at the path is refused ([`StoreError::Unusable`]) and left alone.
     pub fn clear(&self) -> Result<(), StoreError> {
         let _lock = self.lock()?;
+        if let Ok(meta) = fs::symlink_metadata(&self.path)
+            && !meta.file_type().is_file()
+        {
+            return Err(StoreError::Unusable {
+                path: self.path.clone(),
+                source: FileError::NotRegular {
+                    path: self.path.clone(),
+                    kind: files::FileKind::of(meta.file_type()),
+                }
+                .into(),
+            });
+        }
         match fs::remove_file(&self.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -241,39 +277,24 @@ impl CredentialStore {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&path).map_err(lock_err)?;
+        let file = files::open_regular(&path, &options, Links::Refuse).map_err(lock_err)?;
         file.lock().map_err(lock_err)?;
         Ok(file)
     }
 
     /// The credential file's bytes, `None` if it does not exist. The buffer is zeroized on
-    /// drop and allocated once (so no partial copies are left in freed memory).
-    fn read_file(&self) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
-        let file = match File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let meta = file.metadata()?;
-        if meta.is_dir() {
-            return Err(io::Error::other("it is a directory"));
+    /// drop and allocated once (so no partial copies are left in freed memory). A FIFO,
+    /// device, socket, directory or symbolic link is refused (`Err(Err(_))`), not read.
+    fn read_file(&self) -> Result<Option<Zeroizing<Vec<u8>>>, Result<io::Error, io::Error>> {
+        match files::read_bounded(&self.path, MAX_FILE_LEN, Links::Refuse) {
+            Ok(bytes) => {
+                warn_if_open_to_others(&self.path, "credential file", 0o600);
+                Ok(Some(bytes))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if is_not_regular(&e) => Err(Err(e)),
+            Err(e) => Err(Ok(e)),
         }
-        warn_if_open_to_others(&self.path, "credential file", 0o600);
-        let len = meta.len();
-        if len > MAX_FILE_LEN {
-            return Err(io::Error::other(format!(
-                "{len} bytes, more than the {MAX_FILE_LEN} a credential file can have"
-            )));
-        }
-        let capacity = usize::try_from(len).unwrap_or(0).saturating_add(1);
-        let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
-        file.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MAX_FILE_LEN {
-            return Err(io::Error::other(format!(
-                "more than the {MAX_FILE_LEN} bytes a credential file can have"
-            )));
-        }
-        Ok(Some(bytes))
     }
 
     /// Renames the credential file to a free `credentials.json.corrupt-<secs>[-n]` name.
@@ -340,4 +361,11 @@ impl CredentialStore {
             })?;
         Ok(())
     }
+}
+
+/// Whether `e` is a refusal of something that is not a regular file.
+fn is_not_regular(e: &io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<FileError>())
+        .is_some_and(|f| matches!(f, FileError::NotRegular { .. }))
 }

@@ -9,6 +9,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::parse::{self, AP_CONFIG_KEYS};
 use super::storage::{self, Style};
+use super::strict;
 use super::{
     AccessPointConfig, AddOutcome, KnownNetwork, Networks, NetworksError, Problem, ReorderProblem,
     SCHEMA,
@@ -65,7 +66,19 @@ impl NetworksFile {
     }
 
     fn from_bytes(bytes: &[u8], path: PathBuf) -> Result<Self, NetworksError> {
-        let value: Value = match serde_json::from_slice(bytes) {
+        let bytes = match bytes.strip_prefix(UTF8_BOM) {
+            Some(rest) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "{} starts with a UTF-8 byte-order mark; reading it without the mark \
+                     (the next save writes the file without one)",
+                    path.display()
+                );
+                rest
+            }
+            None => bytes,
+        };
+        let value: Value = match strict::from_slice(bytes) {
             Ok(value) => value,
             Err(e) => return Err(not_json(path, &e)),
         };
@@ -382,6 +395,9 @@ fn invalid_argument(what: impl Into<String>, problem: Problem) -> NetworksError 
         problem,
     }
 }
+
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A syntax error, its position taken out of the parser's message and reported apart.
 fn not_json(path: PathBuf, error: &serde_json::Error) -> NetworksError {

@@ -74,6 +74,16 @@
 //!   silently changed the behaviour).
 //! * SSID and password lengths, channels and duplicate SSIDs are checked (the original
 //!   checks nothing; a duplicate would make editing by SSID ambiguous).
+//! * A key given twice in one object (at any level) is refused, naming the key and its line
+//!   (the original's JSON reader keeps the last one without a word).
+//! * A leading UTF-8 byte-order mark (as some Windows editors write) is accepted with a
+//!   warning naming the file; the next save writes the file without it.
+//!
+//! ## What is read
+//!
+//! The path may be a symbolic link (followed), but what it leads to must be a regular file
+//! of at most 1 MiB: a FIFO, device, socket or directory is refused without being opened for
+//! a blocking read (so it never hangs start-up), and never replaced by a save.
 //!
 //! # Errors
 //!
@@ -83,6 +93,9 @@
 //! | case | message |
 //! |------|---------|
 //! | unreadable | `cannot read F: No such file or directory (os error 2)` |
+//! | not a file | `cannot read F: F is a FIFO, not a regular file; refusing to use it` |
+//! | too large | `cannot read F: F is larger than 1048576 bytes; refusing to read it` |
+//! | repeated key | `F: not valid JSON (line 4, column 12): duplicate key "ssid"` |
 //! | not JSON | ``F: not valid JSON (line 3, column 5): expected `,` or `}` `` |
 //! | not an object | `F: top level: expected an object, found an array` |
 //! | no schema | `F: schema: missing; this version reads schema 2 (a file without "schema" is in the older schema 1 layout)` |
@@ -128,6 +141,7 @@ mod error;
 mod file;
 mod parse;
 mod storage;
+mod strict;
 mod types;
 
 use std::ops::RangeInclusive;

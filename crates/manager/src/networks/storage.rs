@@ -1,7 +1,7 @@
 //! Bytes in and out: reading the file, laying the document out the way the file was laid
 //! out, the atomic and durable replace, and wiping secrets from memory.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -12,6 +12,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::NetworksError;
 use wifiprov_device::atomic;
+use wifiprov_device::files::{self, FileError, Links};
 
 /// Files larger than this are refused unread (a real one is a few KiB).
 pub(super) const MAX_FILE_LEN: u64 = 1024 * 1024;
@@ -146,18 +147,19 @@ pub(super) fn wipe_map(map: &mut Map<String, Value>) {
     map.values_mut().for_each(wipe);
 }
 
-/// The file's bytes, in a buffer wiped on drop and allocated once.
+/// The file's bytes, in a buffer wiped on drop and allocated once. A symbolic link is
+/// followed (the user may keep the file elsewhere); what it leads to must be a regular file:
+/// a FIFO, device, socket or directory is refused without blocking or reading it.
 pub(super) fn read_file(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-    let file = File::open(path)?;
+    let file = files::open_regular_read(path, Links::Follow)?;
     let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(io::Error::other("it is a directory"));
-    }
     warn_if_readable_by_others(&meta, path);
-    let too_large = || {
-        io::Error::other(format!(
-            "larger than {MAX_FILE_LEN} bytes, which no networks.json needs"
-        ))
+    let too_large = || -> io::Error {
+        FileError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_FILE_LEN,
+        }
+        .into()
     };
     if meta.len() > MAX_FILE_LEN {
         return Err(too_large());

@@ -444,6 +444,9 @@ impl Default for SimEnvironment {
     }
 }
 
+/// The largest environment file read, in bytes.
+pub const MAX_FILE_LEN: u64 = 1024 * 1024;
+
 impl SimEnvironment {
     /// Reads an environment from TOML text. See the [module documentation](super) for the
     /// format. Unknown keys are errors, so that typos do not go unnoticed.
@@ -451,12 +454,31 @@ impl SimEnvironment {
         SimEnvironment::parse(text, None)
     }
 
-    /// Reads an environment from a TOML file; errors name the file.
+    /// Reads an environment from a TOML file of at most [`MAX_FILE_LEN`] bytes; errors name
+    /// the file.
     pub fn from_file(path: &Path) -> Result<SimEnvironment, SimError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+        let read_err = |source| SimError::Read {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(read_err)?,
+                MAX_FILE_LEN + 1,
+            ),
+            &mut text,
+        )
+        .map_err(read_err)?;
+        if text.len() as u64 > MAX_FILE_LEN {
+            return Err(read_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is larger than {MAX_FILE_LEN} bytes; refusing to read it",
+                    path.display()
+                ),
+            )));
+        }
         SimEnvironment::parse(&text, Some(path))
     }
 
