@@ -8,6 +8,7 @@ mod args;
 pub(crate) mod ble;
 mod custom;
 mod hooks;
+mod http_limits;
 mod qr;
 mod routes;
 mod setup;
