@@ -123,13 +123,13 @@ impl Drop for RequestGuard<'_> {
     }
 }
 
-/// The TCP stream, telling its connection when request bytes arrive.
-struct Watched {
-    stream: tokio::net::TcpStream,
+/// The stream, telling its connection when request bytes arrive.
+struct Watched<S> {
+    stream: S,
     connection: Arc<Connection>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -144,7 +144,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -233,12 +233,15 @@ impl Shared {
 
     /// Registers an accepted connection and returns the task that serves it, or `None` when
     /// it is refused.
-    pub(super) fn admit(
+    pub(super) fn admit<S>(
         self: &Arc<Self>,
-        stream: tokio::net::TcpStream,
+        stream: S,
         peer: SocketAddr,
         stop: watch::Receiver<bool>,
-    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+    ) -> Option<impl Future<Output = ()> + Send + 'static>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let mut connections = lock(&self.connections);
         let table = Self::table(&connections);
@@ -270,17 +273,18 @@ impl Shared {
         });
         connections.insert(id, connection.clone());
         drop(connections);
-        let _ = stream.set_nodelay(true);
         debug!(connection = id, %peer, "HTTP connection opened");
         Some(self.clone().run_connection(connection, stream, stop))
     }
 
-    async fn run_connection(
+    async fn run_connection<S>(
         self: Arc<Self>,
         connection: Arc<Connection>,
-        stream: tokio::net::TcpStream,
+        stream: S,
         mut stop: watch::Receiver<bool>,
-    ) {
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let shared = self.clone();
         let conn = connection.clone();
         let service = service_fn(move |request: Request<Incoming>| {

@@ -281,6 +281,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
                     if let Some(task) = shared.admit(stream, peer, stop_rx.clone()) {
                         tasks.spawn(task);
                     }
@@ -345,5 +346,25 @@ impl AcceptWarnings {
         );
         self.last = Some(now);
         self.suppressed = 0;
+    }
+}
+
+/// Entry points for fuzzing the connection path without sockets.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use super::*;
+    use tokio::io::{AsyncRead, AsyncWrite};
+
+    /// Serves one connection on `io` as if it came from `peer`, with `config`'s limits, until
+    /// the connection ends. Needs a Tokio runtime with time enabled.
+    pub async fn serve_io<S>(service: Service, config: HttpConfig, io: S, peer: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Arc::new(Shared::new(service, config));
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        if let Some(task) = shared.admit(io, peer, stop_rx) {
+            task.await;
+        }
     }
 }
