@@ -24,6 +24,7 @@ def load(name):
 
 seeds = {t: set() for t in ["device_sec0", "device_sec1", "device_sec2_parse", "client_sec0",
                             "client_sec1", "client_sec2_parse", "proto_ver", "proto_messages"]}
+seeds["http_request"] = set()
 
 def frame(b):
     assert len(b) <= 255, len(b)
@@ -110,6 +111,23 @@ seeds["session_table"] = {
     bytes([0, 1] + [3, 0, 0, 1, 4, 0, 0, 0] * 6 + [7, 0, 30, 3, 0, 0, 0, 4, 0, 0, 0]),
     bytes([0, 0, 0, 2, 8, 0, 0, 8, 1, 2, 2, 1, 6, 8, 0, 0, 7, 0, 200, 8, 0, 2]),
 }
+
+# http_request: raw HTTP/1.1 as esp_prov sends it (0xFF splits writes), wrapping the sec0
+# client's requests; plus the refusals (404, 405, 411, 400) and a pipelined pair.
+def post(ep, body, extra=b""):
+    return (b"POST /" + ep.encode() + b" HTTP/1.1\r\nHost: 192.168.4.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nAccept: text/plain\r\n"
+            + extra + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+client0 = session_msgs(sec0, "client->device") + app_msgs(sec0, "client->device")
+for ep, b in client0:
+    seeds["http_request"].add(post(ep, b))
+seeds["http_request"].add(b"".join(post(ep, b, b"Cookie: session=1\r\n") for ep, b in client0))
+seeds["http_request"].add(post("proto-ver", b"---") + b"\xff" + post("custom-data", b"hi"))
+seeds["http_request"].add(b"GET /proto-ver HTTP/1.1\r\nHost: x\r\n\r\n")
+seeds["http_request"].add(b"POST /nowhere?x=1 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+seeds["http_request"].add(b"POST /proto-ver HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n")
+seeds["http_request"].add(b"POST /proto-ver HTTP/1.1\r\nContent-Length: 9999\r\n\r\n")
+seeds["http_request"].add(b"POST /proto-ver HTTP/1.1\r\n\xffContent-Length: 3\r\n\r\n-\xff--")
 
 total = 0
 for target, items in sorted(seeds.items()):

@@ -148,6 +148,21 @@ pub struct DeviceArgs {
     /// Advertise _esp_wifi_prov._tcp over mDNS [default: on unless listening on loopback].
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub mdns: Option<String>,
+    /// Most HTTP connections open at once [default: 1024, lowered to fit the open-file limit].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<usize>,
+    /// Most HTTP connections open at once from one address [default: 3/4 of the maximum].
+    #[arg(long, value_name = "N")]
+    pub http_max_per_source: Option<usize>,
+    /// Seconds an open HTTP connection may wait for the next request [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub http_idle_timeout: Option<u64>,
+    /// Seconds allowed for a whole request head once it started [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub http_head_timeout: Option<u64>,
+    /// Seconds allowed for a whole request body [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub http_body_timeout: Option<u64>,
 }
 
 /// The transports `--transport` (and the `transport` key of the file) accept.
@@ -219,6 +234,11 @@ struct FileSettings {
     #[serde(alias = "auth_backoff")]
     auth_backoff: Option<u64>,
     mdns: Option<String>,
+    http_max_connections: Option<usize>,
+    http_max_per_source: Option<usize>,
+    http_idle_timeout: Option<u64>,
+    http_head_timeout: Option<u64>,
+    http_body_timeout: Option<u64>,
 }
 
 /// The `transport` key: either form a user may write.
@@ -407,6 +427,11 @@ impl DeviceArgs {
         self.auth_free_failures = self.auth_free_failures.or(file.auth_free_failures);
         self.auth_backoff = self.auth_backoff.or(file.auth_backoff);
         self.mdns = self.mdns.or(file.mdns);
+        self.http_max_connections = self.http_max_connections.or(file.http_max_connections);
+        self.http_max_per_source = self.http_max_per_source.or(file.http_max_per_source);
+        self.http_idle_timeout = self.http_idle_timeout.or(file.http_idle_timeout);
+        self.http_head_timeout = self.http_head_timeout.or(file.http_head_timeout);
+        self.http_body_timeout = self.http_body_timeout.or(file.http_body_timeout);
         if let Some(s) = self.security
             && s > 2
         {

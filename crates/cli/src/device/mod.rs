@@ -9,6 +9,7 @@ pub(crate) mod ble;
 mod child;
 mod custom;
 mod hooks;
+mod http_limits;
 mod qr;
 mod routes;
 mod setup;

@@ -46,7 +46,8 @@ impl Routes {
         }
         let mut list: Vec<(Box<dyn Route>, bool)> = Vec::new();
         if http {
-            list.push((Box::new(HttpRoute::new(listen)), true));
+            let config = super::http_limits::http_config(args, listen)?;
+            list.push((Box::new(HttpRoute::with_config(config)), true));
         }
         if ble {
             let route = ble::route(

@@ -44,7 +44,7 @@ impl Agent {
     }
 
     pub fn start_in(state_dir: tempfile::TempDir, args: &[&str]) -> Agent {
-        Self::start_with_env(state_dir, args, &[])
+        Self::start_with(state_dir, &[], args, &[])
     }
 
     /// As [`start_in`](Self::start_in), with these environment variables set.
@@ -53,7 +53,31 @@ impl Agent {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        Self::start_with(state_dir, &[], args, env)
+    }
+
+    /// Starts `wifiprov device` as [`Agent::start_in`] does, run by the command `wrapper`
+    /// (for example `["prlimit", "--nofile=128:128"]`) when it is not empty.
+    pub fn start_wrapped(state_dir: tempfile::TempDir, wrapper: &[&str], args: &[&str]) -> Agent {
+        Self::start_with(state_dir, wrapper, args, &[])
+    }
+
+    /// Starts `wifiprov device` run by `wrapper` (if any) with `args` and `env`.
+    pub fn start_with(
+        state_dir: tempfile::TempDir,
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Agent {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(env!("CARGO_BIN_EXE_wifiprov"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_wifiprov")),
+        };
+        let mut child = command
             .args(["device", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir.path())
             .args(args)

@@ -47,12 +47,26 @@
 //!
 //! # Connections
 //!
-//! Connections are HTTP/1.1 keep-alive. A connection that does not deliver a complete request
-//! head within [`HttpConfig::idle_timeout`] (at the start or between requests), or whose body
-//! stalls for as long, is closed. When [`HttpConfig::max_connections`] are open, a new
-//! connection pushes out the least recently active idle one (esp_http_server's LRU purge); if
-//! every connection is busy the new one is refused.
+//! Connections are HTTP/1.1 keep-alive. Each phase of a connection has a total deadline that
+//! a slow sender cannot stretch by trickling bytes: [`HttpConfig::idle_timeout`] for the first
+//! byte of a request (at the start or between requests), then [`HttpConfig::head_timeout`]
+//! for the rest of the request head, then [`HttpConfig::body_timeout`] for the whole body. A
+//! connection that misses one is closed without a response. A request being answered has no
+//! deadline of its own (the protocomm device bounds its work).
+//!
+//! When [`HttpConfig::max_connections`] are open, a new connection pushes out an idle one
+//! (least recently active first, esp_http_server's LRU purge), else the one that has been
+//! reading a request the longest; connections being answered are never pushed out, and if
+//! every connection is being answered the new one is refused. One source address holds at
+//! most [`HttpConfig::max_per_source`] connections: past that, a newcomer from that address
+//! pushes out one of its own, never another source's.
+//!
+//! A client that shuts down its sending side after its request (`shutdown(SHUT_WR)`) still
+//! gets the answer (half-close). When `accept` fails for lack of file descriptors the server
+//! closes an idle or slow connection, pauses briefly and logs at most one warning every
+//! [`ACCEPT_WARN_INTERVAL`].
 
+mod admission;
 mod conn;
 mod request;
 mod response;
@@ -76,6 +90,13 @@ pub use sessions::HANDOVER_GRACE;
 /// How long [`serve`] lets open requests finish after shutdown was requested.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// At most one warning about failing `accept` calls per this interval (the others are
+/// counted and reported with the next warning).
+pub const ACCEPT_WARN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long the accept loop pauses after `accept` failed.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
 /// Settings of the HTTP transport.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpConfig {
@@ -86,10 +107,19 @@ pub struct HttpConfig {
     pub max_body: usize,
     /// Most TCP connections open at once (default 1024).
     pub max_connections: usize,
-    /// How long a connection may wait for the next request head or body bytes before it is
-    /// closed (default 60 s, esp_prov's timeout). Sessions expire as the protocomm device's
-    /// limits say.
+    /// Most TCP connections open at once from one source address; `None` (the default) is
+    /// three quarters of [`max_connections`](Self::max_connections), rounded up.
+    pub max_per_source: Option<usize>,
+    /// How long an open connection may wait for the first byte of a request (the first one
+    /// or the next one on a keep-alive connection) before it is closed (default 60 s,
+    /// esp_prov's timeout). Sessions expire as the protocomm device's limits say.
     pub idle_timeout: Duration,
+    /// Total time allowed for a request head once its first byte has arrived (default
+    /// 10 s); trickling bytes does not extend it.
+    pub head_timeout: Duration,
+    /// Total time allowed for a request body once the head is complete (default 10 s; bodies
+    /// are at most [`max_body`](Self::max_body) bytes).
+    pub body_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -105,7 +135,10 @@ impl HttpConfig {
             listen,
             max_body: 4096,
             max_connections: 1024,
+            max_per_source: None,
             idle_timeout: Duration::from_secs(60),
+            head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
         }
     }
 
@@ -115,8 +148,14 @@ impl HttpConfig {
             "max_body must be at least 1"
         } else if self.max_connections == 0 {
             "max_connections must be at least 1"
+        } else if self.max_per_source == Some(0) {
+            "max_per_source must be at least 1"
         } else if self.idle_timeout.is_zero() {
             "idle_timeout must not be zero"
+        } else if self.head_timeout.is_zero() {
+            "head_timeout must not be zero"
+        } else if self.body_timeout.is_zero() {
+            "body_timeout must not be zero"
         } else {
             return Ok(());
         };
@@ -217,8 +256,9 @@ fn listen(addr: SocketAddr, backlog: usize) -> io::Result<TcpListener> {
 /// errors itself. After `shutdown` completes no new connection is accepted, idle connections
 /// are closed, and requests being answered get up to [`SHUTDOWN_GRACE`] to finish.
 ///
-/// Errors accepting individual connections (for example running out of file descriptors) are
-/// logged and retried, never returned. The only errors are settings rejected by
+/// Errors accepting individual connections are logged (rate-limited) and retried after a short
+/// pause, never returned; when the error is running out of file descriptors, an idle or slow
+/// connection is closed first to free one. The only errors are settings rejected by
 /// [`HttpConfig::validate`] and a listener without a local address. Needs a Tokio runtime with
 /// I/O and time enabled.
 pub async fn serve(
@@ -233,6 +273,7 @@ pub async fn serve(
     let shared = Arc::new(Shared::new(service, config));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    let mut accept_warnings = AcceptWarnings::default();
     tokio::pin!(shutdown);
 
     loop {
@@ -240,13 +281,15 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
                     if let Some(task) = shared.admit(stream, peer, stop_rx.clone()) {
                         tasks.spawn(task);
                     }
                 }
                 Err(e) => {
-                    warn!(error = %e, "accepting an HTTP connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let shed = out_of_descriptors(&e) && shared.shed();
+                    accept_warnings.failed(&e, shed);
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
                 }
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -269,4 +312,59 @@ pub async fn serve(
     }
     info!(%local, "HTTP transport stopped");
     Ok(())
+}
+
+/// Whether an `accept` error means the process or system ran out of file descriptors.
+fn out_of_descriptors(e: &io::Error) -> bool {
+    use nix::errno::Errno;
+    e.raw_os_error()
+        .is_some_and(|code| matches!(Errno::from_raw(code), Errno::EMFILE | Errno::ENFILE))
+}
+
+/// Rate limit for the accept loop's warnings.
+#[derive(Default)]
+struct AcceptWarnings {
+    last: Option<tokio::time::Instant>,
+    suppressed: u64,
+}
+
+impl AcceptWarnings {
+    fn failed(&mut self, e: &io::Error, shed: bool) {
+        let now = tokio::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < ACCEPT_WARN_INTERVAL)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        warn!(
+            error = %e,
+            closed_one_to_make_room = shed,
+            similar_since_last_warning = self.suppressed,
+            "accepting an HTTP connection failed"
+        );
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+}
+
+/// Entry points for fuzzing the connection path without sockets.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use super::*;
+    use tokio::io::{AsyncRead, AsyncWrite};
+
+    /// Serves one connection on `io` as if it came from `peer`, with `config`'s limits, until
+    /// the connection ends. Needs a Tokio runtime with time enabled.
+    pub async fn serve_io<S>(service: Service, config: HttpConfig, io: S, peer: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Arc::new(Shared::new(service, config));
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        if let Some(task) = shared.admit(io, peer, stop_rx) {
+            task.await;
+        }
+    }
 }

@@ -6,7 +6,7 @@ use hyper::header;
 use hyper::{Method, Request, StatusCode};
 use tracing::debug;
 
-use super::conn::{BusyGuard, Connection, Shared};
+use super::conn::{Connection, RequestGuard, Shared};
 use super::response::{
     CloseWithoutResponse, HttpResponse, method_not_allowed, plain, plain_closing, success,
     too_many_requests,
@@ -20,7 +20,7 @@ impl Shared {
         connection: &Connection,
         request: Request<Incoming>,
     ) -> Result<HttpResponse, CloseWithoutResponse> {
-        let _busy = BusyGuard::new(connection);
+        let request_phase = RequestGuard::new(connection);
 
         let uri = request.uri();
         let endpoint = match (uri.path().strip_prefix('/'), uri.query()) {
@@ -72,7 +72,9 @@ impl Shared {
         let claim = parse_cookie(headers.get(header::COOKIE));
 
         let body = Limited::new(request.into_body(), limit).collect();
-        let body = match tokio::time::timeout(self.config.idle_timeout, body).await {
+        // The connection's watchdog also ends a body that outlasts `body_timeout`; this
+        // deadline answers the same question inside the handler.
+        let body = match tokio::time::timeout(self.config.body_timeout, body).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) => {
                 debug!(connection = connection.id, error = %e, "reading the request body failed");
@@ -83,6 +85,7 @@ impl Shared {
                 return Err(CloseWithoutResponse);
             }
         };
+        request_phase.answering();
 
         match connection
             .session
