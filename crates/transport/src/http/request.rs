@@ -98,7 +98,7 @@ impl Shared {
                 debug!(
                     connection = connection.id,
                     claim = ?claim.map(|c| c.0),
-                    endpoint = %endpoint,
+                    endpoint = ?endpoint,
                     error = %e,
                     "protocomm request failed; closing the connection without a response"
                 );
