@@ -34,6 +34,8 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         out!("{}", SimEnvironment::builtin_table())?;
         return Ok(Exit::Ok);
     }
+    // Contradicting secrets are refused before anything else happens.
+    let security = setup::security(&args)?;
     let wifi = args.wifi.backend().await?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
@@ -45,7 +47,6 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         return setup::join_stored(wifi.as_ref(), stored).await;
     }
 
-    let security = setup::security(&args).exit(Exit::Usage)?;
     let service_name = args
         .service_name
         .clone()
@@ -81,7 +82,11 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
     if args.qr {
         // Phone apps reach an unprovisioned device over BLE when it offers it.
         let transport = if routes.ble { "ble" } else { "softap" };
-        setup::print_qr(&args, &service_name, &security, transport)?;
+        let http = agent.places().iter().find_map(|place| match place {
+            wifiprov_agent::Place::Http(addr) => Some(*addr),
+            _ => None,
+        });
+        setup::print_qr(&args, &service_name, &security, transport, http)?;
     }
     let signal = async {
         shutdown_signal().await;

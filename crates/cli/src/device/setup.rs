@@ -77,8 +77,10 @@ pub(super) fn security(args: &DeviceArgs) -> Result<Security> {
     )
 }
 
-/// The device-side security scheme from the `--security`, `--pop`, `--username`,
-/// `--password`, `--salt`, `--verifier` and `--sec-patch-ver` flags.
+/// The device-side security scheme from the `--security`, `--pop`, `--sec2-username`,
+/// `--sec2-password`, `--salt`, `--verifier` and `--sec-patch-ver` flags (or the same keys of a
+/// file). Secrets of another scheme are refused, never ignored: a device meant to need a
+/// password must not come up without one.
 pub(crate) fn security_from(
     security: Option<u8>,
     pop: Option<&str>,
@@ -88,7 +90,55 @@ pub(crate) fn security_from(
     verifier: Option<&str>,
     sec_patch_ver: Option<u32>,
 ) -> Result<Security> {
-    Ok(match security.unwrap_or(2) {
+    let scheme = security.unwrap_or(2);
+    let given = |present: bool, name: &'static str| present.then_some(name);
+    let sec2: Vec<&str> = [
+        given(username.is_some(), "--sec2-username"),
+        given(password.is_some(), "--sec2-password"),
+        given(salt.is_some(), "--salt"),
+        given(verifier.is_some(), "--verifier"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let refuse = |flags: &[&str], why: &str| -> anyhow::Error {
+        Exit::Usage.error(format!(
+            "{} cannot be used with security {scheme}: {why}",
+            flags.join(" and ")
+        ))
+    };
+    match scheme {
+        0 => {
+            let mut flags = sec2.clone();
+            if pop.is_some() {
+                flags.insert(0, "--pop");
+            }
+            if !flags.is_empty() {
+                return Err(refuse(
+                    &flags,
+                    "security 0 has no secret (choose --security 1 with --pop, or --security 2)",
+                ));
+            }
+        }
+        1 if !sec2.is_empty() => {
+            return Err(refuse(
+                &sec2,
+                "they are security 2's secrets (security 1 takes --pop; or choose --security 2)",
+            ));
+        }
+        2 if pop.is_some() => {
+            return Err(refuse(
+                &["--pop"],
+                "the proof of possession is security 1's (security 2 takes --sec2-username and \
+                 --sec2-password; or choose --security 1)",
+            ));
+        }
+        _ => {}
+    }
+    if scheme != 2 && sec_patch_ver.is_some() {
+        return Err(refuse(&["--sec-patch-ver"], "it is a security 2 setting"));
+    }
+    Ok(match scheme {
         0 => Security::Sec0,
         1 => Security::Sec1 {
             pop: pop.map(Secret::from),
@@ -96,7 +146,20 @@ pub(crate) fn security_from(
         _ => {
             let patch = sec_patch_ver.unwrap_or(1);
             let credentials = match (username, password, salt, verifier) {
-                (_, _, Some(salt), Some(verifier)) => Sec2Credentials::new(
+                (_, Some(_), Some(_), _) | (_, Some(_), _, Some(_)) => {
+                    return Err(Exit::Usage.error(
+                        "--sec2-password and --salt/--verifier exclude each other: give the \
+                         password (the verifier is derived from it) or a precomputed salt and \
+                         verifier",
+                    ));
+                }
+                (_, None, Some(_), None) | (_, None, None, Some(_)) => {
+                    return Err(Exit::Usage.error(
+                        "--salt and --verifier go together (both from `wifiprov provision \
+                         --sec2-gen-cred` or esp_prov --sec2_gen_cred)",
+                    ));
+                }
+                (_, None, Some(salt), Some(verifier)) => Sec2Credentials::new(
                     hex::decode(salt).context("--salt is not hex")?,
                     hex::decode(verifier).context("--verifier is not hex")?,
                 )?,
@@ -105,10 +168,12 @@ pub(crate) fn security_from(
                     &Secret::from(password),
                     &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
                 )?,
-                _ => bail!(
-                    "security 2 needs --username and --password, or --salt and --verifier \
-                     (or choose --security 1 --pop …)"
-                ),
+                _ => {
+                    return Err(Exit::Usage.error(
+                        "security 2 needs --sec2-username and --sec2-password, or --salt and \
+                         --verifier (or choose --security 1 --pop …)",
+                    ));
+                }
             };
             Security::Sec2 { credentials, patch }
         }
@@ -202,22 +267,39 @@ fn bind_error(
     Exit::System.error(format!("cannot listen on {addr}: {e} ({hint})"))
 }
 
+/// Prints the QR payload and code. With `--events json` stdout carries only events (which
+/// never hold secrets), so the payload and the code go to stderr.
 pub(super) fn print_qr(
     args: &DeviceArgs,
     name: &str,
     security: &Security,
     transport: &str,
+    http: Option<std::net::SocketAddr>,
 ) -> Result<()> {
     let (username, pop) = match security {
         Security::Sec0 => (None, None),
         Security::Sec1 { pop } => (None, pop.as_ref().and(args.pop.as_deref())),
         Security::Sec2 { .. } => (args.username.as_deref(), args.password.as_deref()),
     };
-    let payload = qr::payload(name, username, pop, transport);
+    let address = http.and_then(qr::address);
+    let payload = qr::payload(&qr::Payload {
+        name,
+        username,
+        pop,
+        transport,
+        security: security.version(),
+        address: address.as_deref(),
+    });
     let app = if transport == "ble" { "BLE" } else { "SoftAP" };
-    outln!(
+    let intro = format!(
         "Scan this with the ESP {app} Prov app, or pass it to `wifiprov provision --qr-payload`:"
-    )?;
+    );
+    let art = qr::render(&payload)?;
+    if args.events.is_some() {
+        eprintln!("{intro}\n{payload}\n{art}");
+        return Ok(());
+    }
+    outln!("{intro}")?;
     outln!("{payload}")?;
-    outln!("{}", qr::render(&payload)?)
+    outln!("{art}")
 }

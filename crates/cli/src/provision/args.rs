@@ -366,8 +366,9 @@ pub struct Connection {
     pub sec2_username: Option<String>,
     /// SRP password for security 2 (asked for on a terminal when needed).
     #[arg(
-        long = "sec2-pwd",
+        long = "sec2-password",
         visible_alias = "sec2_pwd",
+        alias = "sec2-pwd",
         value_name = "PASSWORD",
         env = "WIFIPROV_PASSWORD",
         hide_env_values = true,

@@ -85,9 +85,11 @@ struct MessageArgs {
     /// Network name (sent as its UTF-8 bytes).
     #[arg(long)]
     ssid: String,
-    /// Passphrase [default: empty, an open network].
+    /// The network's passphrase [default: empty, an open network].
     #[arg(
-        long,
+        long = "passphrase",
+        alias = "password",
+        value_name = "PASSPHRASE",
         env = "WIFIPROV_PASSPHRASE",
         hide_env_values = true,
         default_value = "",
