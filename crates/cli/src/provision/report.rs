@@ -85,8 +85,9 @@ impl From<Error> for Failure {
             Error::WifiFailed { reason, .. } => {
                 failure.reason = Some(*reason);
                 failure.hint = Some(
-                    "the device now waits for a reset: run the same command with --reset, \
-                     then provision again with the right details"
+                    "provision again with the right details; a device that waits for a reset \
+                     after a failure (ESP-IDF's default, not one that resets on failure) \
+                     needs --reset first, which provision offers itself in a terminal"
                         .into(),
                 );
             }
