@@ -27,6 +27,15 @@ use crate::exit::{Exit, ExitContext};
 use crate::host::{default_service_name, default_state_dir, shutdown_signal};
 use crate::output::out;
 
+/// Examples at the end of `wifiprov device --help` (run by tests/readme_examples.rs).
+pub const EXAMPLES: &str = "\
+Examples:
+  An agent on loopback with the simulated radio (security 2), and a client provisioning it:
+  $ wifiprov device --listen 127.0.0.1:8090 --security 2 --sec2-username wifiprov --sec2-password choose-a-password &
+  $ wifiprov provision --service-name 127.0.0.1:8090 --sec2-username wifiprov --sec2-password choose-a-password --ssid HomeNet --passphrase correct-horse
+  The simulator's networks (SSIDs and passphrases to try):
+  $ wifiprov device --sim-list";
+
 /// Runs the agent until provisioning ends or a signal arrives.
 pub async fn run(args: DeviceArgs) -> Result<Exit> {
     let args = args.merge_config_file().exit(Exit::Config)?;
