@@ -142,10 +142,19 @@ fn check_loopback(command: &str) {
         );
     }
     let words: Vec<&str> = command.split_whitespace().collect();
-    if words.get(1).is_some_and(|w| *w == "device") && !words.contains(&"--sim-list") {
+    let sub = words.get(1).copied().unwrap_or_default();
+    if sub == "device" && !words.contains(&"--sim-list") {
         assert!(
             command.contains("--listen 127."),
             "a run `device` example must listen on loopback: {command}"
+        );
+    }
+    let radio = matches!(sub, "device" | "manage")
+        || (sub == "smartconfig" && words.get(2).is_some_and(|w| *w == "listen"));
+    if radio && !words.contains(&"--sim-list") {
+        assert!(
+            command.contains("--wifi sim"),
+            "a run example with a radio must name the simulator (--wifi sim): {command}"
         );
     }
 }
@@ -237,12 +246,17 @@ impl Background {
         background
     }
 
-    /// Waits until the `--listen` address accepts connections, or the `--control` socket
-    /// exists; other commands need no wait (a SmartConfig sender repeats itself).
+    /// Waits until the `--listen` address accepts connections, or the manager's control
+    /// socket exists; other commands need no wait (a SmartConfig sender repeats itself).
     fn wait_ready(&self, ws: &Workspace) {
         let listen = flag_value(&self.command, "--listen")
             .and_then(|a| a.trim_matches(['\'', '"']).parse::<SocketAddr>().ok());
-        let control = flag_value(&self.command, "--control").map(|p| ws.path().join(p));
+        let manage = self.command.split_whitespace().nth(1) == Some("manage");
+        // The manager's access point (and its --listen) is only up when needed; its control
+        // socket says it runs.
+        let control = flag_value(&self.command, "--control")
+            .map(|p| ws.path().join(p))
+            .or_else(|| manage.then(|| ws.path().join("run/wifiprov/manager.sock")));
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             let ready = match (&listen, &control) {
@@ -374,7 +388,7 @@ fn every_readme_shell_example_runs_as_written() {
     skipped.iter().for_each(|c| eprintln!("  {c}"));
     // The walkthrough, the SmartConfig recipes and the networks.json example are among them.
     for needle in [
-        "device --listen 127.0.0.1:8080",
+        "device --wifi sim --listen 127.0.0.1:8080",
         "provision --service-name 127.0.0.1:8080",
         "--protocol esptouch ",
         "--protocol esptouch-v2",

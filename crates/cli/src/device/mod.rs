@@ -31,7 +31,7 @@ use crate::output::out;
 pub const EXAMPLES: &str = "\
 Examples:
   An agent on loopback with the simulated radio (security 2), and a client provisioning it:
-  $ wifiprov device --listen 127.0.0.1:8090 --security 2 --sec2-username wifiprov --sec2-password choose-a-password &
+  $ wifiprov device --wifi sim --listen 127.0.0.1:8090 --security 2 --sec2-username wifiprov --sec2-password choose-a-password &
   $ wifiprov provision --service-name 127.0.0.1:8090 --sec2-username wifiprov --sec2-password choose-a-password --ssid HomeNet --passphrase correct-horse
   The simulator's networks (SSIDs and passphrases to try):
   $ wifiprov device --sim-list";

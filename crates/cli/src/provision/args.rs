@@ -68,7 +68,7 @@ offer to reset the device and try again in the same run.
 
 Examples:
   An agent on loopback (security 1) kept serving, then esp_prov's and wifiprov's spellings:
-  $ wifiprov device --listen 127.0.0.1:8091 --security 1 --pop abcd1234 --no-auto-stop &
+  $ wifiprov device --wifi sim --listen 127.0.0.1:8091 --security 1 --pop abcd1234 --no-auto-stop &
   $ wifiprov provision --service_name 127.0.0.1:8091 --sec_ver 1 --pop abcd1234 --ssid HomeNet --passphrase correct-horse
   $ wifiprov provision --service-name 127.0.0.1:8091 --pop abcd1234 --reprov
   $ wifiprov provision --service-name 127.0.0.1:8091 --pop abcd1234 --ssid MeshNet --passphrase battery-staple --json
