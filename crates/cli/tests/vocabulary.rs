@@ -99,6 +99,31 @@ fn secrets_of_another_scheme_are_refused() {
 }
 
 #[test]
+fn secrets_from_the_environment_are_used_where_they_fit() {
+    // One environment for several services may hold both schemes' secrets.
+    let agent = Agent::start_with_env(
+        tempfile::tempdir().unwrap(),
+        &["--security", "1", "--connect-delay", "0"],
+        &[
+            ("WIFIPROV_POP", "abcd1234"),
+            ("WIFIPROV_PASSWORD", "bar-secret"),
+        ],
+    );
+    let run = wifiprov(&[
+        "provision",
+        "--service-name",
+        &agent.addr,
+        "--pop",
+        "abcd1234",
+        "--ssid",
+        "HomeNet",
+        "--passphrase",
+        "correct-horse",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+}
+
+#[test]
 fn a_config_file_cannot_contradict_the_flags_either() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("device.toml");

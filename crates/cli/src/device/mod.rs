@@ -44,7 +44,7 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     // Contradicting secrets are refused before anything else happens.
-    let security = setup::security(&args)?;
+    setup::check_args(&args)?;
     let wifi = args.wifi.backend().await?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
@@ -56,6 +56,7 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         return setup::join_stored(wifi.as_ref(), stored).await;
     }
 
+    let security = setup::security(&args).exit(Exit::Usage)?;
     let service_name = args
         .service_name
         .clone()

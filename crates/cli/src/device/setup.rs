@@ -90,13 +90,87 @@ pub(crate) fn security_from(
     verifier: Option<&str>,
     sec_patch_ver: Option<u32>,
 ) -> Result<Security> {
+    check_secrets(
+        security,
+        pop,
+        username,
+        password,
+        salt,
+        verifier,
+        sec_patch_ver,
+    )?;
     let scheme = security.unwrap_or(2);
-    let given = |present: bool, name: &'static str| present.then_some(name);
+    Ok(match scheme {
+        0 => Security::Sec0,
+        1 => Security::Sec1 {
+            pop: pop.map(Secret::from),
+        },
+        _ => {
+            let patch = sec_patch_ver.unwrap_or(1);
+            let credentials = match (username, password, salt, verifier) {
+                (_, _, Some(salt), Some(verifier)) => Sec2Credentials::new(
+                    hex::decode(salt).context("--salt is not hex")?,
+                    hex::decode(verifier).context("--verifier is not hex")?,
+                )?,
+                (Some(user), Some(password), None, None) => Sec2Credentials::generate(
+                    user.as_bytes(),
+                    &Secret::from(password),
+                    &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
+                )?,
+                _ => {
+                    return Err(Exit::Usage.error(
+                        "security 2 needs --sec2-username and --sec2-password, or --salt and \
+                         --verifier (or choose --security 1 --pop …)",
+                    ));
+                }
+            };
+            Security::Sec2 { credentials, patch }
+        }
+    })
+}
+
+/// `value` unless it is the value of the environment variable `name` (then it came from
+/// there, not from a flag or a file).
+fn given<'a>(value: Option<&'a str>, name: &str) -> Option<&'a str> {
+    value.filter(|v| std::env::var(name).map_or(true, |env| env != *v))
+}
+
+/// Refuses secrets that contradict the scheme or each other (missing ones are left to
+/// [`security_from`], since an already provisioned device needs none to rejoin).
+pub(super) fn check_args(args: &DeviceArgs) -> Result<()> {
+    check_secrets(
+        args.security,
+        args.pop.as_deref(),
+        args.username.as_deref(),
+        args.password.as_deref(),
+        args.salt.as_deref(),
+        args.verifier.as_deref(),
+        args.sec_patch_ver,
+    )
+}
+
+fn check_secrets(
+    security: Option<u8>,
+    pop: Option<&str>,
+    username: Option<&str>,
+    password: Option<&str>,
+    salt: Option<&str>,
+    verifier: Option<&str>,
+    sec_patch_ver: Option<u32>,
+) -> Result<()> {
+    // Secrets that come from the environment (one file of variables may serve several
+    // services) are used where they fit and never refused; given ones must agree.
+    let pop = given(pop, "WIFIPROV_POP");
+    let password = given(password, "WIFIPROV_PASSWORD");
+    let salt = given(salt, "WIFIPROV_SALT");
+    let verifier = given(verifier, "WIFIPROV_VERIFIER");
+    let scheme = security.unwrap_or(2);
+    let flag = |present: bool, name: &'static str| present.then_some(name);
     let sec2: Vec<&str> = [
-        given(username.is_some(), "--sec2-username"),
-        given(password.is_some(), "--sec2-password"),
-        given(salt.is_some(), "--salt"),
-        given(verifier.is_some(), "--verifier"),
+        flag(username.is_some(), "--sec2-username"),
+        flag(password.is_some(), "--sec2-password"),
+        flag(salt.is_some(), "--salt"),
+        flag(verifier.is_some(), "--verifier"),
     ]
     .into_iter()
     .flatten()
@@ -138,46 +212,25 @@ pub(crate) fn security_from(
     if scheme != 2 && sec_patch_ver.is_some() {
         return Err(refuse(&["--sec-patch-ver"], "it is a security 2 setting"));
     }
-    Ok(match scheme {
-        0 => Security::Sec0,
-        1 => Security::Sec1 {
-            pop: pop.map(Secret::from),
-        },
-        _ => {
-            let patch = sec_patch_ver.unwrap_or(1);
-            let credentials = match (username, password, salt, verifier) {
-                (_, Some(_), Some(_), _) | (_, Some(_), _, Some(_)) => {
-                    return Err(Exit::Usage.error(
-                        "--sec2-password and --salt/--verifier exclude each other: give the \
-                         password (the verifier is derived from it) or a precomputed salt and \
-                         verifier",
-                    ));
-                }
-                (_, None, Some(_), None) | (_, None, None, Some(_)) => {
-                    return Err(Exit::Usage.error(
-                        "--salt and --verifier go together (both from `wifiprov provision \
-                         --sec2-gen-cred` or esp_prov --sec2_gen_cred)",
-                    ));
-                }
-                (_, None, Some(salt), Some(verifier)) => Sec2Credentials::new(
-                    hex::decode(salt).context("--salt is not hex")?,
-                    hex::decode(verifier).context("--verifier is not hex")?,
-                )?,
-                (Some(user), Some(password), None, None) => Sec2Credentials::generate(
-                    user.as_bytes(),
-                    &Secret::from(password),
-                    &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
-                )?,
-                _ => {
-                    return Err(Exit::Usage.error(
-                        "security 2 needs --sec2-username and --sec2-password, or --salt and \
-                         --verifier (or choose --security 1 --pop …)",
-                    ));
-                }
-            };
-            Security::Sec2 { credentials, patch }
+    if scheme == 2 {
+        match (password, salt, verifier) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(Exit::Usage.error(
+                    "--sec2-password and --salt/--verifier exclude each other: give the \
+                     password (the verifier is derived from it) or a precomputed salt and \
+                     verifier",
+                ));
+            }
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(Exit::Usage.error(
+                    "--salt and --verifier go together (both from `wifiprov provision \
+                     --sec2-gen-cred` or esp_prov --sec2_gen_cred)",
+                ));
+            }
+            _ => {}
         }
-    })
+    }
+    Ok(())
 }
 
 fn app_info(json: Option<&str>) -> Result<Vec<AppInfo>> {
