@@ -248,10 +248,10 @@ fn the_old_spellings_still_parse() {
         assert!(help.stdout.contains(shown), "{shown} missing");
     }
     for hidden in [
-        "--username ",
-        "--password ",
-        "--interface ",
-        "--service-name ",
+        "--username <",
+        "--password <",
+        "--interface <",
+        "--service-name <",
     ] {
         assert!(!help.stdout.contains(hidden), "{hidden} still shown");
     }
