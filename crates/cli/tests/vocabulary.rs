@@ -300,3 +300,28 @@ fn the_printed_qr_payload_provisions_as_printed() {
     }
     assert!(!stdout.contains("s3cret-srp-pw"), "{stdout}");
 }
+
+/// A sender nobody answers says what the listener needs (its type, the reply address).
+#[test]
+fn an_unanswered_sender_names_the_listener_settings() {
+    let run = wifiprov(&[
+        "smartconfig",
+        "send",
+        "--protocol",
+        "esptouch-v2",
+        "--ssid",
+        "HomeNet",
+        "--passphrase",
+        "correct-horse",
+        "--target",
+        &dead_addr(),
+        "--ack-listen",
+        "127.0.0.1:0",
+        "--timeout",
+        "0.5",
+    ]);
+    assert_eq!(run.code, 7, "{run:#?}");
+    assert!(run.stderr.contains("--type esptouch-v2"), "{run:#?}");
+    assert!(run.stderr.contains("--ack-port"), "{run:#?}");
+    assert!(!run.all().contains("correct-horse"), "{run:#?}");
+}

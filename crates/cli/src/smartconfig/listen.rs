@@ -54,8 +54,8 @@ pub struct ListenArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// With --json: include the password.
-    #[arg(long, requires = "json")]
+    /// With --json: include the passphrase.
+    #[arg(long = "show-passphrase", alias = "show-password", requires = "json")]
     show_password: bool,
     /// The station MAC the acknowledgement announces [default: derived from the machine id].
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]

@@ -7,7 +7,7 @@
 //!
 //! Output rules: progress goes to stderr; stdout carries only data (the `--json` object, the
 //! lengths of `encode`). Passwords are printed only by `decode`/`listen --json
-//! --show-password`.
+//! --show-passphrase`.
 
 mod codec;
 pub(crate) mod listen;
