@@ -159,4 +159,7 @@ fn declining_the_retry_keeps_the_exit_code() {
     type_line(&mut p, "n");
     screen.push_str(&p.exp_eof().unwrap());
     assert_eq!(exit_code(&p), 5, "{screen}");
+    // The failure is told once; the hint follows the refusal.
+    assert_eq!(screen.matches("wrong passphrase").count(), 1, "{screen}");
+    assert!(screen.contains("hint:"), "{screen}");
 }

@@ -154,7 +154,10 @@ pub async fn execute(
         };
         ui.fail(&Failure::new(failure.code, failure.message.clone()));
         if !prompt::confirm(retry.question()).await? {
-            return Err(failure);
+            return Err(Failure {
+                shown: true,
+                ..failure
+            });
         }
         if retry == Retry::NewPassphrase {
             let answer =

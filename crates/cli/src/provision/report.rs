@@ -18,6 +18,8 @@ pub struct Failure {
     pub reason: Option<FailReason>,
     /// What the user can do next.
     pub hint: Option<String>,
+    /// The message was already shown (before a question about it): only the hint is left.
+    pub shown: bool,
 }
 
 impl Failure {
@@ -28,6 +30,7 @@ impl Failure {
             message: message.into(),
             reason: None,
             hint: None,
+            shown: false,
         }
     }
 
