@@ -325,3 +325,27 @@ fn an_unanswered_sender_names_the_listener_settings() {
     assert!(run.stderr.contains("--ack-port"), "{run:#?}");
     assert!(!run.all().contains("correct-horse"), "{run:#?}");
 }
+
+/// The config file takes the same names as the flags (the old key names still work).
+#[test]
+fn the_config_file_takes_the_new_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("device.toml");
+    std::fs::write(
+        &file,
+        "security = 2\nsec2-username = \"wifiprov\"\nsec2-password = \"s3cret-srp-pw\"\n\
+         device-name = \"PROV_VOCAB\"\nconnect-delay = 0\n",
+    )
+    .unwrap();
+    let agent = Agent::start(&["--config", file.to_str().unwrap()]);
+    assert!(
+        agent.output().contains("\"PROV_VOCAB\""),
+        "{}",
+        agent.output()
+    );
+    let mut args = vec!["provision", "--service-name", agent.addr.as_str()];
+    args.extend(client_credentials(2));
+    args.extend(["--ssid", "HomeNet", "--passphrase", "correct-horse"]);
+    let run = wifiprov(&args);
+    assert_eq!(run.code, 0, "{run:#?}");
+}
