@@ -105,7 +105,7 @@ fn device_help() -> String {
          provisioning anyway).",
         "",
     );
-    format!("{codes}\n{stored}")
+    format!("{codes}\n{stored}\n\n{}", device::EXAMPLES)
 }
 
 fn main() -> ExitCode {

@@ -46,10 +46,16 @@ pub struct ManageArgs {
     #[arg(long, env = "WIFIPROV_POP", hide_env_values = true)]
     pub pop: Option<String>,
     /// SRP username for security 2.
-    #[arg(long)]
+    #[arg(long = "sec2-username", alias = "username", value_name = "NAME")]
     pub username: Option<String>,
     /// SRP password for security 2.
-    #[arg(long, env = "WIFIPROV_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long = "sec2-password",
+        alias = "password",
+        value_name = "PASSWORD",
+        env = "WIFIPROV_PASSWORD",
+        hide_env_values = true
+    )]
     pub password: Option<String>,
     /// Command run while a network (or the access point) with `enables_webrepl` is active.
     #[arg(long, value_name = "COMMAND")]
@@ -67,7 +73,12 @@ pub struct ManageArgs {
     #[arg(long, value_name = "UUID", requires = "ble")]
     pub ble_service_uuid: Option<String>,
     /// The advertised BLE name (with --ble) [default: PROV_ + 6 hex digits of the machine id].
-    #[arg(long, value_name = "NAME", requires = "ble")]
+    #[arg(
+        long = "device-name",
+        alias = "service-name",
+        value_name = "NAME",
+        requires = "ble"
+    )]
     pub service_name: Option<String>,
     /// SmartConfig as a fallback route too (while the access point is up); without --pop or
     /// --username/--password it is the only one.
@@ -108,7 +119,9 @@ pub enum NetworksCommand {
         ssid: String,
         /// The passphrase ('' or absent for an open network).
         #[arg(
-            long,
+            long = "passphrase",
+            alias = "password",
+            value_name = "PASSPHRASE",
             env = "WIFIPROV_PASSPHRASE",
             hide_env_values = true,
             default_value = ""

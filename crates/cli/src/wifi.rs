@@ -15,7 +15,7 @@ use crate::exit::{Exit, ExitContext};
 pub(crate) const WIFI_HELP: &str = "Wi-Fi backend: sim, wpa-supplicant, networkmanager or auto \
     [default: auto on a machine with Wi-Fi hardware, else sim]";
 
-/// The backend flags (`--wifi`, `--wpa-ctrl`, `--interface`, `--sim-env`, `--sim-ap`).
+/// The backend flags (`--wifi`, `--wpa-ctrl`, `--wifi-interface`, `--sim-env`, `--sim-ap`).
 #[derive(clap::Args, Clone, Debug, Default)]
 pub(crate) struct WifiArgs {
     #[arg(long, value_name = "BACKEND", help = WIFI_HELP)]
@@ -23,8 +23,8 @@ pub(crate) struct WifiArgs {
     /// wpa_supplicant control socket [default: the first in /run/wpa_supplicant].
     #[arg(long, value_name = "PATH")]
     pub wpa_ctrl: Option<PathBuf>,
-    /// Wi-Fi interface (NetworkManager device or wpa_supplicant socket name).
-    #[arg(long, value_name = "IF")]
+    /// The station's Wi-Fi interface (NetworkManager device or wpa_supplicant socket name).
+    #[arg(long = "wifi-interface", alias = "interface", value_name = "IFACE")]
     pub interface: Option<String>,
     /// Simulator radio environment (TOML) instead of the built-in one.
     #[arg(long, value_name = "FILE")]

@@ -361,7 +361,8 @@ fn security_2_without_credentials_is_a_clear_error() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("security 2 needs --username and --password")
+        String::from_utf8_lossy(&out.stderr)
+            .contains("security 2 needs --sec2-username and --sec2-password")
     );
 }
 

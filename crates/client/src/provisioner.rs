@@ -375,10 +375,7 @@ impl<T: ClientTransport> Provisioner<T> {
             .config_call(4, Payload::CmdApplyConfig(CmdApplyConfig {}))
             .await?
         {
-            Payload::RespApplyConfig(r) => check_status(
-                "to apply the credentials (already provisioned? try --reset)",
-                r.status,
-            ),
+            Payload::RespApplyConfig(r) => check_status("to apply the credentials", r.status),
             _ => Err(Error::Protocol(
                 "ApplyConfig answered with another message".into(),
             )),

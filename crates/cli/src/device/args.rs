@@ -55,13 +55,20 @@ pub struct DeviceArgs {
     /// Proof of possession for security 1. Without it the agent serves without one and says so.
     #[arg(long, value_name = "POP", env = "WIFIPROV_POP", hide_env_values = true)]
     pub pop: Option<String>,
-    /// SRP username for security 2.
-    #[arg(long)]
+    /// SRP username for security 2 (the same flag as `wifiprov provision --sec2-username`).
+    #[arg(long = "sec2-username", alias = "username", value_name = "NAME")]
     pub username: Option<String>,
-    /// SRP password for security 2 (the verifier is derived at start).
-    #[arg(long, env = "WIFIPROV_PASSWORD", hide_env_values = true)]
+    /// SRP password for security 2 (the verifier is derived at start; the same flag as
+    /// `wifiprov provision --sec2-password`).
+    #[arg(
+        long = "sec2-password",
+        alias = "password",
+        value_name = "PASSWORD",
+        env = "WIFIPROV_PASSWORD",
+        hide_env_values = true
+    )]
     pub password: Option<String>,
-    /// Precomputed SRP salt (hex), instead of --password.
+    /// Precomputed SRP salt (hex), instead of --sec2-password.
     #[arg(
         long,
         value_name = "HEX",
@@ -69,7 +76,7 @@ pub struct DeviceArgs {
         hide_env_values = true
     )]
     pub salt: Option<String>,
-    /// Precomputed SRP verifier (hex), instead of --password.
+    /// Precomputed SRP verifier (hex), instead of --sec2-password.
     #[arg(
         long,
         value_name = "HEX",
@@ -80,8 +87,9 @@ pub struct DeviceArgs {
     /// Security 2 patch version: 1 counts GCM nonces (current ESP-IDF), 0 is the old fixed nonce.
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u32).range(0..=1))]
     pub sec_patch_ver: Option<u32>,
-    /// Service name (SoftAP SSID / advertised name) [default: PROV_ + 6 hex digits of the machine id].
-    #[arg(long)]
+    /// The name this device goes by: its SoftAP SSID, BLE name and QR code `name`
+    /// [default: PROV_ + 6 hex digits of the machine id].
+    #[arg(long = "device-name", alias = "service-name", value_name = "NAME")]
     pub service_name: Option<String>,
     #[command(flatten)]
     pub wifi: crate::wifi::WifiArgs,
@@ -184,17 +192,20 @@ struct FileSettings {
     ble_manufacturer_data: Option<String>,
     security: Option<u8>,
     pop: Option<String>,
+    #[serde(alias = "sec2-username", alias = "sec2_username")]
     username: Option<String>,
+    #[serde(alias = "sec2-password", alias = "sec2_password")]
     password: Option<String>,
     salt: Option<String>,
     verifier: Option<String>,
     #[serde(alias = "sec_patch_ver")]
     sec_patch_ver: Option<u32>,
-    #[serde(alias = "service_name")]
+    #[serde(alias = "service_name", alias = "device-name", alias = "device_name")]
     service_name: Option<String>,
     wifi: Option<String>,
     #[serde(alias = "wpa_ctrl")]
     wpa_ctrl: Option<PathBuf>,
+    #[serde(alias = "wifi-interface", alias = "wifi_interface")]
     interface: Option<String>,
     #[serde(alias = "sim_env")]
     sim_env: Option<PathBuf>,

@@ -27,6 +27,15 @@ use crate::exit::{Exit, ExitContext};
 use crate::host::{default_service_name, default_state_dir, shutdown_signal};
 use crate::output::out;
 
+/// Examples at the end of `wifiprov device --help` (run by tests/readme_examples.rs).
+pub const EXAMPLES: &str = "\
+Examples:
+  An agent on loopback with the simulated radio (security 2), and a client provisioning it:
+  $ wifiprov device --wifi sim --listen 127.0.0.1:8090 --security 2 --sec2-username wifiprov --sec2-password choose-a-password &
+  $ wifiprov provision --service-name 127.0.0.1:8090 --sec2-username wifiprov --sec2-password choose-a-password --ssid HomeNet --passphrase correct-horse
+  The simulator's networks (SSIDs and passphrases to try):
+  $ wifiprov device --sim-list";
+
 /// Runs the agent until provisioning ends or a signal arrives.
 pub async fn run(args: DeviceArgs) -> Result<Exit> {
     let args = args.merge_config_file().exit(Exit::Config)?;
@@ -34,6 +43,8 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         out!("{}", SimEnvironment::builtin_table())?;
         return Ok(Exit::Ok);
     }
+    // Contradicting secrets are refused before anything else happens.
+    setup::check_args(&args)?;
     let wifi = args.wifi.backend().await?;
     let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
     let store = CredentialStore::open(&state_dir)
@@ -81,7 +92,11 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
     if args.qr {
         // Phone apps reach an unprovisioned device over BLE when it offers it.
         let transport = if routes.ble { "ble" } else { "softap" };
-        setup::print_qr(&args, &service_name, &security, transport)?;
+        let http = agent.places().iter().find_map(|place| match place {
+            wifiprov_agent::Place::Http(addr) => Some(*addr),
+            _ => None,
+        });
+        setup::print_qr(&args, &service_name, &security, transport, http)?;
     }
     let signal = async {
         shutdown_signal().await;

@@ -77,8 +77,10 @@ pub(super) fn security(args: &DeviceArgs) -> Result<Security> {
     )
 }
 
-/// The device-side security scheme from the `--security`, `--pop`, `--username`,
-/// `--password`, `--salt`, `--verifier` and `--sec-patch-ver` flags.
+/// The device-side security scheme from the `--security`, `--pop`, `--sec2-username`,
+/// `--sec2-password`, `--salt`, `--verifier` and `--sec-patch-ver` flags (or the same keys of a
+/// file). Secrets of another scheme are refused, never ignored: a device meant to need a
+/// password must not come up without one.
 pub(crate) fn security_from(
     security: Option<u8>,
     pop: Option<&str>,
@@ -88,7 +90,17 @@ pub(crate) fn security_from(
     verifier: Option<&str>,
     sec_patch_ver: Option<u32>,
 ) -> Result<Security> {
-    Ok(match security.unwrap_or(2) {
+    check_secrets(
+        security,
+        pop,
+        username,
+        password,
+        salt,
+        verifier,
+        sec_patch_ver,
+    )?;
+    let scheme = security.unwrap_or(2);
+    Ok(match scheme {
         0 => Security::Sec0,
         1 => Security::Sec1 {
             pop: pop.map(Secret::from),
@@ -105,14 +117,120 @@ pub(crate) fn security_from(
                     &Secret::from(password),
                     &mut protocomm::rand_core::UnwrapErr(getrandom::SysRng),
                 )?,
-                _ => bail!(
-                    "security 2 needs --username and --password, or --salt and --verifier \
-                     (or choose --security 1 --pop …)"
-                ),
+                _ => {
+                    return Err(Exit::Usage.error(
+                        "security 2 needs --sec2-username and --sec2-password, or --salt and \
+                         --verifier (or choose --security 1 --pop …)",
+                    ));
+                }
             };
             Security::Sec2 { credentials, patch }
         }
     })
+}
+
+/// `value` unless it is the value of the environment variable `name` (then it came from
+/// there, not from a flag or a file).
+fn given<'a>(value: Option<&'a str>, name: &str) -> Option<&'a str> {
+    value.filter(|v| std::env::var(name).map_or(true, |env| env != *v))
+}
+
+/// Refuses secrets that contradict the scheme or each other (missing ones are left to
+/// [`security_from`], since an already provisioned device needs none to rejoin).
+pub(super) fn check_args(args: &DeviceArgs) -> Result<()> {
+    check_secrets(
+        args.security,
+        args.pop.as_deref(),
+        args.username.as_deref(),
+        args.password.as_deref(),
+        args.salt.as_deref(),
+        args.verifier.as_deref(),
+        args.sec_patch_ver,
+    )
+}
+
+fn check_secrets(
+    security: Option<u8>,
+    pop: Option<&str>,
+    username: Option<&str>,
+    password: Option<&str>,
+    salt: Option<&str>,
+    verifier: Option<&str>,
+    sec_patch_ver: Option<u32>,
+) -> Result<()> {
+    // Secrets that come from the environment (one file of variables may serve several
+    // services) are used where they fit and never refused; given ones must agree.
+    let pop = given(pop, "WIFIPROV_POP");
+    let password = given(password, "WIFIPROV_PASSWORD");
+    let salt = given(salt, "WIFIPROV_SALT");
+    let verifier = given(verifier, "WIFIPROV_VERIFIER");
+    let scheme = security.unwrap_or(2);
+    let flag = |present: bool, name: &'static str| present.then_some(name);
+    let sec2: Vec<&str> = [
+        flag(username.is_some(), "--sec2-username"),
+        flag(password.is_some(), "--sec2-password"),
+        flag(salt.is_some(), "--salt"),
+        flag(verifier.is_some(), "--verifier"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let refuse = |flags: &[&str], why: &str| -> anyhow::Error {
+        Exit::Usage.error(format!(
+            "{} cannot be used with security {scheme}: {why}",
+            flags.join(" and ")
+        ))
+    };
+    match scheme {
+        0 => {
+            let mut flags = sec2.clone();
+            if pop.is_some() {
+                flags.insert(0, "--pop");
+            }
+            if !flags.is_empty() {
+                return Err(refuse(
+                    &flags,
+                    "security 0 has no secret (choose --security 1 with --pop, or --security 2)",
+                ));
+            }
+        }
+        1 if !sec2.is_empty() => {
+            return Err(refuse(
+                &sec2,
+                "they are security 2's secrets (security 1 takes --pop; or choose --security 2)",
+            ));
+        }
+        2 if pop.is_some() => {
+            return Err(refuse(
+                &["--pop"],
+                "the proof of possession is security 1's (security 2 takes --sec2-username and \
+                 --sec2-password; or choose --security 1)",
+            ));
+        }
+        _ => {}
+    }
+    if scheme != 2 && sec_patch_ver.is_some() {
+        return Err(refuse(&["--sec-patch-ver"], "it is a security 2 setting"));
+    }
+    if scheme == 2 {
+        match (password, salt, verifier) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(Exit::Usage.error(
+                    "--sec2-password and --salt/--verifier exclude each other: give the \
+                     password (the verifier is derived from it) or a precomputed salt and \
+                     verifier",
+                ));
+            }
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(Exit::Usage.error(
+                    "--salt and --verifier go together (both from `wifiprov provision \
+                     --sec2-gen-cred` or esp_prov --sec2_gen_cred)",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn app_info(json: Option<&str>) -> Result<Vec<AppInfo>> {
@@ -202,22 +320,39 @@ fn bind_error(
     Exit::System.error(format!("cannot listen on {addr}: {e} ({hint})"))
 }
 
+/// Prints the QR payload and code. With `--events json` stdout carries only events (which
+/// never hold secrets), so the payload and the code go to stderr.
 pub(super) fn print_qr(
     args: &DeviceArgs,
     name: &str,
     security: &Security,
     transport: &str,
+    http: Option<std::net::SocketAddr>,
 ) -> Result<()> {
     let (username, pop) = match security {
         Security::Sec0 => (None, None),
         Security::Sec1 { pop } => (None, pop.as_ref().and(args.pop.as_deref())),
         Security::Sec2 { .. } => (args.username.as_deref(), args.password.as_deref()),
     };
-    let payload = qr::payload(name, username, pop, transport);
+    let address = http.and_then(qr::address);
+    let payload = qr::payload(&qr::Payload {
+        name,
+        username,
+        pop,
+        transport,
+        security: security.version(),
+        address: address.as_deref(),
+    });
     let app = if transport == "ble" { "BLE" } else { "SoftAP" };
-    outln!(
+    let intro = format!(
         "Scan this with the ESP {app} Prov app, or pass it to `wifiprov provision --qr-payload`:"
-    )?;
+    );
+    let art = qr::render(&payload)?;
+    if args.events.is_some() {
+        eprintln!("{intro}\n{payload}\n{art}");
+        return Ok(());
+    }
+    outln!("{intro}")?;
     outln!("{payload}")?;
-    outln!("{}", qr::render(&payload)?)
+    outln!("{art}")
 }

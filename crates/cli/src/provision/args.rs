@@ -61,7 +61,19 @@ On failure \"ok\" is false, \"error\" says what went wrong, \"hint\" what to do,
 failures (exit code 5), else null.
 
 Secrets may also come from the environment: WIFIPROV_POP, WIFIPROV_PASSWORD (SRP
-password), WIFIPROV_PASSPHRASE. They are never printed."
+password), WIFIPROV_PASSPHRASE. They are never printed.
+
+In a terminal, a failed join (or a device that waits for a reset) is followed by an
+offer to reset the device and try again in the same run.
+
+Examples:
+  An agent on loopback (security 1) kept serving, then esp_prov's and wifiprov's spellings:
+  $ wifiprov device --wifi sim --listen 127.0.0.1:8091 --security 1 --pop abcd1234 --no-auto-stop &
+  $ wifiprov provision --service_name 127.0.0.1:8091 --sec_ver 1 --pop abcd1234 --ssid HomeNet --passphrase correct-horse
+  $ wifiprov provision --service-name 127.0.0.1:8091 --pop abcd1234 --reprov
+  $ wifiprov provision --service-name 127.0.0.1:8091 --pop abcd1234 --ssid MeshNet --passphrase battery-staple --json
+  Salt and verifier for an ESP32 (or `wifiprov device --salt … --verifier …`):
+  $ wifiprov provision --sec2-gen-cred --sec2-username wifiprov --sec2-password choose-a-password"
     )
 }
 
@@ -366,8 +378,9 @@ pub struct Connection {
     pub sec2_username: Option<String>,
     /// SRP password for security 2 (asked for on a terminal when needed).
     #[arg(
-        long = "sec2-pwd",
+        long = "sec2-password",
         visible_alias = "sec2_pwd",
+        alias = "sec2-pwd",
         value_name = "PASSWORD",
         env = "WIFIPROV_PASSWORD",
         hide_env_values = true,

@@ -133,11 +133,97 @@ pub async fn execute(
         )));
     }
 
+    let mut passphrase = passphrase;
+    let mut reset_first = false;
+    loop {
+        let failure = match join(&mut session, ui, &ssid, &passphrase, reset_first).await {
+            Ok(joined) => {
+                outcome.connected(&joined);
+                ui.step(&format!(
+                    "Provisioned: {}, IP {} ({})",
+                    super::table::display_ssid(&joined.ssid),
+                    joined.ip,
+                    seconds(started.elapsed().saturating_sub(prompt::time_waiting()))
+                ));
+                return Ok(());
+            }
+            Err(failure) => failure,
+        };
+        let Some(retry) = interactive.then(|| Retry::after(&failure)).flatten() else {
+            return Err(failure);
+        };
+        ui.fail(&Failure::new(failure.code, failure.message.clone()));
+        if !prompt::confirm(retry.question()).await? {
+            return Err(Failure {
+                shown: true,
+                ..failure
+            });
+        }
+        if retry == Retry::NewPassphrase {
+            let answer =
+                prompt::ask_secret(format!("Passphrase for {shown} (empty: the same again): "))
+                    .await?;
+            if !answer.is_empty() {
+                if answer.len() > MAX_PASSPHRASE {
+                    return Err(Failure::usage(format!(
+                        "the passphrase must be at most {MAX_PASSPHRASE} bytes"
+                    )));
+                }
+                passphrase = answer;
+            }
+        }
+        reset_first = true;
+    }
+}
+
+/// What the interactive client offers after a failure, in the same session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    /// The network could not be joined: reset, ask for the passphrase again, apply.
+    NewPassphrase,
+    /// The device refused the credentials because an earlier attempt failed: reset, apply.
+    ResetAndApply,
+}
+
+impl Retry {
+    /// The retry that fits `failure`, if any.
+    fn after(failure: &Failure) -> Option<Retry> {
+        match failure.code {
+            Exit::WifiFailed => Some(Retry::NewPassphrase),
+            Exit::Refused => Some(Retry::ResetAndApply),
+            _ => None,
+        }
+    }
+
+    fn question(self) -> &'static str {
+        match self {
+            Retry::NewPassphrase => "Reset the device and try again? [Y/n] ",
+            Retry::ResetAndApply => {
+                "The device waits for a reset after a failed attempt. Reset it and apply \
+                 these credentials? [Y/n] "
+            }
+        }
+    }
+}
+
+/// Sends the credentials (after a CtrlReset when `reset_first`), applies them and waits
+/// for the outcome.
+async fn join(
+    session: &mut Session,
+    ui: &Ui,
+    ssid: &[u8],
+    passphrase: &str,
+    reset_first: bool,
+) -> Result<wifiprov_client::Connected, Failure> {
+    let shown = super::table::display_ssid(ssid);
+    if reset_first {
+        session.device.reset().await?;
+        ui.step("Reset accepted");
+    }
     session
         .device
-        .set_config(&ssid, passphrase.as_bytes())
+        .set_config(ssid, passphrase.as_bytes())
         .await?;
-    drop(passphrase);
     session.device.apply_config().await.map_err(|e| {
         let failure = Failure::from(e);
         if failure.code != Exit::Refused {
@@ -145,7 +231,8 @@ pub async fn execute(
         }
         failure.hint(
             "the device already has credentials: after a failed attempt run with --reset \
-             first; a device that joined needs --reprov (if it still serves provisioning)",
+             first (in a terminal, provision offers that itself); a device that joined needs \
+             --reprov (if it still serves provisioning)",
         )
     })?;
     tracing::debug!("credentials sent and applied");
@@ -153,7 +240,7 @@ pub async fn execute(
     let waiting = ui.wait(&format!("Waiting for the device to join {shown}"));
     let joined = session
         .device
-        .wait_for_outcome(&ssid, |status| {
+        .wait_for_outcome(ssid, |status| {
             if let WifiStatus::Connecting {
                 attempts_remaining: Some(n),
             } = status
@@ -165,15 +252,7 @@ pub async fn execute(
         })
         .await;
     drop(waiting);
-    let joined = joined?;
-    outcome.connected(&joined);
-    ui.step(&format!(
-        "Provisioned: {}, IP {} ({})",
-        super::table::display_ssid(&joined.ssid),
-        joined.ip,
-        seconds(started.elapsed().saturating_sub(prompt::time_waiting()))
-    ));
-    Ok(())
+    Ok(joined?)
 }
 
 /// Sends `--custom_data` and returns the reply as text (trailing NULs dropped, other control

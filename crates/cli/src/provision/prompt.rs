@@ -64,6 +64,22 @@ pub async fn ask(prompt: String) -> Result<String, Failure> {
     blocking(move || read_line(&prompt)).await
 }
 
+/// Asks a yes/no question; an empty answer is yes.
+pub async fn confirm(question: &str) -> Result<bool, Failure> {
+    let question = question.to_string();
+    blocking(move || {
+        loop {
+            let answer = read_line(&question)?;
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "" | "y" | "yes" => return Ok(true),
+                "n" | "no" => return Ok(false),
+                _ => eprintln!("Please answer y or n"),
+            }
+        }
+    })
+    .await
+}
+
 /// Asks for a secret without echoing it.
 pub async fn ask_secret(prompt: String) -> Result<Zeroizing<String>, Failure> {
     blocking(move || {

@@ -1,9 +1,11 @@
 //! `--qr-payload`: the JSON an ESP device shows as a QR code.
 //!
 //! `{"ver":"v1","name":"PROV_1A2B3C","pop":"abcd1234","transport":"softap"}`, optionally with
-//! `username` (security 2, then `pop` carries the SRP password), `security` (the scheme) and
-//! `password` (the passphrase of the device's SoftAP). The payload may also be given as the
-//! `https://espressif.github.io/esp-jumpstart/qrcode.html?data=…` address the examples print.
+//! `username` (security 2, then `pop` carries the SRP password), `security` (the scheme),
+//! `password` (the passphrase of the device's SoftAP) and `address` (HOST:PORT of an agent
+//! that is not at 192.168.4.1:80, as `wifiprov device --qr` prints it). The payload may also
+//! be given as the `https://espressif.github.io/esp-jumpstart/qrcode.html?data=…` address
+//! the examples print.
 
 use serde::Deserialize;
 
@@ -27,6 +29,9 @@ pub struct QrPayload {
     pub security: Option<u8>,
     /// The passphrase of the device's SoftAP (joining it is up to the user).
     pub password: Option<String>,
+    /// Where the device's HTTP service answers, HOST:PORT, when not at the SoftAP default
+    /// (`wifiprov device --qr` adds it; ESP-IDF firmware does not).
+    pub address: Option<String>,
 }
 
 impl std::fmt::Debug for QrPayload {
@@ -39,6 +44,7 @@ impl std::fmt::Debug for QrPayload {
             .field("transport", &self.transport)
             .field("security", &self.security)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("address", &self.address)
             .finish()
     }
 }

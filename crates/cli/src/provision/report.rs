@@ -18,6 +18,8 @@ pub struct Failure {
     pub reason: Option<FailReason>,
     /// What the user can do next.
     pub hint: Option<String>,
+    /// The message was already shown (before a question about it): only the hint is left.
+    pub shown: bool,
 }
 
 impl Failure {
@@ -28,6 +30,7 @@ impl Failure {
             message: message.into(),
             reason: None,
             hint: None,
+            shown: false,
         }
     }
 
@@ -85,8 +88,9 @@ impl From<Error> for Failure {
             Error::WifiFailed { reason, .. } => {
                 failure.reason = Some(*reason);
                 failure.hint = Some(
-                    "the device now waits for a reset: run the same command with --reset, \
-                     then provision again with the right details"
+                    "provision again with the right details; a device that waits for a reset \
+                     after a failure (ESP-IDF's default, not one that resets on failure) \
+                     needs --reset first, which provision offers itself in a terminal"
                         .into(),
                 );
             }

@@ -115,9 +115,10 @@ impl Target {
                 "--serial and --console-command only apply to --transport console",
             ));
         }
-        let addr = match &conn.service_name {
-            Some(name) => normalise(name)?,
-            None => {
+        let addr = match (&conn.service_name, &qr.address) {
+            (Some(name), _) => normalise(name)?,
+            (None, Some(address)) => normalise(address)?,
+            (None, None) => {
                 if let Some(name) = &qr.name {
                     tracing::debug!(
                         "the QR payload names the device's access point {name:?}, not an address: \
@@ -434,5 +435,18 @@ mod tests {
             ..Connection::default()
         };
         assert_eq!(Target::resolve(&conn).unwrap().addr, DEFAULT_ADDR);
+    }
+
+    #[test]
+    fn the_qr_address_is_used_unless_a_flag_names_another() {
+        let mut conn = Connection {
+            qr_payload: Some(
+                r#"{"ver":"v1","name":"PROV_1","pop":"x","transport":"softap","security":1,"address":"127.0.0.1:8080"}"#.into(),
+            ),
+            ..Connection::default()
+        };
+        assert_eq!(Target::resolve(&conn).unwrap().addr, "127.0.0.1:8080");
+        conn.service_name = Some("127.0.0.1:9090".into());
+        assert_eq!(Target::resolve(&conn).unwrap().addr, "127.0.0.1:9090");
     }
 }

@@ -84,6 +84,7 @@ impl Ui {
             return;
         }
         match self.mode {
+            _ if failure.shown => {}
             Mode::Fancy { .. } => eprintln!("{} {}", self.paint(RED, "✗"), failure.message),
             Mode::Plain | Mode::Quiet => eprintln!("error: {}", failure.message),
         }

@@ -45,8 +45,8 @@ pub struct DecodeArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// Include the password in the output.
-    #[arg(long)]
+    /// Include the passphrase in the output.
+    #[arg(long = "show-passphrase", alias = "show-password")]
     show_password: bool,
 }
 

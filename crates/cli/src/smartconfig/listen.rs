@@ -26,17 +26,17 @@ pub struct ListenArgs {
     #[arg(long = "type", value_name = "TYPE", value_parser = super::parse_type, default_value = "esptouch-airkiss")]
     sc_type: ScType,
     /// Capture on this monitor-mode interface (channel hopping until a lock).
-    #[arg(long, value_name = "IFACE")]
+    #[arg(long = "monitor-interface", alias = "interface", value_name = "IFACE")]
     interface: Option<String>,
-    /// With --interface: channels to hop through, comma-separated [default: 1-13].
+    /// With --monitor-interface: channels to hop through, comma-separated [default: 1-13].
     #[arg(long, value_name = "LIST", value_delimiter = ',', requires = "interface",
           value_parser = clap::value_parser!(u8).range(1..=196))]
     channels: Vec<u8>,
-    /// With --interface: milliseconds on each channel [default: 100].
+    /// With --monitor-interface: milliseconds on each channel [default: 100].
     #[arg(long, value_name = "MS", requires = "interface",
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     dwell_ms: Option<u64>,
-    /// With --interface: do not hop; stay on the channel the interface is tuned to.
+    /// With --monitor-interface: do not hop; stay on the channel the interface is tuned to.
     #[arg(long, requires = "interface", conflicts_with = "channels")]
     no_hop: bool,
     /// Read frames from a pcap or pcapng capture.
@@ -54,8 +54,8 @@ pub struct ListenArgs {
     /// Print the result as one JSON object on stdout.
     #[arg(long)]
     json: bool,
-    /// With --json: include the password.
-    #[arg(long, requires = "json")]
+    /// With --json: include the passphrase.
+    #[arg(long = "show-passphrase", alias = "show-password", requires = "json")]
     show_password: bool,
     /// The station MAC the acknowledgement announces [default: derived from the machine id].
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
@@ -66,7 +66,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "PATH")]
     wpa_ctrl: Option<PathBuf>,
     /// The station interface that joins the network (NetworkManager device or
-    /// wpa_supplicant socket name); --interface is the monitor interface.
+    /// wpa_supplicant socket name), as everywhere; --monitor-interface is the capture's.
     #[arg(long, value_name = "IFACE")]
     wifi_interface: Option<String>,
     /// Simulator radio environment (TOML) instead of the built-in one.
@@ -102,7 +102,6 @@ pub struct ListenArgs {
 
 /// Runs `listen`.
 pub async fn run(args: ListenArgs) -> Result<Exit> {
-    // `--interface` is the monitor interface here, so the station's is `--wifi-interface`.
     let wifi = crate::wifi::WifiArgs {
         wifi: args.wifi.clone(),
         wpa_ctrl: args.wpa_ctrl.clone(),
@@ -234,7 +233,7 @@ fn opener(args: &ListenArgs) -> Result<OpenSource> {
             options,
         ));
     }
-    Err(Exit::Usage.error("choose a source: --interface, --pcap or --udp"))
+    Err(Exit::Usage.error("choose a source: --monitor-interface, --pcap or --udp"))
 }
 
 fn report(

@@ -7,7 +7,7 @@
 //!
 //! Output rules: progress goes to stderr; stdout carries only data (the `--json` object, the
 //! lengths of `encode`). Passwords are printed only by `decode`/`listen --json
-//! --show-password`.
+//! --show-passphrase`.
 
 mod codec;
 pub(crate) mod listen;
@@ -40,8 +40,18 @@ pub fn help() -> String {
          no message.",
         "",
     );
-    format!("{codes}\n{which}")
+    format!("{codes}\n{which}\n\n{EXAMPLES}")
 }
+
+/// Examples at the end of the `smartconfig` help texts (run by tests/readme_examples.rs):
+/// a receiver on loopback (the datagrams' lengths arrive by UDP) and a sender.
+const EXAMPLES: &str = "\
+Examples:
+  A device and a phone on loopback (ESPTouch v2; the listener must be told the type):
+  $ wifiprov smartconfig listen --wifi sim --type esptouch-v2 --udp 127.0.0.1:7010 --ack-port 18300 --ack-broadcast 127.0.0.1 --no-store &
+  $ wifiprov smartconfig send --protocol esptouch-v2 --ssid HomeNet --passphrase correct-horse --target 127.0.0.1:7010 --ack-listen 127.0.0.1:18300
+  The lengths of one cycle of the code:
+  $ wifiprov smartconfig encode --protocol airkiss --ssid HomeNet --passphrase correct-horse";
 
 /// `wifiprov smartconfig` flags.
 #[derive(Args, Debug)]
@@ -85,9 +95,11 @@ struct MessageArgs {
     /// Network name (sent as its UTF-8 bytes).
     #[arg(long)]
     ssid: String,
-    /// Passphrase [default: empty, an open network].
+    /// The network's passphrase [default: empty, an open network].
     #[arg(
-        long,
+        long = "passphrase",
+        alias = "password",
+        value_name = "PASSPHRASE",
         env = "WIFIPROV_PASSPHRASE",
         hide_env_values = true,
         default_value = "",

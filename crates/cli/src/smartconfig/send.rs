@@ -135,8 +135,27 @@ pub async fn run(args: SendArgs) -> Result<Exit> {
                 outln!("{out}")?;
             }
             tracing::error!("{e}");
+            tracing::info!("hint: {}", no_reply_hint(protocol, ack));
             Ok(Exit::Timeout)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// What to check when no device replied: the listener's type and where its reply goes.
+fn no_reply_hint(protocol: smartconfig::Protocol, ack: std::net::SocketAddr) -> String {
+    let listener = match protocol {
+        smartconfig::Protocol::EspTouchV2 => "--type esptouch-v2".to_string(),
+        other => format!(
+            "--type esptouch-airkiss (the default) or --type {}",
+            other.name()
+        ),
+    };
+    format!(
+        "a wifiprov listener must run with {listener}; its acknowledgement must reach {ack} \
+         (on loopback: listen --ack-port {} --ack-broadcast {}); and the passphrase must be \
+         the network's (a device that cannot join never replies)",
+        ack.port(),
+        ack.ip()
+    )
 }
