@@ -134,6 +134,27 @@ mod tests {
         assert_eq!(event.trim(), ProvEvent::Start.name());
     }
 
+    #[tokio::test]
+    async fn a_cred_fail_hook_is_told_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let command = format!(
+            "printf '%s|%s' \"$WIFIPROV_SSID\" \"$WIFIPROV_REASON\" > {}",
+            out.display()
+        );
+        let event = ProvEvent::CredFail {
+            error: ProvError::Connect(ConnectError::AuthFailed {
+                ssid: "Home\nNet".into(),
+            }),
+        };
+        run_hook(&command, &event, &ChildEnv::default(), HOOK_TIMEOUT).await;
+        // The SSID, escaped as every peer-supplied SSID is, not the error text.
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "Home\\x0aNet|auth_error"
+        );
+    }
+
     #[test]
     fn failures_are_logged_as_what_happened() {
         let ssid = "Home".to_string();
