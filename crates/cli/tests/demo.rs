@@ -96,11 +96,7 @@ fn the_demo_ends_as_soon_as_the_story_is_told() {
     assert!(end < deinit, "{stderr}");
     // The narrator saw the whole story and ended on its own.
     assert!(!stderr.contains("cut short"), "{stderr}");
-    let last_narrated = stderr
-        .lines()
-        .filter(|l| l.contains("[device]"))
-        .next_back()
-        .unwrap();
+    let last_narrated = stderr.lines().rfind(|l| l.contains("[device]")).unwrap();
     assert!(
         last_narrated.ends_with("[device] provisioning finished; service stopped"),
         "{stderr}"
