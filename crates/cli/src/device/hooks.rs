@@ -69,13 +69,12 @@ fn failure_line(error: &ProvError) -> String {
         ProvError::Connect(e) => e.is_auth_error() || e.is_network_not_found(),
         _ => false,
     };
+    // A connection error says what failed ("authentication failed: …", "connection to … timed
+    // out"), so it is not prefixed with a second "failed".
     if exact {
-        format!("connection failed: {error}")
+        error.to_string()
     } else {
-        format!(
-            "connection failed: {error} (reported to the client as {})",
-            reason.key()
-        )
+        format!("{error} (reported to the client as {})", reason.key())
     }
 }
 
