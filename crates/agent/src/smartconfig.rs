@@ -217,7 +217,8 @@ async fn listen(
                 tracing::debug!("SmartConfig: {why}");
             }
             Status::Finished(Outcome::ConnectFailed(e)) => {
-                tracing::warn!("SmartConfig: credentials received, but joining failed: {e}");
+                // The Manager's CredFail event reports the failure; this is its route's view.
+                tracing::debug!("SmartConfig: credentials received, but joining failed: {e}");
             }
             Status::Finished(Outcome::SourceEnded) => {
                 tracing::info!("SmartConfig: the source ended");

@@ -13,9 +13,10 @@ use anyhow::{Context, Result};
 use clap::Args;
 use protocomm::{Sec2Credentials, Secret, Security};
 use wifiprov_agent::{AgentBuilder, HttpRoute};
-use wifiprov_client::{Credentials, HttpTransport, Provisioner, WifiStatus};
+use wifiprov_client::{ClientConfig, Credentials, HttpTransport, Provisioner, WifiStatus};
 use wifiprov_device::{ManagerConfig, ProvEvent, ssid_text};
 use wifiprov_transport::mdns::Advertisement;
+use wifiprov_wifi::ScanParams;
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment};
 
 use crate::exit::Exit;
@@ -25,6 +26,15 @@ use crate::output::outln;
 const DEMO_SSID: &str = "HomeNet";
 const DEMO_PASSPHRASE: &str = "correct-horse";
 const DEMO_SERVICE: &str = "PROV_DEMO01";
+/// Dwell time per channel of the demo's scan (esp_prov asks for 120 ms, in groups of 5
+/// channels, which the simulator plays as 1.8 s).
+const DEMO_SCAN_DWELL_MS: u32 = 10;
+/// How long the simulated access point of the demo network takes to let the device join
+/// (the simulator's default is 500 ms).
+const DEMO_JOIN_MS: u64 = 150;
+/// How long the device's narration may take to end once the device is torn down; it ends by
+/// itself at the teardown event, so this bound is never reached in a sound run.
+const NARRATION_END_BOUND: Duration = Duration::from_secs(1);
 
 /// `wifiprov demo` takes no arguments.
 #[derive(Args, Debug)]
@@ -79,7 +89,15 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
         }
     };
     let credentials = Sec2Credentials::generate(username.as_bytes(), &password, &mut rng())?;
-    let wifi = Arc::new(SimBackend::new(SimEnvironment::builtin()));
+    let mut environment = SimEnvironment::builtin();
+    for network in environment
+        .networks
+        .iter_mut()
+        .filter(|n| n.ssid == DEMO_SSID)
+    {
+        network.connect_latency_ms = DEMO_JOIN_MS;
+    }
+    let wifi = Arc::new(SimBackend::new(environment));
     let mut builder = AgentBuilder::new(
         Security::Sec2 {
             credentials,
@@ -111,16 +129,26 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
         }
         Err(e) => {
             detail(&format!(
-                "mDNS is not available here ({e:#}); using the device's address directly"
+                "mDNS is not available here ({}); using the device's address directly",
+                crate::exit::message(&*e)
             ));
             agent.addr
         }
     };
 
-    let mut client = Provisioner::new(HttpTransport::new(
-        &target.to_string(),
-        Duration::from_secs(10),
-    ));
+    let scan = ScanParams {
+        passive: false,
+        group_channels: 0,
+        period_ms: DEMO_SCAN_DWELL_MS,
+    };
+    let mut client = Provisioner::with_config(
+        HttpTransport::new(&target.to_string(), Duration::from_secs(10)),
+        ClientConfig {
+            scan_group_channels: u32::from(scan.group_channels),
+            scan_period_ms: scan.period_ms,
+            ..ClientConfig::default()
+        },
+    );
     step("Reading the device's capabilities (proto-ver)");
     let version = client.version().await?.clone();
     detail(&format!(
@@ -150,13 +178,17 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
     ));
 
     step("Asking the device to scan for networks");
+    detail(&format!(
+        "the simulated radio listens {DEMO_SCAN_DWELL_MS} ms on each channel: {} ms (a real scan listens about 120 ms per channel)",
+        SimBackend::scan_duration(scan).as_millis()
+    ));
     let networks = client.scan().await?;
     detail(&format!("{} networks, strongest first:", networks.len()));
-    for ap in networks.iter().take(6) {
+    for ap in &networks {
         let name = if ap.ssid.is_empty() {
             "(hidden)".to_string()
         } else {
-            String::from_utf8_lossy(&ap.ssid).into_owned()
+            ssid_text(&ap.ssid)
         };
         detail(&format!(
             "  {name:<18} ch {:>2}  {:>4} dBm  {}",
@@ -174,6 +206,9 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
         .await?;
     client.apply_config().await?;
     step("Waiting for the device to join");
+    detail(&format!(
+        "the simulated access point lets a station join in {DEMO_JOIN_MS} ms"
+    ));
     let mut last = None;
     let joined = client
         .wait_for_outcome(DEMO_SSID.as_bytes(), |status| {
@@ -190,10 +225,17 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
         })
         .await?;
 
-    // Auto-stop: the device ends provisioning once the client has seen the success.
-    agent.finished().await;
-    if let Some(narrator) = narrator {
-        let _ = tokio::time::timeout(Duration::from_secs(2), narrator).await;
+    // The client has the outcome, so the story is told: close the client's connection and
+    // tear the device down now rather than waiting for its auto-stop. The teardown's last
+    // event ends the narration.
+    drop(client);
+    agent.shutdown().await;
+    if let Some(narrator) = narrator
+        && tokio::time::timeout(NARRATION_END_BOUND, narrator)
+            .await
+            .is_err()
+    {
+        detail("(the device's narration did not end; cut short)");
     }
     eprintln!();
     outln!(
@@ -210,6 +252,8 @@ pub async fn run(_args: DemoArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// Narrates the device's events until its teardown (`Deinit`, the last event a Manager emits)
+/// or until the channel closes.
 async fn narrate(mut events: tokio::sync::broadcast::Receiver<ProvEvent>) {
     while let Ok(event) = events.recv().await {
         let text = match &event {
@@ -227,7 +271,8 @@ async fn narrate(mut events: tokio::sync::broadcast::Receiver<ProvEvent>) {
                 link.ip
             ),
             ProvEvent::End => "provisioning finished; service stopped".to_string(),
-            ProvEvent::Init | ProvEvent::Deinit => continue,
+            ProvEvent::Deinit => return,
+            ProvEvent::Init => continue,
         };
         eprintln!("    [device] {text}");
     }

@@ -270,13 +270,18 @@ pub fn wrap(text: &str, indent: &str) -> String {
     out
 }
 
-/// `error` and its causes in one line, as `{:#}` shows an `anyhow::Error`: `a: b: c`.
+/// `error` and its causes in one line, as `{:#}` shows an `anyhow::Error`: `a: b: c`; a
+/// cause whose text the line already holds (an error whose message includes its source's)
+/// is not repeated.
 pub fn message(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
+        let shown = e.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
         cause = e.source();
     }
     text
@@ -452,6 +457,33 @@ mod tests {
             "authentication failed: the device could not prove it knows the credentials"
         );
         assert_eq!(text, format!("{:#}", anyhow::Error::new(err)));
+    }
+
+    #[test]
+    fn messages_do_not_repeat_a_cause() {
+        let err = wifi_manager::control::ControlError::Connect {
+            path: "/run/wifiprov/control".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let cause = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+        // The error's message includes its source's, and `{:#}` would print it twice.
+        assert_eq!(
+            format!("{:#}", anyhow::Error::new(err))
+                .matches(&cause)
+                .count(),
+            2
+        );
+        let err = anyhow::Error::new(wifi_manager::control::ControlError::Connect {
+            path: "/run/wifiprov/control".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        })
+        .context("status");
+        let text = message(&*err);
+        assert_eq!(text.matches(&cause).count(), 1, "{text}");
+        assert!(
+            text.starts_with("status: cannot reach the manager"),
+            "{text}"
+        );
     }
 
     #[test]

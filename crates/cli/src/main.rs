@@ -146,7 +146,7 @@ fn main() -> ExitCode {
             let exit = exit::classify(&e);
             // A reader that went away needs no explanation.
             if exit != Exit::OutputClosed {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", exit::message(&*e));
             }
             exit.into()
         }

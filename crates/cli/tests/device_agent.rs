@@ -404,7 +404,7 @@ async fn event_hook_and_app_info() {
         [
             "start||",
             "cred_recv|HomeNet|",
-            "cred_fail||auth_error",
+            "cred_fail|HomeNet|auth_error",
             "cred_recv|HomeNet|",
             "cred_success|HomeNet|",
             "end||",

@@ -180,7 +180,7 @@ fn smartconfig_provisions_the_fallback_and_the_network_is_recorded() {
     let wrong = send(data, reply, "wrong-horse", "4");
     // 7: no device replied before the sender's --timeout.
     assert_eq!(wrong.code, 7, "{}\n{}", wrong.all(), daemon.output());
-    daemon.wait_for("joining failed", Duration::from_secs(20));
+    daemon.wait_for("provisioned credentials failed", Duration::from_secs(20));
     let status = daemon.status();
     assert_eq!(status["ap_up"], true, "{status}");
     assert_ne!(status["state"], "connected", "{status}");

@@ -101,6 +101,9 @@ pub struct ClientConfig {
     pub scan_page: u32,
     /// `group_channels` of the scan (5 over HTTP so the SoftAP keeps beaconing; 0 over BLE).
     pub scan_group_channels: u32,
+    /// `period_ms` of the scan: dwell time per channel in milliseconds (default 120, as
+    /// esp_prov; 0 lets the device choose).
+    pub scan_period_ms: u32,
 }
 
 impl Default for ClientConfig {
@@ -112,6 +115,7 @@ impl Default for ClientConfig {
             max_poll: Duration::from_secs(1),
             scan_page: 100,
             scan_group_channels: 5,
+            scan_period_ms: 120,
         }
     }
 }
@@ -268,7 +272,7 @@ impl<T: ClientTransport> Provisioner<T> {
             blocking: true,
             passive: false,
             group_channels: self.config.scan_group_channels,
-            period_ms: 120,
+            period_ms: self.config.scan_period_ms,
         };
         let reply = self.scan_call(0, Payload::CmdScanStart(start)).await?;
         check_status("scan start", reply.status)?;

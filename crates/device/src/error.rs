@@ -123,6 +123,15 @@ impl ProvError {
         }
     }
 
+    /// The network the failed credentials were for, when the error names it (a connection
+    /// failure; a store failure or a refusal does not).
+    pub fn ssid(&self) -> Option<&str> {
+        match self {
+            ProvError::Connect(e) => e.ssid(),
+            ProvError::Store(_) | ProvError::Refused(_) => None,
+        }
+    }
+
     /// A short key for the kind of failure: `auth_error` and `network_not_found` (the wire
     /// reasons of a connection failure), `store_error`, or `refused`.
     pub fn reason_key(&self) -> &'static str {

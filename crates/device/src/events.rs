@@ -54,7 +54,8 @@ impl ProvEvent {
     ///
     /// * `cred_recv`: `ssid`;
     /// * `cred_fail`: `reason` ([`ProvError::reason_key`]: `auth_error`,
-    ///   `network_not_found` or `store_error`) and `detail` (the full explanation);
+    ///   `network_not_found` or `store_error`), `detail` (the full explanation) and, when
+    ///   the failure names the network (a connection failure, [`ProvError::ssid`]), `ssid`;
     /// * `cred_success`: `ssid` and `ip` (dotted quad).
     ///
     /// SSIDs are written with [`ssid_text`]: text as it is when the SSID is printable UTF-8,
@@ -63,10 +64,16 @@ impl ProvEvent {
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         match self {
             ProvEvent::CredRecv { ssid } => vec![("ssid", ssid_text(ssid))],
-            ProvEvent::CredFail { error } => vec![
-                ("reason", error.reason_key().to_string()),
-                ("detail", error.to_string()),
-            ],
+            ProvEvent::CredFail { error } => {
+                let mut fields = vec![
+                    ("reason", error.reason_key().to_string()),
+                    ("detail", error.to_string()),
+                ];
+                if let Some(ssid) = error.ssid() {
+                    fields.push(("ssid", ssid_text(ssid.as_bytes())));
+                }
+                fields
+            }
             ProvEvent::CredSuccess { link } => {
                 vec![("ssid", ssid_text(&link.ssid)), ("ip", link.ip.to_string())]
             }
@@ -110,7 +117,7 @@ mod tests {
         };
         assert_eq!(
             e.to_json(),
-            r#"{"event":"cred_fail","reason":"network_not_found","detail":"network \"x\" not found"}"#
+            r#"{"event":"cred_fail","reason":"network_not_found","detail":"network \"x\" not found","ssid":"x"}"#
         );
         let e = ProvEvent::CredFail {
             error: ProvError::Connect(ConnectError::AuthFailed { ssid: "x".into() }),

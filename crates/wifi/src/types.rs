@@ -201,6 +201,23 @@ impl ConnectError {
     pub fn is_network_not_found(&self) -> bool {
         matches!(self, ConnectError::NetworkNotFound { .. })
     }
+
+    /// The network the attempt was for, when the error names one (every kind but
+    /// `InvalidCredentials`, `Unsupported`, `NotAccepting` and `Backend`).
+    pub fn ssid(&self) -> Option<&str> {
+        match self {
+            ConnectError::AuthFailed { ssid }
+            | ConnectError::NetworkNotFound { ssid }
+            | ConnectError::AssociationRejected { ssid, .. }
+            | ConnectError::NoAddress { ssid }
+            | ConnectError::Timeout { ssid }
+            | ConnectError::LinkLost { ssid } => Some(ssid),
+            ConnectError::InvalidCredentials(_)
+            | ConnectError::Unsupported(_)
+            | ConnectError::NotAccepting(_)
+            | ConnectError::Backend(_) => None,
+        }
+    }
 }
 
 /// An established station link.

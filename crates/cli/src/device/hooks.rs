@@ -69,13 +69,12 @@ fn failure_line(error: &ProvError) -> String {
         ProvError::Connect(e) => e.is_auth_error() || e.is_network_not_found(),
         _ => false,
     };
+    // A connection error says what failed ("authentication failed: …", "connection to … timed
+    // out"), so it is not prefixed with a second "failed".
     if exact {
-        format!("connection failed: {error}")
+        error.to_string()
     } else {
-        format!(
-            "connection failed: {error} (reported to the client as {})",
-            reason.key()
-        )
+        format!("{error} (reported to the client as {})", reason.key())
     }
 }
 
@@ -132,6 +131,27 @@ mod tests {
         assert!(super::super::child::gone(pid).await, "{pid} still runs");
         let event = std::fs::read_to_string(dir.path().join("pid.event")).unwrap();
         assert_eq!(event.trim(), ProvEvent::Start.name());
+    }
+
+    #[tokio::test]
+    async fn a_cred_fail_hook_is_told_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let command = format!(
+            "printf '%s|%s' \"$WIFIPROV_SSID\" \"$WIFIPROV_REASON\" > {}",
+            out.display()
+        );
+        let event = ProvEvent::CredFail {
+            error: ProvError::Connect(ConnectError::AuthFailed {
+                ssid: "Home\nNet".into(),
+            }),
+        };
+        run_hook(&command, &event, &ChildEnv::default(), HOOK_TIMEOUT).await;
+        // The SSID, escaped as every peer-supplied SSID is, not the error text.
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "Home\\x0aNet|auth_error"
+        );
     }
 
     #[test]

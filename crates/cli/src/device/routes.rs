@@ -106,8 +106,8 @@ fn console_route(args: &DeviceArgs) -> ConsoleRoute {
     let place = format!("the console on {}", path.display());
     let baud = args.baud;
     let open = move |path: &PathBuf| -> Result<ConsoleIo, RouteError> {
-        let (reader, writer) =
-            crate::serial::open(path, baud).map_err(|e| RouteError::other(format!("{e:#}")))?;
+        let (reader, writer) = crate::serial::open(path, baud)
+            .map_err(|e| RouteError::other(crate::exit::message(&*e)))?;
         Ok((Box::new(reader), Box::new(writer)))
     };
     ConsoleRoute::new(place, Arc::new(move || open(&path)), config)

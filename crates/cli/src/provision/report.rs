@@ -36,7 +36,7 @@ impl Failure {
 
     /// Standard output could not be written (see [`crate::output`]).
     pub fn output(error: anyhow::Error) -> Self {
-        Self::new(crate::exit::classify(&error), format!("{error:#}"))
+        Self::new(crate::exit::classify(&error), crate::exit::message(&*error))
     }
 
     /// Bad usage (exit code 2).

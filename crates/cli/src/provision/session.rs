@@ -156,7 +156,7 @@ impl Target {
             Link::Http => Box::new(HttpTransport::new(&self.addr, REQUEST_TIMEOUT)),
             Link::Serial(path, baud) => {
                 let (reader, writer) = crate::serial::open(path, *baud)
-                    .map_err(|e| Failure::new(Exit::Unreachable, format!("{e:#}")))?;
+                    .map_err(|e| Failure::new(Exit::Unreachable, crate::exit::message(&*e)))?;
                 Box::new(ConsoleTransport::new(
                     reader,
                     writer,

@@ -98,7 +98,8 @@ impl ProvMachine {
                 };
             }
             Err(failure) => {
-                tracing::error!("could not store the credentials: {failure}");
+                // Reported by the CredFail event that follows.
+                tracing::debug!("could not store the credentials: {failure}");
                 let error = ProvError::Store(failure);
                 self.emit(ProvEvent::CredFail {
                     error: error.clone(),
@@ -152,11 +153,16 @@ impl ProvMachine {
                 } else {
                     is_transient(&error) && failures <= config.transient_retries
                 };
-                tracing::info!(
-                    attempt = failures,
-                    retry,
-                    "connection attempt failed: {error}"
-                );
+                // A retry is only logged here; the final failure is reported once, by the
+                // CredFail event that follows (its subscribers log it).
+                if retry {
+                    tracing::info!(
+                        attempt = failures,
+                        "connection attempt failed, retrying: {error}"
+                    );
+                } else {
+                    tracing::debug!(attempt = failures, "connection attempt failed: {error}");
+                }
                 if !retry {
                     self.gave_up(attempt, error);
                     return;
@@ -178,7 +184,8 @@ impl ProvMachine {
     }
 
     fn succeeded(&mut self, attempt: Attempt, link: LinkStatus) {
-        tracing::info!(ssid = ?attempt.creds.ssid_lossy(), ip = %link.ip, "connected");
+        // Reported by the CredSuccess event that follows.
+        tracing::debug!(ssid = ?attempt.creds.ssid_lossy(), ip = %link.ip, "connected");
         self.station = Station::Connected(link.clone());
         self.emit(ProvEvent::CredSuccess { link: link.clone() });
         self.answer(Answer::Finished {

@@ -380,7 +380,7 @@ impl Policy {
         }
         match outcome {
             Ok(link) => {
-                info!(ssid = %credentials.ssid, "provisioned network joined");
+                debug!(ssid = %credentials.ssid, "provisioned network joined");
                 let ssid = credentials.ssid;
                 let password = credentials.passphrase;
                 let enables_webrepl = self.known(&ssid).is_some_and(|n| n.enables_webrepl);
@@ -403,7 +403,7 @@ impl Policy {
                 self.connected(ssid.to_vec(), link);
             }
             Err(reason) => {
-                info!(ssid = %credentials.ssid, %reason, "provisioned credentials failed");
+                info!(ssid = %credentials.ssid, "provisioned credentials failed: {reason}");
                 self.check_link_now();
             }
         }
@@ -416,7 +416,10 @@ impl Policy {
         if !self.accepting(now) {
             return;
         }
-        info!(%reason, "provisioned credentials failed");
+        info!(
+            ssid = reason.ssid(),
+            "provisioned credentials failed: {reason}"
+        );
         self.check_link_now();
     }
 

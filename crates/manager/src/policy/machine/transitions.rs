@@ -87,7 +87,8 @@ impl Policy {
             .as_deref()
             .and_then(|seen| seen.iter().find(|s| s.ssid == ssid))
             .map(|s| s.channel);
-        info!(ssid = %network.ssid, ?channel, "joining");
+        // The channel only when a scan saw the network: `channel=6`, or no field.
+        info!(ssid = %network.ssid, channel, "joining");
         self.queue.push_back(Action::Connect(Credentials {
             ssid: network.ssid.clone(),
             passphrase: network.password.clone(),
@@ -109,7 +110,7 @@ impl Policy {
         ssid: Vec<u8>,
         reason: ConnectError,
     ) {
-        info!(ssid = ?lossy(&ssid), %reason, "attempt failed");
+        info!(ssid = ?lossy(&ssid), "attempt failed: {reason}");
         self.record_failure(ssid, reason);
         self.continue_round(round, scan);
     }
@@ -157,18 +158,14 @@ impl Policy {
             self.phase = Phase::NoNetwork { retry_at: None };
         } else if let Some(lost) = round.lost {
             self.failed_rounds = self.failed_rounds.saturating_add(1);
-            let until = now + self.config.retry.backoff(self.failed_rounds);
-            info!(
-                next = until.as_millis(),
-                "recovery round failed; backing off"
-            );
+            let backoff = self.config.retry.backoff(self.failed_rounds);
+            let until = now + backoff;
+            info!(retry_in = ?backoff, "recovery round failed; backing off");
             self.phase = Phase::Backoff { until, lost };
         } else {
-            let retry_at = now + self.config.retry.rescan_interval;
-            info!(
-                next = retry_at.as_millis(),
-                "no known network could be joined"
-            );
+            let rescan = self.config.retry.rescan_interval;
+            let retry_at = now + rescan;
+            info!(retry_in = ?rescan, "no known network could be joined");
             self.phase = Phase::NoNetwork {
                 retry_at: Some(retry_at),
             };
