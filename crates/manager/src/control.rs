@@ -4,15 +4,21 @@
 //!
 //! ```text
 //! → {"cmd":"status"}
-//! ← {"ok":true,"state":"connected","network":"HomeNet","ip":"192.168.1.42","failures":{…}}
+//! ← {"ok":true,"state":"connected","network":"HomeNet","ip":"192.168.1.42","failures":{…},
+//!    "ap_ssid":null,"provisioning_address":null,"last_outcome":{"event":"connected",…}}
 //! → {"cmd":"add_network","ssid":"Cabin","password":"pine-needles"}
 //! ← {"ok":true}
 //! → {"cmd":"reorder_networks","ssids":["Cabin","HomeNet"]}
 //! → {"cmd":"bogus"}
 //! ← {"ok":false,"error":"malformed request: unknown variant `bogus`, …"}
 //! → {"cmd":"events"}
-//! ← {"event":"…"}  (one line per event until the client hangs up)
+//! ← {"event":"…"}  (one line per event until the client hangs up or the daemon stops)
 //! ```
+//!
+//! Events: `joining`, `connected` and `join_failed` (`ssid`, `ip` or `reason`), `ap_up`
+//! (`essid`), `provisioning` (`address`, `routes`), `provisioned` (`ssid`, `ip`),
+//! `provisioning_failed` (`reason`), `network_added` (`ssid`), `ap_down`, `stopped`. Fields
+//! added later are new keys; clients ignore keys they do not know.
 //!
 //! Commands: `status`, `list_networks`, `add_network` (`ssid`, `password`, optional
 //! `enables_webrepl`), `remove_network` (`ssid`), `reorder_networks` (`ssids`), `rescan`,
@@ -339,4 +345,50 @@ pub async fn request(path: &Path, request: &Request) -> Result<Value, ControlErr
         .read_line(&mut answer)
         .await?;
     serde_json::from_str(&answer).map_err(|e| ControlError::Answer(format!("{e}: {answer:?}")))
+}
+
+/// A subscription to the daemon's events ([`subscribe`]).
+pub struct EventStream {
+    lines: tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
+    // Kept open: the daemon streams until this side hangs up.
+    _write: tokio::net::unix::OwnedWriteHalf,
+}
+
+impl EventStream {
+    /// The next event, or `None` once the daemon closed the stream (it stopped).
+    pub async fn next(&mut self) -> Result<Option<Value>, ControlError> {
+        let Some(line) = self.lines.next_line().await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&line)
+            .map(Some)
+            .map_err(|e| ControlError::Answer(format!("{e}: {line:?}")))
+    }
+}
+
+/// Subscribes to the events of the daemon at `path` (the `events` command).
+pub async fn subscribe(path: &Path) -> Result<EventStream, ControlError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ControlError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let (read, mut write) = stream.into_split();
+    write.write_all(b"{\"cmd\":\"events\"}\n").await?;
+    let mut lines = BufReader::new(read).lines();
+    let first = lines.next_line().await?.unwrap_or_default();
+    let answer: Value = serde_json::from_str(&first)
+        .map_err(|e| ControlError::Answer(format!("{e}: {first:?}")))?;
+    if answer.get("ok") != Some(&Value::Bool(true)) {
+        let error = answer
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("refused");
+        return Err(ControlError::Answer(error.to_owned()));
+    }
+    Ok(EventStream {
+        lines,
+        _write: write,
+    })
 }

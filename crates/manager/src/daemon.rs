@@ -56,6 +56,9 @@ pub struct DaemonConfig {
     pub remote_console: Option<String>,
     /// Where the provisioning agent keeps credentials between receipt and `networks.json`.
     pub state_dir: PathBuf,
+    /// Where the daemon publishes its events (those the control socket's `events` command
+    /// streams), for a caller that wants them too; `None` makes a private channel.
+    pub events: Option<broadcast::Sender<Value>>,
 }
 
 /// The provisioning service raised with the fallback access point.
@@ -66,6 +69,9 @@ pub struct Fallback {
     /// first) when it goes down. A route that cannot start is reported and left out; the
     /// service runs when at least one starts.
     pub routes: Vec<Arc<dyn Route>>,
+    /// The address clients are told to reach the HTTP route at (shown by `status` and in
+    /// the `provisioning` event); `None` shows the address the route listens on.
+    pub address: Option<String>,
 }
 
 /// Why the manager stopped with an error.
@@ -80,6 +86,16 @@ pub enum DaemonError {
     /// The provisioning service could not start.
     #[error("cannot start the provisioning service: {0}")]
     Provisioning(String),
+    /// The access point would come up with nothing serving provisioning on it.
+    #[error(
+        "refusing to start: networks.json's access point (start_policy \"{policy}\") would \
+         serve no provisioning; give provisioning secrets or a SmartConfig source, allow \
+         generated secrets, or set start_policy to \"never\""
+    )]
+    NoProvisioning {
+        /// The file's `start_policy`.
+        policy: &'static str,
+    },
 }
 
 enum Input {
@@ -123,6 +139,21 @@ struct Runner {
     closing: Option<Closing>,
     console: Option<tokio::process::Child>,
     epoch: tokio::time::Instant,
+    /// What `status` reports about the access point and the last attempt.
+    report: Report,
+}
+
+/// What the daemon remembers for `status` beyond the policy's state.
+#[derive(Default)]
+struct Report {
+    /// The access point's SSID while it is up.
+    ap_ssid: Option<String>,
+    /// Where its provisioning service serves while it runs.
+    address: Option<String>,
+    /// The network being joined (for the `join_failed` event).
+    joining: Option<String>,
+    /// The last join or provisioning outcome, as its event.
+    last_outcome: Option<Value>,
 }
 
 impl Runner {
@@ -144,6 +175,7 @@ impl Runner {
                 });
             }
             Action::Connect(credentials) => {
+                self.report.joining = Some(credentials.ssid_lossy());
                 self.emit(json!({"event": "joining", "ssid": credentials.ssid_lossy()}));
                 tokio::spawn(async move {
                     let _ = tx.send(Input::Connect(wifi.connect(credentials, None).await));
@@ -228,6 +260,7 @@ impl Runner {
             tracing::error!("cannot start the access point: {e}");
             return;
         }
+        self.report.ap_ssid = Some(ap.essid.clone());
         self.emit(json!({"event": "ap_up", "essid": ap.essid}));
         let Some(fallback) = &self.config.provisioning else {
             return;
@@ -265,7 +298,10 @@ impl Runner {
             Ok(agent) => {
                 let places: Vec<String> = agent.places().iter().map(Place::to_string).collect();
                 tracing::info!("provisioning service on {}", places.join(" and "));
-                let address = agent.serves_http().then(|| agent.addr.to_string());
+                let address = agent
+                    .serves_http()
+                    .then(|| fallback.address.clone().unwrap_or(agent.addr.to_string()));
+                self.report.address.clone_from(&address);
                 self.emit(json!({"event": "provisioning", "address": address, "routes": places}));
                 if let Some(events) = events {
                     tokio::spawn(forward_provisioning(
@@ -284,6 +320,8 @@ impl Runner {
     /// Takes the access point down. A provisioning service that just succeeded first finishes
     /// (its client sees the success), so this happens in the background.
     async fn stop_ap(&mut self) {
+        self.report.ap_ssid = None;
+        self.report.address = None;
         let agent = self.agent.take();
         let manager = agent.as_ref().map(|a| a.manager.clone());
         let wifi = self.wifi.clone();
@@ -312,6 +350,31 @@ impl Runner {
             let _ = events.send(json!({"event": "ap_down"}));
         });
         self.closing = Some(Closing { manager, task });
+    }
+}
+
+impl Runner {
+    /// Reports a join attempt's result as an event and as the last outcome.
+    fn joined(&mut self, result: &Result<LinkStatus, ConnectError>) {
+        let ssid = self.report.joining.take();
+        match result {
+            Ok(link) => self.outcome(json!({
+                "event": "connected",
+                "ssid": String::from_utf8_lossy(&link.ssid),
+                "ip": link.ip.to_string(),
+            })),
+            Err(e) => self.outcome(json!({
+                "event": "join_failed",
+                "ssid": ssid,
+                "reason": e.to_string(),
+            })),
+        }
+    }
+
+    /// Emits an outcome event and keeps it for `status`.
+    fn outcome(&mut self, event: Value) {
+        self.report.last_outcome = Some(event.clone());
+        self.emit(event);
     }
 }
 
@@ -389,7 +452,8 @@ async fn forward_provisioning(
 
 struct Control {
     tx: mpsc::UnboundedSender<Input>,
-    events: broadcast::Sender<Value>,
+    /// Taken when the daemon stops, so event streams end with it.
+    events: std::sync::Mutex<Option<broadcast::Sender<Value>>>,
 }
 
 impl ControlHandler for Control {
@@ -406,11 +470,19 @@ impl ControlHandler for Control {
     }
 
     fn events(&self) -> broadcast::Receiver<Value> {
-        self.events.subscribe()
+        match &*self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            Some(events) => events.subscribe(),
+            // A receiver of a dropped sender: the stream ends at once.
+            None => broadcast::channel(1).1,
+        }
     }
 }
 
-fn status_json(policy: &Policy) -> Value {
+fn status_json(policy: &Policy, report: &Report) -> Value {
     let status = policy.status();
     let state = match &status.state {
         State::Scanning => "scanning",
@@ -437,6 +509,9 @@ fn status_json(policy: &Policy) -> Value {
         "ap_up": status.ap_up,
         "remote_console": status.remote_console,
         "failures": failures,
+        "ap_ssid": report.ap_ssid,
+        "provisioning_address": report.address,
+        "last_outcome": report.last_outcome,
     })
 }
 
@@ -448,7 +523,7 @@ impl Runner {
         now: Instant,
     ) -> Result<Value, String> {
         let edited = match request {
-            Request::Status => return Ok(status_json(policy)),
+            Request::Status => return Ok(status_json(policy, &self.report)),
             Request::ListNetworks => {
                 let list: Vec<Value> = self
                     .file
@@ -497,8 +572,17 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Option<Outcome>, DaemonError> {
     let file = NetworksFile::load(&config.networks)?;
+    let policy = file.access_point().start_policy;
+    if config.provisioning.is_none() && !config.once && policy != StartPolicy::Never {
+        return Err(DaemonError::NoProvisioning {
+            policy: policy.as_str(),
+        });
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (events, _) = broadcast::channel(64);
+    let events = config
+        .events
+        .clone()
+        .unwrap_or_else(|| broadcast::channel(64).0);
     let control = match (&config.control, config.once) {
         (Some(path), false) => Some(ControlServer::bind(path)?),
         _ => None,
@@ -513,18 +597,21 @@ pub async fn run(
         console: None,
         epoch: tokio::time::Instant::now(),
         config,
+        report: Report::default(),
     };
     let mut policy = Policy::new(
         policy_config(&runner.file, runner.config.interval, runner.config.once),
         policy_networks(&runner.file),
         runner.now(),
     );
-    let control_task = control.map(|server| {
-        tokio::spawn(server.serve(Arc::new(Control {
+    let control = control.map(|server| {
+        let handler = Arc::new(Control {
             tx: tx.clone(),
-            events: events.clone(),
-        })))
+            events: std::sync::Mutex::new(Some(events.clone())),
+        });
+        (tokio::spawn(server.serve(handler.clone())), handler)
     });
+    drop(events);
     tokio::pin!(shutdown);
     let outcome = loop {
         let now = runner.now();
@@ -556,14 +643,18 @@ pub async fn run(
                     Some(Input::Scan(Ok(found))) => policy.handle_scan(now, found),
                     Some(Input::Scan(Err(e))) => policy.handle_scan_failed(now, e),
                     Some(Input::Connect(result)) => {
-                        if let Ok(link) = &result {
-                            runner.emit(json!({"event": "connected", "ssid": String::from_utf8_lossy(&link.ssid), "ip": link.ip.to_string()}));
-                        }
+                        runner.joined(&result);
                         policy.handle_connect_result(now, result);
                     }
                     Some(Input::Link(up)) => policy.handle_link_status(now, up),
-                    Some(Input::Provisioned(credentials, link)) => policy.handle_provisioned(now, credentials, Ok(link)),
-                    Some(Input::ProvisioningFailed(reason)) => policy.handle_provisioning_failed(now, &reason),
+                    Some(Input::Provisioned(credentials, link)) => {
+                        runner.outcome(json!({"event": "provisioned", "ssid": String::from_utf8_lossy(&link.ssid), "ip": link.ip.to_string()}));
+                        policy.handle_provisioned(now, credentials, Ok(link));
+                    }
+                    Some(Input::ProvisioningFailed(reason)) => {
+                        runner.outcome(json!({"event": "provisioning_failed", "reason": reason.to_string()}));
+                        policy.handle_provisioning_failed(now, &reason);
+                    }
                     Some(Input::Control(request, reply)) => {
                         let answer = runner.control(request, &mut policy, now);
                         let _ = reply.send(answer);
@@ -583,8 +674,15 @@ pub async fn run(
     if let Some(closing) = runner.closing.take() {
         closing.now().await;
     }
-    if let Some(task) = control_task {
+    runner.emit(json!({"event": "stopped"}));
+    if let Some((task, handler)) = control {
         task.abort();
+        // Every sender gone: the `events` streams end and their clients see the socket close.
+        handler
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
     }
     Ok(outcome)
 }

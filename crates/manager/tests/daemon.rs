@@ -46,6 +46,7 @@ async fn loses_the_link_rejoins_and_runs_the_remote_console() {
             m = marker.display()
         )),
         state_dir: dir.path().join("state"),
+        events: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(run(config, sim.clone(), async move {

@@ -27,6 +27,9 @@ pub struct QrPayload {
     pub security: Option<u8>,
     /// The passphrase of the device's SoftAP (joining it is up to the user).
     pub password: Option<String>,
+    /// Where the device serves provisioning (`host:port`), when it is not ESP-IDF's
+    /// 192.168.4.1:80 (a wifiprov extension; `--service_name` wins).
+    pub address: Option<String>,
 }
 
 impl std::fmt::Debug for QrPayload {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for QrPayload {
             .field("transport", &self.transport)
             .field("security", &self.security)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("address", &self.address)
             .finish()
     }
 }
@@ -133,6 +137,12 @@ mod tests {
         assert_eq!(p.username.as_deref(), Some("wifiprov"));
         assert_eq!(p.security, Some(2));
         assert_eq!(p.transport().unwrap(), Some(TransportKind::Ble));
+
+        let p = QrPayload::parse(
+            r#"{"ver":"v1","name":"setup","pop":"x","transport":"softap","address":"127.0.0.1:8080"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.address.as_deref(), Some("127.0.0.1:8080"));
     }
 
     #[test]

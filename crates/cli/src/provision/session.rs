@@ -115,7 +115,7 @@ impl Target {
                 "--serial and --console-command only apply to --transport console",
             ));
         }
-        let addr = match &conn.service_name {
+        let addr = match conn.service_name.as_ref().or(qr.address.as_ref()) {
             Some(name) => normalise(name)?,
             None => {
                 if let Some(name) = &qr.name {
