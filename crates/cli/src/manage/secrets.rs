@@ -117,7 +117,7 @@ impl Generated {
              secret:        {secret}\n\
              QR payload:    {payload}\n\
              provision:     wifiprov provision --service_name {address} {flags} --ssid SSID --passphrase PASSPHRASE\n\
-             {art}\
+             {art}\n\
              ==== keep these: they are not logged and not shown again ====\n",
             address = self.address,
             payload = payload.as_str(),

@@ -165,7 +165,21 @@ pub async fn execute(
         })
         .await;
     drop(waiting);
-    let joined = joined?;
+    let joined = match joined {
+        Ok(joined) => joined,
+        Err(e @ wifiprov_client::Error::WifiFailed { .. }) => {
+            let failure = Failure::from(e);
+            return Err(if retries_without_reset(&mut session).await {
+                failure.hint(
+                    "the device takes new credentials at once: provision again with the right \
+                     details (no --reset needed)",
+                )
+            } else {
+                failure
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     outcome.connected(&joined);
     ui.step(&format!(
         "Provisioned: {}, IP {} ({})",
@@ -174,6 +188,21 @@ pub async fn execute(
         seconds(started.elapsed().saturating_sub(prompt::time_waiting()))
     ));
     Ok(())
+}
+
+/// Whether the device says it takes new credentials after a failure without a reset
+/// (wifiprov's fallback access point, `--reset-on-failure`).
+async fn retries_without_reset(session: &mut Session) -> bool {
+    use protocomm::proto_ver::{APP_WIFIPROV, CAP_RETRY_WITHOUT_RESET};
+    session.device.version().await.is_ok_and(|v| {
+        v.app_info.iter().any(|app| {
+            app.label == APP_WIFIPROV
+                && app
+                    .capabilities
+                    .iter()
+                    .any(|c| c == CAP_RETRY_WITHOUT_RESET)
+        })
+    })
 }
 
 /// Sends `--custom_data` and returns the reply as text (trailing NULs dropped, other control
