@@ -342,7 +342,7 @@ fn json_events_and_status_watch_until_the_manager_stops() {
     // A rescan makes the manager try its network again: the watcher sees it.
     let rescan = wifiprov(&["networks", "--control", control.to_str().unwrap(), "rescan"]);
     assert_eq!(rescan.code, 0, "{}", rescan.all());
-    watch.wait_stdout("joining \"Nowhere\"", Duration::from_secs(20));
+    watch.wait_stdout("joining \"Nowhere\" failed", Duration::from_secs(20));
 
     assert_eq!(manage.stop(Duration::from_secs(15)), Some(0));
     // The watcher ends by itself once the manager is gone.

@@ -177,15 +177,15 @@ impl ManageArgs {
         self.listen.unwrap_or(DEFAULT_LISTEN)
     }
 
-    /// Where clients reach the fallback provisioning (see `--provisioning-address`).
-    pub fn provisioning_address(&self) -> SocketAddr {
+    /// Where clients reach the fallback provisioning (see `--provisioning-address`); `None`
+    /// when that is where it listens (a port 0 is known only once it listens).
+    pub fn provisioning_address(&self) -> Option<SocketAddr> {
         let listen = self.listen();
-        self.provisioning_address.unwrap_or_else(|| {
-            if listen.ip().is_unspecified() {
-                SocketAddr::from(([192, 168, 4, 1], listen.port()))
-            } else {
-                listen
-            }
+        self.provisioning_address.or_else(|| {
+            listen
+                .ip()
+                .is_unspecified()
+                .then(|| SocketAddr::from(([192, 168, 4, 1], listen.port())))
         })
     }
 
@@ -330,7 +330,7 @@ mod tests {
         .unwrap();
         assert_eq!(args.interval, Some(1));
         assert_eq!(args.listen(), "127.0.0.1:9".parse().unwrap());
-        assert_eq!(args.provisioning_address(), "127.0.0.1:9".parse().unwrap());
+        assert_eq!(args.provisioning_address(), None);
         assert_eq!(args.pop.as_deref(), Some("from-file"));
         assert!(!args.generates_secrets());
         assert_eq!(args.events.as_deref(), Some("json"));
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(defaults.listen(), DEFAULT_LISTEN);
         assert_eq!(
             defaults.provisioning_address(),
-            "192.168.4.1:80".parse().unwrap()
+            Some("192.168.4.1:80".parse().unwrap())
         );
         assert!(defaults.generates_secrets());
     }

@@ -49,10 +49,12 @@ impl Reporter {
             if self.json {
                 print(&event.to_string());
             }
+            // Shown when the secrets become usable: an HTTP route serves (it has an address).
             if name == "provisioning"
+                && let Some(address) = event.get("address").and_then(Value::as_str)
                 && let Some(generated) = self.generated.take()
             {
-                match generated.banner(&essid, self.json) {
+                match generated.banner(&essid, address, self.json) {
                     Ok(banner) => print(&banner),
                     Err(e) => tracing::error!("cannot show the generated secrets: {e:#}"),
                 }

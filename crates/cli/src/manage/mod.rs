@@ -130,7 +130,6 @@ fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> 
             security,
             username: (security == 2).then(|| secrets::USERNAME.to_string()),
             secret: secrets::random_secret()?,
-            address: args.provisioning_address(),
         })
     } else {
         None
@@ -211,7 +210,7 @@ fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> 
     let fallback = Fallback {
         security,
         routes,
-        address: protocomm.then(|| args.provisioning_address().to_string()),
+        address: args.provisioning_address().map(|a| a.to_string()),
     };
     Ok((Some(fallback), generated))
 }

@@ -1,8 +1,6 @@
 //! Provisioning secrets the manager makes up when none are given, and the one-time banner
 //! that shows them with a QR payload naming the access point and the provisioning address.
 
-use std::net::SocketAddr;
-
 use anyhow::Result;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -40,8 +38,6 @@ pub struct Generated {
     pub username: Option<String>,
     /// The PoP (security 1) or SRP password (security 2).
     pub secret: Zeroizing<String>,
-    /// Where clients reach the provisioning service.
-    pub address: SocketAddr,
 }
 
 impl std::fmt::Debug for Generated {
@@ -50,15 +46,14 @@ impl std::fmt::Debug for Generated {
             .field("security", &self.security)
             .field("username", &self.username)
             .field("secret", &"<redacted>")
-            .field("address", &self.address)
             .finish()
     }
 }
 
 impl Generated {
-    /// The ESP QR payload for the access point `essid`, with the provisioning address added
-    /// (`address`, which `wifiprov provision --qr-payload` uses as the service address).
-    pub fn qr_payload(&self, essid: &str) -> String {
+    /// The ESP QR payload for the access point `essid`, with the provisioning `address`
+    /// added (which `wifiprov provision --qr-payload` uses as the service address).
+    pub fn qr_payload(&self, essid: &str, address: &str) -> String {
         let base = qr::payload(
             essid,
             self.username.as_deref(),
@@ -66,7 +61,7 @@ impl Generated {
             "softap",
         );
         // The base payload is a JSON object ending in `}`: the address goes last.
-        let address = Value::String(self.address.to_string()).to_string();
+        let address = Value::String(address.to_owned()).to_string();
         format!(
             "{},\"security\":{},\"address\":{address}}}",
             base.trim_end_matches('}'),
@@ -76,8 +71,8 @@ impl Generated {
 
     /// The banner shown once when the access point first serves provisioning: plain text,
     /// or with `json` one `fallback_secrets` object (the event stream stays JSON).
-    pub fn banner(&self, essid: &str, json: bool) -> Result<Zeroizing<String>> {
-        let payload = Zeroizing::new(self.qr_payload(essid));
+    pub fn banner(&self, essid: &str, address: &str, json: bool) -> Result<Zeroizing<String>> {
+        let payload = Zeroizing::new(self.qr_payload(essid, address));
         if json {
             let secret_key = if self.security == 1 {
                 "pop"
@@ -87,7 +82,7 @@ impl Generated {
             let mut object = serde_json::Map::new();
             object.insert("event".into(), json!("fallback_secrets"));
             object.insert("essid".into(), json!(essid));
-            object.insert("address".into(), json!(self.address.to_string()));
+            object.insert("address".into(), json!(address));
             object.insert("security".into(), json!(self.security));
             if let Some(user) = &self.username {
                 object.insert("username".into(), json!(user));
@@ -119,7 +114,6 @@ impl Generated {
              provision:     wifiprov provision --service_name {address} {flags} --ssid SSID --passphrase PASSPHRASE\n\
              {art}\n\
              ==== keep these: they are not logged and not shown again ====\n",
-            address = self.address,
             payload = payload.as_str(),
             art = qr::render(&payload)?,
         )))
@@ -145,19 +139,21 @@ mod tests {
             security: 2,
             username: Some(USERNAME.into()),
             secret: Zeroizing::new("k3y".into()),
-            address: "127.0.0.1:8080".parse().unwrap(),
         };
-        let payload: Value = serde_json::from_str(&generated.qr_payload("setup")).unwrap();
+        let payload: Value =
+            serde_json::from_str(&generated.qr_payload("setup", "127.0.0.1:8080")).unwrap();
         assert_eq!(payload["name"], "setup");
         assert_eq!(payload["pop"], "k3y");
         assert_eq!(payload["username"], "wifiprov");
         assert_eq!(payload["address"], "127.0.0.1:8080");
         assert_eq!(payload["security"], 2);
         assert!(!format!("{generated:?}").contains("k3y"));
-        let json: Value = serde_json::from_str(&generated.banner("setup", true).unwrap()).unwrap();
+        let json: Value =
+            serde_json::from_str(&generated.banner("setup", "127.0.0.1:8080", true).unwrap())
+                .unwrap();
         assert_eq!(json["event"], "fallback_secrets");
         assert_eq!(json["password"], "k3y");
-        let text = generated.banner("setup", false).unwrap();
+        let text = generated.banner("setup", "127.0.0.1:8080", false).unwrap();
         assert!(text.contains("--sec2_pwd k3y"), "{}", text.as_str());
     }
 }
