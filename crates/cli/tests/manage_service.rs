@@ -335,7 +335,28 @@ fn json_events_and_status_watch_until_the_manager_stops() {
     ]);
     // Security 1 without a PoP: one is generated, and with --events json the banner is one
     // JSON object too.
-    manage.wait_stdout("\"event\":\"fallback_secrets\"", Duration::from_secs(30));
+    let line = manage.wait_stdout("\"event\":\"fallback_secrets\"", Duration::from_secs(30));
+    let pop = serde_json::from_str::<Value>(&format!("{{\"event\":\"fallback_secrets\"{line}"))
+        .unwrap()["pop"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The generated PoP opens a session: the device itself then reports the wrong passphrase
+    // (5), not a failed authentication (4).
+    let run = wifiprov(&[
+        "provision",
+        "--service_name",
+        &listen,
+        "--sec_ver",
+        "1",
+        "--pop",
+        &pop,
+        "--ssid",
+        "HomeNet",
+        "--passphrase",
+        "wrong-horse",
+    ]);
+    assert_eq!(run.code, 5, "{}", run.all());
 
     let mut watch = Proc::start(&["status", "--control", control.to_str().unwrap(), "--watch"]);
     watch.wait_stdout("AP:       up", Duration::from_secs(10));
@@ -456,4 +477,43 @@ fn reset_hints_only_for_devices_that_wait_for_a_reset() {
     assert_eq!(run.code, 5, "{}", run.all());
     assert!(!run.all().contains("with --reset"), "{}", run.all());
     assert!(run.stderr.contains("no --reset needed"), "{}", run.all());
+}
+
+#[test]
+fn a_provisioning_service_that_cannot_start_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let networks = networks_file(dir.path(), "fallback");
+    let control = dir.path().join("manager.sock");
+    // The port is taken: the access point comes up, its provisioning service cannot.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let manage = Proc::start(&[
+        "manage",
+        "--networks",
+        networks.to_str().unwrap(),
+        "--control",
+        control.to_str().unwrap(),
+        "--listen",
+        &listen,
+        "--pop",
+        "abcd1234",
+        "--events",
+        "json",
+    ]);
+    manage.wait_stdout(
+        "\"event\":\"provisioning_unavailable\"",
+        Duration::from_secs(30),
+    );
+    let st = status_until(&control, "unavailable", |st| {
+        st["provisioning_unavailable"].is_string()
+    });
+    assert_eq!(st["ap_up"], true);
+    assert!(st["provisioning_address"].is_null(), "{st}");
+    let text = status(&control, false);
+    assert!(
+        text.stdout.contains("provisioning: unavailable ("),
+        "{}",
+        text.stdout
+    );
+    drop(taken);
 }

@@ -17,7 +17,9 @@
 //!
 //! Events: `joining`, `connected` and `join_failed` (`ssid`, `ip` or `reason`), `ap_up`
 //! (`essid`), `provisioning` (`address`, `routes`), `provisioned` (`ssid`, `ip`),
-//! `provisioning_failed` (`reason`), `network_added` (`ssid`), `ap_down`, `stopped`. Fields
+//! `provisioning_failed` (`reason`), `provisioning_unavailable` (`reason`: the access point is
+//! up but its provisioning service could not start), `network_added` (`ssid`), `ap_down`,
+//! `stopped`. Fields
 //! added later are new keys; clients ignore keys they do not know.
 //!
 //! Commands: `status`, `list_networks`, `add_network` (`ssid`, `password`, optional

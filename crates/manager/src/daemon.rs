@@ -150,6 +150,8 @@ struct Report {
     ap_ssid: Option<String>,
     /// Where its provisioning service serves while it runs.
     address: Option<String>,
+    /// Why the access point serves no provisioning, when it could not start.
+    unavailable: Option<String>,
     /// The network being joined (for the `join_failed` event).
     joining: Option<String>,
     /// The last join or provisioning outcome, as its event.
@@ -272,6 +274,7 @@ impl Runner {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("provisioning disabled: {e}");
+                self.unavailable(e.to_string());
                 return;
             }
         };
@@ -302,6 +305,7 @@ impl Runner {
                     .serves_http()
                     .then(|| fallback.address.clone().unwrap_or(agent.addr.to_string()));
                 self.report.address.clone_from(&address);
+                self.report.unavailable = None;
                 self.emit(json!({"event": "provisioning", "address": address, "routes": places}));
                 if let Some(events) = events {
                     tokio::spawn(forward_provisioning(
@@ -313,7 +317,10 @@ impl Runner {
                 }
                 self.agent = Some(agent);
             }
-            Err(e) => tracing::error!("cannot start the provisioning service: {e}"),
+            Err(e) => {
+                tracing::error!("cannot start the provisioning service: {e}");
+                self.unavailable(e.to_string());
+            }
         }
     }
 
@@ -322,6 +329,7 @@ impl Runner {
     async fn stop_ap(&mut self) {
         self.report.ap_ssid = None;
         self.report.address = None;
+        self.report.unavailable = None;
         let agent = self.agent.take();
         let manager = agent.as_ref().map(|a| a.manager.clone());
         let wifi = self.wifi.clone();
@@ -369,6 +377,12 @@ impl Runner {
                 "reason": e.to_string(),
             })),
         }
+    }
+
+    /// Reports that the access point is up without its provisioning service.
+    fn unavailable(&mut self, reason: String) {
+        self.emit(json!({"event": "provisioning_unavailable", "reason": reason}));
+        self.report.unavailable = Some(reason);
     }
 
     /// Emits an outcome event and keeps it for `status`.
@@ -511,6 +525,7 @@ fn status_json(policy: &Policy, report: &Report) -> Value {
         "failures": failures,
         "ap_ssid": report.ap_ssid,
         "provisioning_address": report.address,
+        "provisioning_unavailable": report.unavailable,
         "last_outcome": report.last_outcome,
     })
 }

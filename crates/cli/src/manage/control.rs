@@ -130,8 +130,14 @@ fn print_status(answer: &Value) -> Result<()> {
     if answer.get("ap_up") == Some(&Value::Bool(true)) {
         let ssid = field("ap_ssid").map_or(String::new(), |s| format!(" {}", quoted(s)));
         outln!("AP:       up{ssid}")?;
-        let serving = field("provisioning_address").unwrap_or("-");
-        outln!("provisioning at: {serving}")?;
+        match (
+            field("provisioning_address"),
+            field("provisioning_unavailable"),
+        ) {
+            (Some(address), _) => outln!("provisioning at: {address}")?,
+            (None, Some(reason)) => outln!("provisioning: unavailable ({reason})")?,
+            (None, None) => outln!("provisioning at: -")?,
+        }
     } else {
         outln!("AP:       down")?;
     }
@@ -178,6 +184,7 @@ fn describe(event: &Value) -> String {
         },
         "provisioned" => format!("provisioned {}, address {}", ssid(), field("ip")),
         "provisioning_failed" => format!("provisioning failed: {}", field("reason")),
+        "provisioning_unavailable" => format!("provisioning unavailable: {}", field("reason")),
         "network_added" => format!("network {} added", ssid()),
         "stopped" => "manager stopped".to_string(),
         _ => event.to_string(),
