@@ -27,11 +27,14 @@ use wifiprov_agent::{AgentBuilder, Place, Route, RunningAgent};
 use wifiprov_device::{CredentialStore, Manager, ManagerConfig, ProvEvent, ProvState};
 use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
 
-use crate::control::{ControlHandler, ControlServer, Request};
+mod control;
+mod report;
+
+use crate::control::{ControlServer, Request};
 use crate::networks::{NetworksError, NetworksFile, StartPolicy};
-use crate::policy::{
-    Action, ApPolicy, KnownNetwork, Outcome, Policy, PolicyConfig, RetryConfig, State,
-};
+use crate::policy::{Action, ApPolicy, KnownNetwork, Outcome, Policy, PolicyConfig, RetryConfig};
+use control::Control;
+use report::Report;
 
 /// How long a provisioning service that succeeded may keep serving its client before the
 /// access point goes down (ESP-IDF's auto-stop timeout).
@@ -141,21 +144,6 @@ struct Runner {
     epoch: tokio::time::Instant,
     /// What `status` reports about the access point and the last attempt.
     report: Report,
-}
-
-/// What the daemon remembers for `status` beyond the policy's state.
-#[derive(Default)]
-struct Report {
-    /// The access point's SSID while it is up.
-    ap_ssid: Option<String>,
-    /// Where its provisioning service serves while it runs.
-    address: Option<String>,
-    /// Why the access point serves no provisioning, when it could not start.
-    unavailable: Option<String>,
-    /// The network being joined (for the `join_failed` event).
-    joining: Option<String>,
-    /// The last join or provisioning outcome, as its event.
-    last_outcome: Option<Value>,
 }
 
 impl Runner {
@@ -361,37 +349,6 @@ impl Runner {
     }
 }
 
-impl Runner {
-    /// Reports a join attempt's result as an event and as the last outcome.
-    fn joined(&mut self, result: &Result<LinkStatus, ConnectError>) {
-        let ssid = self.report.joining.take();
-        match result {
-            Ok(link) => self.outcome(json!({
-                "event": "connected",
-                "ssid": String::from_utf8_lossy(&link.ssid),
-                "ip": link.ip.to_string(),
-            })),
-            Err(e) => self.outcome(json!({
-                "event": "join_failed",
-                "ssid": ssid,
-                "reason": e.to_string(),
-            })),
-        }
-    }
-
-    /// Reports that the access point is up without its provisioning service.
-    fn unavailable(&mut self, reason: String) {
-        self.emit(json!({"event": "provisioning_unavailable", "reason": reason}));
-        self.report.unavailable = Some(reason);
-    }
-
-    /// Emits an outcome event and keeps it for `status`.
-    fn outcome(&mut self, event: Value) {
-        self.report.last_outcome = Some(event.clone());
-        self.emit(event);
-    }
-}
-
 /// An access point going down in the background ([`Runner::stop_ap`]).
 struct Closing {
     manager: Option<wifiprov_device::Manager>,
@@ -461,121 +418,6 @@ async fn forward_provisioning(
         if tx.send(input).is_err() {
             return;
         }
-    }
-}
-
-struct Control {
-    tx: mpsc::UnboundedSender<Input>,
-    /// Taken when the daemon stops, so event streams end with it.
-    events: std::sync::Mutex<Option<broadcast::Sender<Value>>>,
-}
-
-impl ControlHandler for Control {
-    fn handle(&self, request: Request) -> wifiprov_wifi::BoxFuture<'static, Result<Value, String>> {
-        let tx = self.tx.clone();
-        Box::pin(async move {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            tx.send(Input::Control(request, reply))
-                .map_err(|_| "the manager is stopping".to_string())?;
-            answer
-                .await
-                .map_err(|_| "the manager is stopping".to_string())?
-        })
-    }
-
-    fn events(&self) -> broadcast::Receiver<Value> {
-        match &*self
-            .events
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-        {
-            Some(events) => events.subscribe(),
-            // A receiver of a dropped sender: the stream ends at once.
-            None => broadcast::channel(1).1,
-        }
-    }
-}
-
-fn status_json(policy: &Policy, report: &Report) -> Value {
-    let status = policy.status();
-    let state = match &status.state {
-        State::Scanning => "scanning",
-        State::Joining { .. } => "joining",
-        State::Connected { .. } => "connected",
-        State::NoNetwork { .. } => "no_network",
-        State::Backoff { .. } => "backoff",
-        State::Stopped => "stopped",
-    };
-    let failures: serde_json::Map<String, Value> = status
-        .failures
-        .iter()
-        .map(|f| {
-            (
-                String::from_utf8_lossy(&f.ssid).into_owned(),
-                Value::String(f.reason.to_string()),
-            )
-        })
-        .collect();
-    json!({
-        "state": state,
-        "network": status.network.as_ref().map(|s| String::from_utf8_lossy(s).into_owned()),
-        "ip": status.ip.map(|ip| ip.to_string()),
-        "ap_up": status.ap_up,
-        "remote_console": status.remote_console,
-        "failures": failures,
-        "ap_ssid": report.ap_ssid,
-        "provisioning_address": report.address,
-        "provisioning_unavailable": report.unavailable,
-        "last_outcome": report.last_outcome,
-    })
-}
-
-impl Runner {
-    fn control(
-        &mut self,
-        request: Request,
-        policy: &mut Policy,
-        now: Instant,
-    ) -> Result<Value, String> {
-        let edited = match request {
-            Request::Status => return Ok(status_json(policy, &self.report)),
-            Request::ListNetworks => {
-                let list: Vec<Value> = self
-                    .file
-                    .known()
-                    .iter()
-                    .map(|n| {
-                        let (key, name) = crate::networks::ssid_field(&n.ssid);
-                        json!({key: name, "open": n.is_open(), "enables_webrepl": n.enables_webrepl})
-                    })
-                    .collect();
-                return Ok(json!({ "networks": list }));
-            }
-            Request::Rescan => {
-                policy.request_rescan(now);
-                return Ok(Value::Null);
-            }
-            Request::Events => return Err("events are streamed by the server".into()),
-            Request::AddNetwork { ssid, password, .. } => {
-                let ssid = wifiprov_types::Ssid::new(ssid).map_err(|e| e.to_string())?;
-                let password = wifiprov_types::Passphrase::new(password.as_bytes())
-                    .map_err(|e| e.to_string())?;
-                self.file.add_or_promote(&ssid, password).map(|_| ())
-            }
-            Request::RemoveNetwork { ssid } => {
-                if self.file.remove(&ssid) {
-                    Ok(())
-                } else {
-                    return Err(format!("no known network {ssid:?}"));
-                }
-            }
-            Request::ReorderNetworks { ssids } => self.file.reorder(&ssids),
-        };
-        edited
-            .and_then(|()| self.file.save())
-            .map_err(|e| e.to_string())?;
-        policy.update_networks(now, policy_networks(&self.file));
-        Ok(Value::Null)
     }
 }
 
