@@ -35,14 +35,6 @@ fn networks_file(dir: &Path, policy: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running `wifiprov` whose stdout and stderr are collected.
 struct Proc {
     child: Child,
@@ -170,10 +162,8 @@ fn status_until(control: &Path, what: &str, check: impl Fn(&Value) -> bool) -> V
 fn generated_secrets_are_printed_once_and_provision_through_the_qr_payload() {
     let dir = tempfile::tempdir().unwrap();
     networks_file(dir.path(), "fallback");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
     let hook_log = dir.path().join("hook.log");
-    // The file names everything; the flag's --listen wins over the file's.
+    // The file names everything; the flag's --listen (any free port) wins over the file's.
     let config = dir.path().join("manage.toml");
     std::fs::write(
         &config,
@@ -192,7 +182,7 @@ fn generated_secrets_are_printed_once_and_provision_through_the_qr_payload() {
         "--config",
         config.to_str().unwrap(),
         "--listen",
-        &listen,
+        "127.0.0.1:0",
     ]);
 
     // The banner: shown once, naming the access point and the address of the flag.
@@ -200,7 +190,10 @@ fn generated_secrets_are_printed_once_and_provision_through_the_qr_payload() {
     let payload = payload.trim().to_string();
     let qr: Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(qr["name"], ESSID);
-    assert_eq!(qr["address"], listen.as_str());
+    let listen = qr["address"].as_str().unwrap().to_string();
+    assert!(listen.starts_with("127.0.0.1:"), "{listen}");
+    assert_ne!(listen, "127.0.0.1:9");
+    assert_ne!(listen, "127.0.0.1:0");
     assert_eq!(qr["username"], "wifiprov");
     assert_eq!(qr["security"], 2);
     let secret = qr["pop"].as_str().unwrap().to_string();
@@ -315,7 +308,6 @@ fn json_events_and_status_watch_until_the_manager_stops() {
     let dir = tempfile::tempdir().unwrap();
     let networks = networks_file(dir.path(), "fallback");
     let control = dir.path().join("manager.sock");
-    let listen = format!("127.0.0.1:{}", free_port());
     let mut manage = Proc::start(&[
         "manage",
         "--networks",
@@ -325,7 +317,7 @@ fn json_events_and_status_watch_until_the_manager_stops() {
         "--state-dir",
         dir.path().join("state").to_str().unwrap(),
         "--listen",
-        &listen,
+        "127.0.0.1:0",
         "--security",
         "1",
         "--events",
@@ -336,11 +328,11 @@ fn json_events_and_status_watch_until_the_manager_stops() {
     // Security 1 without a PoP: one is generated, and with --events json the banner is one
     // JSON object too.
     let line = manage.wait_stdout("\"event\":\"fallback_secrets\"", Duration::from_secs(30));
-    let pop = serde_json::from_str::<Value>(&format!("{{\"event\":\"fallback_secrets\"{line}"))
-        .unwrap()["pop"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let banner =
+        serde_json::from_str::<Value>(&format!("{{\"event\":\"fallback_secrets\"{line}")).unwrap();
+    let pop = banner["pop"].as_str().unwrap().to_string();
+    let listen = banner["address"].as_str().unwrap().to_string();
+    assert!(listen.starts_with("127.0.0.1:"), "{listen}");
     // The generated PoP opens a session: the device itself then reports the wrong passphrase
     // (5), not a failed authentication (4).
     let run = wifiprov(&[

@@ -46,6 +46,9 @@ use zeroize::Zeroizing;
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// How long [`ControlServer::serve_until`] waits for open connections after its stop.
+pub const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A control request.
 #[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
@@ -211,27 +214,47 @@ impl ControlServer {
 
     /// Serves until the task is dropped or aborted.
     pub async fn serve(self, handler: Arc<dyn ControlHandler>) {
+        self.serve_until(handler, std::future::pending()).await;
+    }
+
+    /// Serves until `stop` resolves, then takes no more connections and gives the open ones
+    /// at most [`DRAIN_TIME`] to end: an `events` stream ends once the daemon's events are
+    /// closed (after the last ones are written), so its client sees them all.
+    pub async fn serve_until(
+        self,
+        handler: Arc<dyn ControlHandler>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
         let own_uid = own_uid();
+        let mut connections = tokio::task::JoinSet::new();
+        tokio::pin!(stop);
         loop {
-            let stream = match self.listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!("control socket: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
+            let stream = tokio::select! {
+                () = &mut stop => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!("control socket: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
             };
             let allowed = match (stream.peer_cred(), own_uid) {
                 (Ok(cred), Some(own)) => cred.uid() == own || cred.uid() == 0,
                 _ => false,
             };
             let handler = handler.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 if let Err(e) = connection(stream, handler, allowed).await {
                     tracing::debug!("control connection ended: {e}");
                 }
             });
         }
+        let drained = async { while connections.join_next().await.is_some() {} };
+        // Whatever is still open then (a client idle between requests) is cut.
+        let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::secrets::Generated;
-use crate::device::child::{ChildEnv, Group};
+use crate::device::child::{ChildEnv, run_bounded};
 
 /// How long an event hook may run.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,7 +60,8 @@ impl Reporter {
                 }
             }
             if let Some(command) = &self.hook {
-                run_hook(command, &event, &self.env, HOOK_TIMEOUT).await;
+                let vars = hook_env(&event);
+                run_bounded(&self.env, command, vars, HOOK_TIMEOUT, "the event hook").await;
             }
         }
     }
@@ -95,24 +96,6 @@ pub fn hook_env(event: &Value) -> Vec<(String, String)> {
             (format!("WIFIPROV_{}", key.to_ascii_uppercase()), text)
         })
         .collect()
-}
-
-async fn run_hook(command: &str, event: &Value, env: &ChildEnv, timeout: Duration) {
-    let mut cmd = env.command(command);
-    cmd.envs(hook_env(event));
-    let mut group = match cmd.spawn() {
-        Ok(child) => Group::new(child),
-        Err(e) => return tracing::warn!("cannot run the event hook: {e}"),
-    };
-    match tokio::time::timeout(timeout, group.child.wait()).await {
-        Ok(Ok(status)) if status.success() => {}
-        Ok(Ok(status)) => tracing::warn!("event hook exited with {status}"),
-        Ok(Err(e)) => tracing::warn!("cannot run the event hook: {e}"),
-        Err(_) => {
-            tracing::warn!("event hook timed out after {} s", timeout.as_secs());
-            group.kill().await;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -138,16 +138,23 @@ pub async fn execute(
         .set_config(&ssid, passphrase.as_bytes())
         .await?;
     drop(passphrase);
-    session.device.apply_config().await.map_err(|e| {
+    if let Err(e) = session.device.apply_config().await {
         let failure = Failure::from(e);
         if failure.code != Exit::Refused {
-            return failure;
+            return Err(failure);
         }
-        failure.hint(
-            "the device already has credentials: after a failed attempt run with --reset \
-             first; a device that joined needs --reprov (if it still serves provisioning)",
-        )
-    })?;
+        return Err(if retries_without_reset(&mut session).await {
+            failure.hint(
+                "the device is trying other credentials or has finished provisioning; try \
+                 again in a moment",
+            )
+        } else {
+            failure.hint(
+                "the device already has credentials: after a failed attempt run with --reset \
+                 first; a device that joined needs --reprov (if it still serves provisioning)",
+            )
+        });
+    }
     tracing::debug!("credentials sent and applied");
 
     let waiting = ui.wait(&format!("Waiting for the device to join {shown}"));

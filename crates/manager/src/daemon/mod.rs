@@ -466,7 +466,11 @@ pub async fn run(
             tx: tx.clone(),
             events: std::sync::Mutex::new(Some(events.clone())),
         });
-        (tokio::spawn(server.serve(handler.clone())), handler)
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve_until(handler.clone(), async move {
+            let _ = stopped.await;
+        }));
+        (task, stop, handler)
     });
     drop(events);
     tokio::pin!(shutdown);
@@ -532,14 +536,17 @@ pub async fn run(
         closing.now().await;
     }
     runner.emit(json!({"event": "stopped"}));
-    if let Some((task, handler)) = control {
-        task.abort();
-        // Every sender gone: the `events` streams end and their clients see the socket close.
+    // Every sender gone: the `events` streams end after their last event, and their clients
+    // see the socket close.
+    drop(runner);
+    if let Some((task, stop, handler)) = control {
         handler
             .events
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
+        let _ = stop.send(());
+        let _ = task.await;
     }
     Ok(outcome)
 }
