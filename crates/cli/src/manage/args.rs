@@ -345,6 +345,29 @@ mod tests {
     }
 
     #[test]
+    fn files_with_secrets_know_it_and_endless_files_are_refused() {
+        let with = |text: &str| {
+            toml::from_str::<FileSettings>(text)
+                .unwrap()
+                .holds_secrets()
+        };
+        assert!(with("pop = \"x\""));
+        assert!(with("password = \"x\""));
+        assert!(with("smartconfig-aes-key = \"0123456789abcdef\""));
+        assert!(!with("username = \"wifiprov\"\nlisten = \"127.0.0.1:9\""));
+        let e = ManageArgs {
+            config: Some(PathBuf::from("/dev/zero")),
+            ..ManageArgs::default()
+        }
+        .merge_config_file()
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains(&format!("larger than {MAX_CONFIG_LEN} bytes")),
+            "{e:#}"
+        );
+    }
+
+    #[test]
     fn errors_name_the_key_and_not_the_value() {
         for text in [
             "password = 314159265\n",
