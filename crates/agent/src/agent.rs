@@ -112,7 +112,16 @@ impl AgentBuilder {
         self,
         observe: impl FnOnce(&Manager),
     ) -> Result<RunningAgent, AgentError> {
-        let mut device = Device::new(self.device)?;
+        let mut config = self.device;
+        if self.manager.reset_on_failure {
+            // Clients then know that no reset is needed after a failure.
+            config.app_info.push(AppInfo {
+                label: protocomm::proto_ver::APP_WIFIPROV.to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                capabilities: vec![protocomm::proto_ver::CAP_RETRY_WITHOUT_RESET.to_owned()],
+            });
+        }
+        let mut device = Device::new(config)?;
         for (name, _) in &self.endpoints {
             device.register_endpoint(name)?;
         }

@@ -350,6 +350,7 @@ fn typed(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         return Some(match e {
             DaemonError::Networks(_) => Exit::Config,
             DaemonError::Control(e) => control_exit(e),
+            DaemonError::NoProvisioning { .. } => Exit::Usage,
             _ => Exit::System,
         });
     }

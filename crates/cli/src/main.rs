@@ -86,7 +86,8 @@ fn manage_help() -> String {
     ]);
     let once = exit::wrap(
         "With --once, 0 means a known network was joined and 5 that none could be (the reason \
-         for each network is printed).",
+         for each network is printed). 2 also means the access point could come up with \
+         nothing serving provisioning (--generate-secrets off and no secrets).",
         "",
     );
     format!("{codes}\n{once}")

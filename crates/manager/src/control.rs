@@ -4,15 +4,23 @@
 //!
 //! ```text
 //! → {"cmd":"status"}
-//! ← {"ok":true,"state":"connected","network":"HomeNet","ip":"192.168.1.42","failures":{…}}
+//! ← {"ok":true,"state":"connected","network":"HomeNet","ip":"192.168.1.42","failures":{…},
+//!    "ap_ssid":null,"provisioning_address":null,"last_outcome":{"event":"connected",…}}
 //! → {"cmd":"add_network","ssid":"Cabin","password":"pine-needles"}
 //! ← {"ok":true}
 //! → {"cmd":"reorder_networks","ssids":["Cabin","HomeNet"]}
 //! → {"cmd":"bogus"}
 //! ← {"ok":false,"error":"malformed request: unknown variant `bogus`, …"}
 //! → {"cmd":"events"}
-//! ← {"event":"…"}  (one line per event until the client hangs up)
+//! ← {"event":"…"}  (one line per event until the client hangs up or the daemon stops)
 //! ```
+//!
+//! Events: `joining`, `connected` and `join_failed` (`ssid`, `ip` or `reason`), `ap_up`
+//! (`essid`), `provisioning` (`address`, `routes`), `provisioned` (`ssid`, `ip`),
+//! `provisioning_failed` (`reason`), `provisioning_unavailable` (`reason`: the access point is
+//! up but its provisioning service could not start), `network_added` (`ssid`), `ap_down`,
+//! `stopped`. Fields
+//! added later are new keys; clients ignore keys they do not know.
 //!
 //! Commands: `status`, `list_networks`, `add_network` (`ssid`, `password`, optional
 //! `enables_webrepl`), `remove_network` (`ssid`), `reorder_networks` (`ssids`), `rescan`,
@@ -37,6 +45,9 @@ use zeroize::Zeroizing;
 
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 64 * 1024;
+
+/// How long [`ControlServer::serve_until`] waits for open connections after its stop.
+pub const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A control request.
 #[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -203,27 +214,47 @@ impl ControlServer {
 
     /// Serves until the task is dropped or aborted.
     pub async fn serve(self, handler: Arc<dyn ControlHandler>) {
+        self.serve_until(handler, std::future::pending()).await;
+    }
+
+    /// Serves until `stop` resolves, then takes no more connections and gives the open ones
+    /// at most [`DRAIN_TIME`] to end: an `events` stream ends once the daemon's events are
+    /// closed (after the last ones are written), so its client sees them all.
+    pub async fn serve_until(
+        self,
+        handler: Arc<dyn ControlHandler>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
         let own_uid = own_uid();
+        let mut connections = tokio::task::JoinSet::new();
+        tokio::pin!(stop);
         loop {
-            let stream = match self.listener.accept().await {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!("control socket: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
+            let stream = tokio::select! {
+                () = &mut stop => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!("control socket: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
             };
             let allowed = match (stream.peer_cred(), own_uid) {
                 (Ok(cred), Some(own)) => cred.uid() == own || cred.uid() == 0,
                 _ => false,
             };
             let handler = handler.clone();
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 if let Err(e) = connection(stream, handler, allowed).await {
                     tracing::debug!("control connection ended: {e}");
                 }
             });
         }
+        let drained = async { while connections.join_next().await.is_some() {} };
+        // Whatever is still open then (a client idle between requests) is cut.
+        let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
     }
 }
 
@@ -339,4 +370,50 @@ pub async fn request(path: &Path, request: &Request) -> Result<Value, ControlErr
         .read_line(&mut answer)
         .await?;
     serde_json::from_str(&answer).map_err(|e| ControlError::Answer(format!("{e}: {answer:?}")))
+}
+
+/// A subscription to the daemon's events ([`subscribe`]).
+pub struct EventStream {
+    lines: tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
+    // Kept open: the daemon streams until this side hangs up.
+    _write: tokio::net::unix::OwnedWriteHalf,
+}
+
+impl EventStream {
+    /// The next event, or `None` once the daemon closed the stream (it stopped).
+    pub async fn next(&mut self) -> Result<Option<Value>, ControlError> {
+        let Some(line) = self.lines.next_line().await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&line)
+            .map(Some)
+            .map_err(|e| ControlError::Answer(format!("{e}: {line:?}")))
+    }
+}
+
+/// Subscribes to the events of the daemon at `path` (the `events` command).
+pub async fn subscribe(path: &Path) -> Result<EventStream, ControlError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ControlError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let (read, mut write) = stream.into_split();
+    write.write_all(b"{\"cmd\":\"events\"}\n").await?;
+    let mut lines = BufReader::new(read).lines();
+    let first = lines.next_line().await?.unwrap_or_default();
+    let answer: Value = serde_json::from_str(&first)
+        .map_err(|e| ControlError::Answer(format!("{e}: {first:?}")))?;
+    if answer.get("ok") != Some(&Value::Bool(true)) {
+        let error = answer
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("refused");
+        return Err(ControlError::Answer(error.to_owned()));
+    }
+    Ok(EventStream {
+        lines,
+        _write: write,
+    })
 }

@@ -46,6 +46,7 @@ async fn loses_the_link_rejoins_and_runs_the_remote_console() {
             m = marker.display()
         )),
         state_dir: dir.path().join("state"),
+        events: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(run(config, sim.clone(), async move {
@@ -127,5 +128,40 @@ async fn loses_the_link_rejoins_and_runs_the_remote_console() {
             "the remote console outlived the daemon"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_access_point_without_provisioning_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let networks = dir.path().join("networks.json");
+    for policy in ["fallback", "always"] {
+        std::fs::write(
+            &networks,
+            json!({
+                "schema": 2,
+                "known_networks": [],
+                "access_point": {"config": {"essid": "setup"}, "start_policy": policy}
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let config = DaemonConfig {
+            networks: networks.clone(),
+            interval: Duration::from_secs(1),
+            once: false,
+            control: None,
+            provisioning: None,
+            remote_console: None,
+            state_dir: dir.path().join("state"),
+            events: None,
+        };
+        let sim = Arc::new(SimBackend::new(SimEnvironment::builtin()));
+        let err = run(config, sim, std::future::pending()).await.unwrap_err();
+        assert!(
+            matches!(err, wifi_manager::daemon::DaemonError::NoProvisioning { policy: p } if p == policy),
+            "{err}"
+        );
+        assert!(err.to_string().contains("refusing to start"), "{err}");
     }
 }

@@ -63,9 +63,11 @@ async fn the_same_routes_come_up_with_every_access_point() {
                 pop: Some(Secret::from("abcd1234")),
             },
             routes,
+            address: None,
         }),
         remote_console: None,
         state_dir: dir.path().join("state"),
+        events: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(run(config, sim.clone(), async move {

@@ -35,6 +35,11 @@ pub const CAP_NO_SEC: &str = "no_sec";
 pub const CAP_NO_POP: &str = "no_pop";
 /// Capability: the device can scan for networks.
 pub const CAP_WIFI_SCAN: &str = "wifi_scan";
+/// The application entry wifiprov's agents add to `proto-ver` (ESP-IDF's devices have none).
+pub const APP_WIFIPROV: &str = "wifiprov";
+/// Capability in the [`APP_WIFIPROV`] entry: after a failed connection the device takes new
+/// credentials at once, without a reset command.
+pub const CAP_RETRY_WITHOUT_RESET: &str = "retry_without_reset";
 
 /// One application entry (`wifi_prov_mgr_set_app_info`).
 #[derive(Clone, Debug, PartialEq, Eq)]

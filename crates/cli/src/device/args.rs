@@ -283,7 +283,7 @@ impl FileSettings {
 
 /// A TOML error without the snippet of the file it normally quotes (the line may hold a
 /// secret): its message, the line and column, and the key it was reading if any.
-fn redacted(e: &toml::de::Error, text: &str) -> anyhow::Error {
+pub(crate) fn redacted(e: &toml::de::Error, text: &str) -> anyhow::Error {
     let place = e.span().map(|span| {
         let before = text.as_bytes().get(..span.start).unwrap_or(text.as_bytes());
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -344,7 +344,7 @@ fn without_values(message: &str) -> String {
 }
 
 /// Warns when a file holding secrets may be read by other users.
-fn warn_if_readable(path: &Path) {
+pub(crate) fn warn_if_readable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(path)
         && meta.permissions().mode() & 0o077 != 0

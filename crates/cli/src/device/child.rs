@@ -84,6 +84,33 @@ impl Drop for Group {
     }
 }
 
+/// Runs `command` with `vars` added to the scrubbed environment and waits at most `timeout`
+/// for it, killing its process group then; failures are logged as those of `what` (e.g.
+/// "the event hook").
+pub async fn run_bounded(
+    env: &ChildEnv,
+    command: &str,
+    vars: impl IntoIterator<Item = (String, String)>,
+    timeout: std::time::Duration,
+    what: &str,
+) {
+    let mut cmd = env.command(command);
+    cmd.envs(vars);
+    let mut group = match cmd.spawn() {
+        Ok(child) => Group::new(child),
+        Err(e) => return tracing::warn!("cannot run {what}: {e}"),
+    };
+    match tokio::time::timeout(timeout, group.child.wait()).await {
+        Ok(Ok(status)) if status.success() => {}
+        Ok(Ok(status)) => tracing::warn!("{what} exited with {status}"),
+        Ok(Err(e)) => tracing::warn!("cannot run {what}: {e}"),
+        Err(_) => {
+            tracing::warn!("{what} timed out after {} s", timeout.as_secs());
+            group.kill().await;
+        }
+    }
+}
+
 /// Whether process `pid` has ended (a zombie counts as ended), polling for at most 5 s.
 #[cfg(test)]
 pub(crate) async fn gone(pid: i32) -> bool {

@@ -4,13 +4,13 @@
 //! console, the mDNS announcement); the agent runs until provisioning ends, a signal arrives,
 //! or the console it is reached through closes.
 
-mod args;
+pub(crate) mod args;
 pub(crate) mod ble;
-mod child;
+pub(crate) mod child;
 mod custom;
 mod hooks;
 mod http_limits;
-mod qr;
+pub(crate) mod qr;
 mod routes;
 mod setup;
 

@@ -224,17 +224,24 @@ async fn join(
         .device
         .set_config(ssid, passphrase.as_bytes())
         .await?;
-    session.device.apply_config().await.map_err(|e| {
+    if let Err(e) = session.device.apply_config().await {
         let failure = Failure::from(e);
         if failure.code != Exit::Refused {
-            return failure;
+            return Err(failure);
         }
-        failure.hint(
-            "the device already has credentials: after a failed attempt run with --reset \
-             first (in a terminal, provision offers that itself); a device that joined needs \
-             --reprov (if it still serves provisioning)",
-        )
-    })?;
+        return Err(if retries_without_reset(session).await {
+            failure.hint(
+                "the device is trying other credentials or has finished provisioning; try \
+                 again in a moment",
+            )
+        } else {
+            failure.hint(
+                "the device already has credentials: after a failed attempt run with --reset \
+                 first (in a terminal, provision offers that itself); a device that joined needs \
+                 --reprov (if it still serves provisioning)",
+            )
+        });
+    }
     tracing::debug!("credentials sent and applied");
 
     let waiting = ui.wait(&format!("Waiting for the device to join {shown}"));
@@ -252,7 +259,36 @@ async fn join(
         })
         .await;
     drop(waiting);
-    Ok(joined?)
+    match joined {
+        Ok(joined) => Ok(joined),
+        Err(e @ wifiprov_client::Error::WifiFailed { .. }) => {
+            let failure = Failure::from(e);
+            Err(if retries_without_reset(session).await {
+                failure.hint(
+                    "the device takes new credentials at once: provision again with the right \
+                     details (no --reset needed)",
+                )
+            } else {
+                failure
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the device says it takes new credentials after a failure without a reset
+/// (wifiprov's fallback access point, `--reset-on-failure`).
+async fn retries_without_reset(session: &mut Session) -> bool {
+    use protocomm::proto_ver::{APP_WIFIPROV, CAP_RETRY_WITHOUT_RESET};
+    session.device.version().await.is_ok_and(|v| {
+        v.app_info.iter().any(|app| {
+            app.label == APP_WIFIPROV
+                && app
+                    .capabilities
+                    .iter()
+                    .any(|c| c == CAP_RETRY_WITHOUT_RESET)
+        })
+    })
 }
 
 /// Sends `--custom_data` and returns the reply as text (trailing NULs dropped, other control

@@ -139,6 +139,12 @@ mod tests {
         assert_eq!(p.username.as_deref(), Some("wifiprov"));
         assert_eq!(p.security, Some(2));
         assert_eq!(p.transport().unwrap(), Some(TransportKind::Ble));
+
+        let p = QrPayload::parse(
+            r#"{"ver":"v1","name":"setup","pop":"x","transport":"softap","address":"127.0.0.1:8080"}"#,
+        )
+        .unwrap();
+        assert_eq!(p.address.as_deref(), Some("127.0.0.1:8080"));
     }
 
     #[test]

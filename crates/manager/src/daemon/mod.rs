@@ -27,11 +27,14 @@ use wifiprov_agent::{AgentBuilder, Place, Route, RunningAgent};
 use wifiprov_device::{CredentialStore, Manager, ManagerConfig, ProvEvent, ProvState};
 use wifiprov_wifi::{ApConfig, ConnectError, Credentials, LinkStatus, StationStatus, WifiBackend};
 
-use crate::control::{ControlHandler, ControlServer, Request};
+mod control;
+mod report;
+
+use crate::control::{ControlServer, Request};
 use crate::networks::{NetworksError, NetworksFile, StartPolicy};
-use crate::policy::{
-    Action, ApPolicy, KnownNetwork, Outcome, Policy, PolicyConfig, RetryConfig, State,
-};
+use crate::policy::{Action, ApPolicy, KnownNetwork, Outcome, Policy, PolicyConfig, RetryConfig};
+use control::Control;
+use report::Report;
 
 /// How long a provisioning service that succeeded may keep serving its client before the
 /// access point goes down (ESP-IDF's auto-stop timeout).
@@ -56,6 +59,9 @@ pub struct DaemonConfig {
     pub remote_console: Option<String>,
     /// Where the provisioning agent keeps credentials between receipt and `networks.json`.
     pub state_dir: PathBuf,
+    /// Where the daemon publishes its events (those the control socket's `events` command
+    /// streams), for a caller that wants them too; `None` makes a private channel.
+    pub events: Option<broadcast::Sender<Value>>,
 }
 
 /// The provisioning service raised with the fallback access point.
@@ -66,6 +72,9 @@ pub struct Fallback {
     /// first) when it goes down. A route that cannot start is reported and left out; the
     /// service runs when at least one starts.
     pub routes: Vec<Arc<dyn Route>>,
+    /// The address clients are told to reach the HTTP route at (shown by `status` and in
+    /// the `provisioning` event); `None` shows the address the route listens on.
+    pub address: Option<String>,
 }
 
 /// Why the manager stopped with an error.
@@ -80,6 +89,16 @@ pub enum DaemonError {
     /// The provisioning service could not start.
     #[error("cannot start the provisioning service: {0}")]
     Provisioning(String),
+    /// The access point would come up with nothing serving provisioning on it.
+    #[error(
+        "refusing to start: networks.json's access point (start_policy \"{policy}\") would \
+         serve no provisioning; give provisioning secrets or a SmartConfig source, allow \
+         generated secrets, or set start_policy to \"never\""
+    )]
+    NoProvisioning {
+        /// The file's `start_policy`.
+        policy: &'static str,
+    },
 }
 
 enum Input {
@@ -123,6 +142,8 @@ struct Runner {
     closing: Option<Closing>,
     console: Option<tokio::process::Child>,
     epoch: tokio::time::Instant,
+    /// What `status` reports about the access point and the last attempt.
+    report: Report,
 }
 
 impl Runner {
@@ -144,6 +165,7 @@ impl Runner {
                 });
             }
             Action::Connect(credentials) => {
+                self.report.joining = Some(credentials.ssid_lossy());
                 self.emit(json!({"event": "joining", "ssid": credentials.ssid_lossy()}));
                 tokio::spawn(async move {
                     let _ = tx.send(Input::Connect(wifi.connect(credentials, None).await));
@@ -228,6 +250,7 @@ impl Runner {
             tracing::error!("cannot start the access point: {e}");
             return;
         }
+        self.report.ap_ssid = Some(ap.essid.clone());
         self.emit(json!({"event": "ap_up", "essid": ap.essid}));
         let Some(fallback) = &self.config.provisioning else {
             return;
@@ -239,6 +262,7 @@ impl Runner {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("provisioning disabled: {e}");
+                self.unavailable(e.to_string());
                 return;
             }
         };
@@ -265,7 +289,11 @@ impl Runner {
             Ok(agent) => {
                 let places: Vec<String> = agent.places().iter().map(Place::to_string).collect();
                 tracing::info!("provisioning service on {}", places.join(" and "));
-                let address = agent.serves_http().then(|| agent.addr.to_string());
+                let address = agent
+                    .serves_http()
+                    .then(|| fallback.address.clone().unwrap_or(agent.addr.to_string()));
+                self.report.address.clone_from(&address);
+                self.report.unavailable = None;
                 self.emit(json!({"event": "provisioning", "address": address, "routes": places}));
                 if let Some(events) = events {
                     tokio::spawn(forward_provisioning(
@@ -277,13 +305,19 @@ impl Runner {
                 }
                 self.agent = Some(agent);
             }
-            Err(e) => tracing::error!("cannot start the provisioning service: {e}"),
+            Err(e) => {
+                tracing::error!("cannot start the provisioning service: {e}");
+                self.unavailable(e.to_string());
+            }
         }
     }
 
     /// Takes the access point down. A provisioning service that just succeeded first finishes
     /// (its client sees the success), so this happens in the background.
     async fn stop_ap(&mut self) {
+        self.report.ap_ssid = None;
+        self.report.address = None;
+        self.report.unavailable = None;
         let agent = self.agent.take();
         let manager = agent.as_ref().map(|a| a.manager.clone());
         let wifi = self.wifi.clone();
@@ -387,108 +421,6 @@ async fn forward_provisioning(
     }
 }
 
-struct Control {
-    tx: mpsc::UnboundedSender<Input>,
-    events: broadcast::Sender<Value>,
-}
-
-impl ControlHandler for Control {
-    fn handle(&self, request: Request) -> wifiprov_wifi::BoxFuture<'static, Result<Value, String>> {
-        let tx = self.tx.clone();
-        Box::pin(async move {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            tx.send(Input::Control(request, reply))
-                .map_err(|_| "the manager is stopping".to_string())?;
-            answer
-                .await
-                .map_err(|_| "the manager is stopping".to_string())?
-        })
-    }
-
-    fn events(&self) -> broadcast::Receiver<Value> {
-        self.events.subscribe()
-    }
-}
-
-fn status_json(policy: &Policy) -> Value {
-    let status = policy.status();
-    let state = match &status.state {
-        State::Scanning => "scanning",
-        State::Joining { .. } => "joining",
-        State::Connected { .. } => "connected",
-        State::NoNetwork { .. } => "no_network",
-        State::Backoff { .. } => "backoff",
-        State::Stopped => "stopped",
-    };
-    let failures: serde_json::Map<String, Value> = status
-        .failures
-        .iter()
-        .map(|f| {
-            (
-                String::from_utf8_lossy(&f.ssid).into_owned(),
-                Value::String(f.reason.to_string()),
-            )
-        })
-        .collect();
-    json!({
-        "state": state,
-        "network": status.network.as_ref().map(|s| String::from_utf8_lossy(s).into_owned()),
-        "ip": status.ip.map(|ip| ip.to_string()),
-        "ap_up": status.ap_up,
-        "remote_console": status.remote_console,
-        "failures": failures,
-    })
-}
-
-impl Runner {
-    fn control(
-        &mut self,
-        request: Request,
-        policy: &mut Policy,
-        now: Instant,
-    ) -> Result<Value, String> {
-        let edited = match request {
-            Request::Status => return Ok(status_json(policy)),
-            Request::ListNetworks => {
-                let list: Vec<Value> = self
-                    .file
-                    .known()
-                    .iter()
-                    .map(|n| {
-                        let (key, name) = crate::networks::ssid_field(&n.ssid);
-                        json!({key: name, "open": n.is_open(), "enables_webrepl": n.enables_webrepl})
-                    })
-                    .collect();
-                return Ok(json!({ "networks": list }));
-            }
-            Request::Rescan => {
-                policy.request_rescan(now);
-                return Ok(Value::Null);
-            }
-            Request::Events => return Err("events are streamed by the server".into()),
-            Request::AddNetwork { ssid, password, .. } => {
-                let ssid = wifiprov_types::Ssid::new(ssid).map_err(|e| e.to_string())?;
-                let password = wifiprov_types::Passphrase::new(password.as_bytes())
-                    .map_err(|e| e.to_string())?;
-                self.file.add_or_promote(&ssid, password).map(|_| ())
-            }
-            Request::RemoveNetwork { ssid } => {
-                if self.file.remove(&ssid) {
-                    Ok(())
-                } else {
-                    return Err(format!("no known network {ssid:?}"));
-                }
-            }
-            Request::ReorderNetworks { ssids } => self.file.reorder(&ssids),
-        };
-        edited
-            .and_then(|()| self.file.save())
-            .map_err(|e| e.to_string())?;
-        policy.update_networks(now, policy_networks(&self.file));
-        Ok(Value::Null)
-    }
-}
-
 /// Runs the manager. In one-shot mode returns the outcome after one round; in daemon mode
 /// runs until `shutdown` resolves, then returns the last outcome, if any.
 pub async fn run(
@@ -497,8 +429,17 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Option<Outcome>, DaemonError> {
     let file = NetworksFile::load(&config.networks)?;
+    let policy = file.access_point().start_policy;
+    if config.provisioning.is_none() && !config.once && policy != StartPolicy::Never {
+        return Err(DaemonError::NoProvisioning {
+            policy: policy.as_str(),
+        });
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (events, _) = broadcast::channel(64);
+    let events = config
+        .events
+        .clone()
+        .unwrap_or_else(|| broadcast::channel(64).0);
     let control = match (&config.control, config.once) {
         (Some(path), false) => Some(ControlServer::bind(path)?),
         _ => None,
@@ -513,18 +454,25 @@ pub async fn run(
         console: None,
         epoch: tokio::time::Instant::now(),
         config,
+        report: Report::default(),
     };
     let mut policy = Policy::new(
         policy_config(&runner.file, runner.config.interval, runner.config.once),
         policy_networks(&runner.file),
         runner.now(),
     );
-    let control_task = control.map(|server| {
-        tokio::spawn(server.serve(Arc::new(Control {
+    let control = control.map(|server| {
+        let handler = Arc::new(Control {
             tx: tx.clone(),
-            events: events.clone(),
-        })))
+            events: std::sync::Mutex::new(Some(events.clone())),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve_until(handler.clone(), async move {
+            let _ = stopped.await;
+        }));
+        (task, stop, handler)
     });
+    drop(events);
     tokio::pin!(shutdown);
     let outcome = loop {
         let now = runner.now();
@@ -556,14 +504,18 @@ pub async fn run(
                     Some(Input::Scan(Ok(found))) => policy.handle_scan(now, found),
                     Some(Input::Scan(Err(e))) => policy.handle_scan_failed(now, e),
                     Some(Input::Connect(result)) => {
-                        if let Ok(link) = &result {
-                            runner.emit(json!({"event": "connected", "ssid": String::from_utf8_lossy(&link.ssid), "ip": link.ip.to_string()}));
-                        }
+                        runner.joined(&result);
                         policy.handle_connect_result(now, result);
                     }
                     Some(Input::Link(up)) => policy.handle_link_status(now, up),
-                    Some(Input::Provisioned(credentials, link)) => policy.handle_provisioned(now, credentials, Ok(link)),
-                    Some(Input::ProvisioningFailed(reason)) => policy.handle_provisioning_failed(now, &reason),
+                    Some(Input::Provisioned(credentials, link)) => {
+                        runner.outcome(json!({"event": "provisioned", "ssid": String::from_utf8_lossy(&link.ssid), "ip": link.ip.to_string()}));
+                        policy.handle_provisioned(now, credentials, Ok(link));
+                    }
+                    Some(Input::ProvisioningFailed(reason)) => {
+                        runner.outcome(json!({"event": "provisioning_failed", "reason": reason.to_string()}));
+                        policy.handle_provisioning_failed(now, &reason);
+                    }
                     Some(Input::Control(request, reply)) => {
                         let answer = runner.control(request, &mut policy, now);
                         let _ = reply.send(answer);
@@ -583,8 +535,18 @@ pub async fn run(
     if let Some(closing) = runner.closing.take() {
         closing.now().await;
     }
-    if let Some(task) = control_task {
-        task.abort();
+    runner.emit(json!({"event": "stopped"}));
+    // Every sender gone: the `events` streams end after their last event, and their clients
+    // see the socket close.
+    drop(runner);
+    if let Some((task, stop, handler)) = control {
+        handler
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let _ = stop.send(());
+        let _ = task.await;
     }
     Ok(outcome)
 }
