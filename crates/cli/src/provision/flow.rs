@@ -269,7 +269,11 @@ async fn join(
                      details (no --reset needed)",
                 )
             } else {
-                failure
+                failure.hint(
+                    "a device that waits for a reset after a failure (ESP-IDF's default) \
+                     needs one: run again with --reset first, then with the right details (in a \
+                     terminal, provision offers that itself)",
+                )
             })
         }
         Err(e) => Err(e.into()),
