@@ -41,5 +41,6 @@ mkdir -p "$assets/completions"
 "$generator" completions zsh >"$assets/completions/_wifiprov"
 "$generator" completions fish >"$assets/completions/wifiprov.fish"
 "$generator" man "$assets/man" >/dev/null
+gzip -9n "$assets"/man/*.1
 
 cargo deb -p wifiprov --no-build "${target_args[@]}" -o "$target_dir/debian/"

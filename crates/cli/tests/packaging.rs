@@ -52,7 +52,11 @@ fn completions_cover_every_subcommand_in_each_shell() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("wifiprov.bash");
     std::fs::write(&script, wifiprov(&["completions", "bash"]).stdout).unwrap();
-    let check = Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(
         check.status.success(),
         "{}",
@@ -80,7 +84,11 @@ fn man_pages_exist_for_every_subcommand_and_parse_as_roff() {
         let path = out.join(format!("{page}.1"));
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}; listed: {}", path.display(), run.stdout));
-        assert!(run.stdout.contains(path.to_str().unwrap()), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(path.to_str().unwrap()),
+            "{}",
+            run.stdout
+        );
         let header = text
             .lines()
             .find(|l| l.starts_with(".TH "))
@@ -151,8 +159,10 @@ fn the_deb_installs_binary_units_completions_and_man_pages() {
         .find_map(|l| l.trim().strip_prefix("Depends: "))
         .unwrap_or_else(|| panic!("no Depends: {info}"));
     assert!(depends.contains("libc6"), "{depends}");
-    // The units are registered (not enabled) by the maintainer scripts.
-    assert!(info.contains(" postinst"), "{info}");
+    // The units are registered, neither enabled nor started, by the maintainer scripts.
+    for script in [" postinst ", " postrm "] {
+        assert!(info.contains(script), "{info}");
+    }
 
     let listing = dpkg_deb(&["-c"], &deb);
     let entry = |path: &str| {
@@ -163,6 +173,9 @@ fn the_deb_installs_binary_units_completions_and_man_pages() {
     };
     let binary = entry("/usr/bin/wifiprov");
     assert!(binary.starts_with("-rwxr-xr-x"), "{binary}");
+    // The release profile (LTO, size-optimised, stripped) keeps it within 8 MiB.
+    let size: u64 = binary.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(size <= 8 << 20, "{size} bytes: {binary}");
     for path in [
         "/usr/lib/systemd/system/wifiprov-device.service",
         "/usr/lib/systemd/system/wifiprov-manage.service",
@@ -195,16 +208,29 @@ fn the_deb_installs_binary_units_completions_and_man_pages() {
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("wifiprov {}", env!("CARGO_PKG_VERSION"))
     );
+    let control = tempfile::tempdir().unwrap();
+    let out = Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(&deb)
+        .arg(control.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let postinst = std::fs::read_to_string(control.path().join("postinst")).unwrap();
+    assert!(postinst.contains("deb-systemd-helper update-state wifiprov-device.service"));
+    assert!(postinst.contains("deb-systemd-helper update-state wifiprov-manage.service"));
+    assert!(!postinst.contains("deb-systemd-invoke start"), "{postinst}");
     for unit in ["wifiprov-device.service", "wifiprov-manage.service"] {
         let installed =
-            std::fs::read_to_string(root.path().join("usr/lib/systemd/system").join(unit))
-                .unwrap();
+            std::fs::read_to_string(root.path().join("usr/lib/systemd/system").join(unit)).unwrap();
         let source =
             std::fs::read_to_string(workspace().join("packaging/systemd").join(unit)).unwrap();
         assert_eq!(installed, source, "{unit}");
     }
-    let completion =
-        std::fs::read_to_string(root.path().join("usr/share/bash-completion/completions/wifiprov"))
-            .unwrap();
+    let completion = std::fs::read_to_string(
+        root.path()
+            .join("usr/share/bash-completion/completions/wifiprov"),
+    )
+    .unwrap();
     assert_eq!(completion, wifiprov(&["completions", "bash"]).stdout);
 }

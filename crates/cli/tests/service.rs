@@ -358,7 +358,7 @@ fn the_units_are_hardened() {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{name}: no exposure level: {stdout}"));
-        // Root with three network capabilities: 2.9 today ("OK"; 10 is unprotected).
+        // Root with three network capabilities: 2.6 today ("OK"; 10 is unprotected).
         assert!(exposure <= 3.5, "{name}: exposure {exposure}\n{stdout}");
     }
 }
