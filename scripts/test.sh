@@ -18,12 +18,21 @@ command -v wpa_supplicant >/dev/null 2>&1 || need+=(wpasupplicant)
 command -v NetworkManager >/dev/null 2>&1 || need+=(network-manager)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iw >/dev/null 2>&1 || need+=(iw)
+# systemd-analyze verifies the units; dpkg-deb reads the package.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# cargo-deb builds the Debian package (packaging/build-deb.sh).
+if ! command -v cargo-deb >/dev/null 2>&1; then
+    echo "== installing cargo-deb"
+    cargo install cargo-deb --locked
 fi
 
 echo "== no_std build of the protocol core"
@@ -34,6 +43,11 @@ cargo build --quiet -p smartconfig --no-default-features
 
 echo "== fuzz targets (build + short run)"
 bash fuzz/smoke.sh
+
+# The release build and the package, once before the tests: the package test then only
+# repackages, and the release build does not compete with the running tests.
+echo "== release build and Debian package"
+bash packaging/build-deb.sh
 
 echo "== tests"
 log=$(mktemp)

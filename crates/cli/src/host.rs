@@ -49,24 +49,28 @@ pub fn default_mac() -> [u8; 6] {
     [0x02, a, b, c, d, e]
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed by this call, not
+/// when the future is first polled: a signal right after a service reported itself ready
+/// (see `service`) is already caught.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = wait_for(interrupt.as_mut()) => {}
+            () = wait_for(terminate.as_mut()) => {}
         }
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+/// Resolves when `signal` arrives; never without a handler.
+async fn wait_for(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        None => std::future::pending::<()>().await,
     }
 }
 

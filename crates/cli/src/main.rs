@@ -7,6 +7,7 @@
 mod demo;
 mod device;
 mod discover;
+mod docs;
 mod exit;
 mod fleet;
 mod host;
@@ -16,12 +17,13 @@ mod output;
 mod provision;
 mod route_flags;
 mod serial;
+mod service;
 mod smartconfig;
 mod wifi;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use exit::Exit;
 
@@ -32,6 +34,16 @@ struct Cli {
     /// More log output (-v debug, -vv trace). Secrets are never logged.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines: `auto` (plain; under systemd without timestamps), `plain` (with timestamps)
+    /// or `json` (one object per line).
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,6 +86,12 @@ enum Command {
     /// them as a device does.
     #[command(after_help = smartconfig::help())]
     Smartconfig(smartconfig::SmartconfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(hide = true)]
+    Completions(docs::CompletionsArgs),
+    /// Write the man pages into a directory.
+    #[command(hide = true)]
+    Man(docs::ManArgs),
 }
 
 /// The exit codes of `wifiprov manage`.
@@ -113,7 +131,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo narrates by itself; its log lines would only interleave with the story.
     let quiet = matches!(cli.command, Command::Demo(_));
-    logging::init(cli.verbose, quiet);
+    let log_format = cli.log_format;
+    logging::init(cli.verbose, quiet, log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -137,6 +156,8 @@ fn main() -> ExitCode {
             Command::Status(args) => manage::status(args).await,
             Command::Networks(args) => manage::networks(args).await,
             Command::Smartconfig(args) => smartconfig::run(args).await,
+            Command::Completions(args) => docs::completions(Cli::command(), &args),
+            Command::Man(args) => docs::man(Cli::command(), &args),
         }
     });
     // A console on standard input leaves a read that cannot be cancelled; do not wait for it.
@@ -146,7 +167,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let exit = exit::classify(&e);
             // A reader that went away needs no explanation.
-            if exit != Exit::OutputClosed {
+            if exit != Exit::OutputClosed && logging::is_json(log_format) {
+                tracing::error!("{}", exit::message(&*e));
+            } else if exit != Exit::OutputClosed {
                 eprintln!("error: {}", exit::message(&*e));
             }
             exit.into()

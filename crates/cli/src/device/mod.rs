@@ -53,7 +53,11 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
     if !args.force
         && let Some(stored) = store.load().exit(Exit::Config)?
     {
-        return setup::join_stored(wifi.as_ref(), stored).await;
+        let exit = setup::join_stored(wifi.as_ref(), stored).await?;
+        if exit == Exit::Ok {
+            crate::service::ready("provisioned: joined the stored network");
+        }
+        return Ok(exit);
     }
 
     let security = setup::security(&args).exit(Exit::Usage)?;
@@ -89,6 +93,8 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         security.version(),
         wifi.name()
     );
+    let stop = shutdown_signal();
+    crate::service::ready(&format!("serving provisioning on {}", places.join(" and ")));
     if args.qr {
         // Phone apps reach an unprovisioned device over BLE when it offers it.
         let transport = if routes.ble { "ble" } else { "softap" };
@@ -99,10 +105,11 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         setup::print_qr(&args, &service_name, &security, transport, http)?;
     }
     let signal = async {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("stopping on signal");
     };
     agent.run_until(signal).await;
+    crate::service::stopping();
     // Let the reporter print the last events.
     if let Some(reporter) = reporter {
         let _ = tokio::time::timeout(Duration::from_secs(2), reporter).await;

@@ -80,7 +80,14 @@ pub async fn manage(args: ManageArgs) -> Result<Exit> {
         state_dir,
         events: Some(events),
     };
-    let outcome = run_daemon(config, wifi, crate::host::shutdown_signal()).await;
+    // The daemon first waits on this future once its control socket is bound and its first
+    // actions are under way: the moment systemd hears it is ready.
+    let stop = crate::host::shutdown_signal();
+    let shutdown = async {
+        crate::service::ready("managing Wi-Fi");
+        crate::service::stop_on(stop).await;
+    };
+    let outcome = run_daemon(config, wifi, shutdown).await;
     // The last events (`stopped`) are printed and hooked before the verdict.
     let _ = tokio::time::timeout(Duration::from_secs(2), reporter).await;
     match outcome? {
