@@ -5,11 +5,11 @@
 //! (also across reconnects). A device that rejects a request closes the connection without an
 //! answer: that is [`ClientError::NoResponse`], distinct from an HTTP error status.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Largest response body accepted.
 const MAX_RESPONSE: usize = 64 * 1024;
@@ -63,6 +63,7 @@ pub struct HttpClient {
     stream: Option<BufReader<TcpStream>>,
     cookie: Option<String>,
     timeout: Duration,
+    local: Option<IpAddr>,
 }
 
 impl HttpClient {
@@ -82,7 +83,15 @@ impl HttpClient {
             stream: None,
             cookie: None,
             timeout,
+            local: None,
         }
+    }
+
+    /// Connects from the local address `ip` (any port) instead of the one the system picks:
+    /// a test or a benchmark can then act as many clients on loopback (`127.0.0.0/8`).
+    pub fn bind_to(mut self, ip: IpAddr) -> Self {
+        self.local = Some(ip);
+        self
     }
 
     /// The device address.
@@ -103,7 +112,7 @@ impl HttpClient {
 
     async fn connect(&mut self) -> Result<&mut BufReader<TcpStream>, ClientError> {
         if self.stream.is_none() {
-            let stream = tokio::time::timeout(self.timeout, TcpStream::connect(&self.addr))
+            let stream = tokio::time::timeout(self.timeout, open(&self.addr, self.local))
                 .await
                 .map_err(|_| ClientError::Timeout(self.timeout))?
                 .map_err(|source| ClientError::Connect {
@@ -231,4 +240,33 @@ impl HttpClient {
         }
         Ok(response)
     }
+}
+
+/// Connects to `addr`, from `local` when given.
+async fn open(addr: &str, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let mut last = None;
+    for target in tokio::net::lookup_host(addr).await? {
+        if target.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = if local.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(local, 0))?;
+        match socket.connect(target).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "no address of the device's family",
+        )
+    }))
 }
