@@ -11,10 +11,16 @@ for s in "$@"; do
     rm -rf "$LAB_WORK"; mkdir -p "$LAB_WORK"
     t0=$(date +%s.%N)
     echo "lab-guest: scenario $s"
-    bash -c '. "$LAB_DIR/lib.sh"; . "$LAB_DIR/scenarios/$1.sh"' lab-"$s" "$s"
+    timeout --kill-after=10 "${LAB_SCENARIO_TIMEOUT:-300}" \
+        bash -c '. "$LAB_DIR/lib.sh"; . "$LAB_DIR/scenarios/$1.sh"' lab-"$s" "$s"
     rc=$?
+    [ $rc = 124 ] && echo "FAIL $s: the scenario did not finish within ${LAB_SCENARIO_TIMEOUT:-300} s"
+    # Whatever a scenario left behind (after a timeout, say) must not disturb the next one.
+    pkill -9 -x 'hostapd|wpa_supplicant|dnsmasq|udhcpc|NetworkManager|bluetoothd|btvirt|dbus-daemon|wifiprov' 2>/dev/null
+    for ns in $(ip netns list | awk '{print $1}'); do ip netns del "$ns"; done
+    modprobe -r mac80211_hwsim 2>/dev/null
     t1=$(date +%s.%N)
-    [ $rc = 0 ] || echo "FAIL $s: the scenario script itself exited $rc"
+    [ $rc = 0 ] || [ $rc = 124 ] || echo "FAIL $s: the scenario script itself exited $rc"
     printf 'TIME %s %.1f s\n' "$s" "$(echo "$t1 - $t0" | bc 2>/dev/null || awk "BEGIN{print $t1-$t0}")"
 done
 echo "lab-guest: finished"

@@ -11,6 +11,7 @@
 #                 the guest, which /var/cache and /tmp are not: the guest mounts tmpfs there)
 #   WIFIPROV_BIN  the binary under test (default target/debug/wifiprov, built when missing)
 #   LAB_TIMEOUT   seconds the whole VM may run (default 900)
+#   LAB_SCENARIO_TIMEOUT  seconds one scenario may run (default 300)
 #   LAB_KEEP_LOGS=1  the guest prints every daemon's log after a failed case
 #
 # Needs root (apt-get, modules, the VM's namespaces). Every package comes from Debian or PyPI.
@@ -51,10 +52,13 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # --- virtme-ng (PyPI) ---------------------------------------------------------------------
+# The script directory of the Python that pip installs into goes on PATH: a fresh install under
+# pyenv has no shim for `vng` until `pyenv rehash`.
+PATH=$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 if ! command -v vng >/dev/null; then
     say "installing virtme-ng"
-    python3 -m pip install -q virtme-ng 2>/dev/null \
-        || python3 -m pip install -q --break-system-packages virtme-ng
+    python3 -m pip install -q "virtme-ng==1.42" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages "virtme-ng==1.42"
     hash -r
 fi
 command -v vng >/dev/null || die "vng not on PATH after pip install virtme-ng"
@@ -124,7 +128,7 @@ set +e
 cd /
 timeout --kill-after=20 "$lab_timeout" \
     vng -r "$vmlinuz" --disable-kvm --memory 1G --cpus 2 -- \
-    "WIFIPROV_BIN=$bin LAB_KEEP_LOGS=${LAB_KEEP_LOGS:-} bash $here/guest.sh ${scenarios[*]}" \
+    "WIFIPROV_BIN=$bin LAB_KEEP_LOGS=${LAB_KEEP_LOGS:-} LAB_SCENARIO_TIMEOUT=${LAB_SCENARIO_TIMEOUT:-300} bash $here/guest.sh ${scenarios[*]}" \
     </dev/null 2>&1 | tee "$log"
 vm_rc=${PIPESTATUS[0]}
 set -e

@@ -56,3 +56,14 @@ cargo test --workspace 2>&1 | tee "$log"
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
      END { printf "all tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+
+# The radio lab: Debian's kernel under QEMU with mac80211_hwsim radios (and virtual Bluetooth
+# controllers), the real hostapd, wpa_supplicant, NetworkManager, dnsmasq and BlueZ, driven by
+# the release binary built above. It prints one line per case and `lab: N passed, M failed`.
+echo "== radio lab"
+lab_env=(WIFIPROV_BIN="$PWD/target/release/wifiprov")
+if [ "$(id -u)" -eq 0 ]; then
+    env "${lab_env[@]}" bash lab/run.sh
+else
+    sudo env "${lab_env[@]}" bash lab/run.sh
+fi
