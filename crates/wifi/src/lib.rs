@@ -50,4 +50,11 @@ pub trait WifiBackend: Send + Sync {
 
     /// Stops the access point, if one runs.
     fn stop_ap(&self) -> BoxFuture<'_, Result<(), WifiError>>;
+
+    /// Whether the access point runs on the station's own radio interface, so that a scan or
+    /// a join takes it down (a wpa_supplicant interface, a NetworkManager device). Backends
+    /// that run both at once say `false`.
+    fn ap_shares_radio(&self) -> bool {
+        false
+    }
 }

@@ -177,6 +177,7 @@ impl Fake {
             ap_timeout: Duration::from_secs(1),
             not_found_scans: 3,
             save_after_connect: false,
+            ap_network: None,
         };
         WpaBackend::connect_with(&self.path, options).await.unwrap()
     }
@@ -772,4 +773,73 @@ async fn access_point_where_the_driver_supports_it() {
         .await
         .unwrap_err();
     assert!(err.is(WifiErrorKind::Invalid), "{err:?}");
+}
+
+#[tokio::test]
+async fn access_point_survives_a_disconnect_and_returns_after_a_failed_join() {
+    // Network ids: 0 stored, 1 the access point, then 2 the joined network, 3 the access
+    // point again.
+    let added = std::sync::atomic::AtomicU32::new(1);
+    let fake = Fake::start(move |cmd| match cmd {
+        "GET_CAPABILITY modes strict" => reply("IBSS AP"),
+        "GET_CAPABILITY key_mgmt" => reply("NONE WPA-PSK SAE"),
+        "SCAN_RESULTS" => reply("bssid / frequency / signal level / flags / ssid\n"),
+        "LIST_NETWORKS" => reply("network id / ssid / bssid / flags\n0\tStored\tany\t\n"),
+        "ADD_NETWORK" => reply(&format!(
+            "{}\n",
+            added.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        )),
+        "SELECT_NETWORK 1" | "SELECT_NETWORK 3" => with_events("OK\n", &["<3>AP-ENABLED "]),
+        "SELECT_NETWORK 2" => with_events(
+            "OK\n",
+            &[
+                "<3>CTRL-EVENT-NETWORK-NOT-FOUND ",
+                "<3>CTRL-EVENT-NETWORK-NOT-FOUND ",
+                "<3>CTRL-EVENT-NETWORK-NOT-FOUND ",
+            ],
+        ),
+        c if c.starts_with("SET_NETWORK ")
+            || c.starts_with("REMOVE_NETWORK ")
+            || c.starts_with("ENABLE_NETWORK ") =>
+        {
+            reply("OK\n")
+        }
+        _ => reply("UNKNOWN COMMAND\n"),
+    });
+    let backend = fake.backend().await;
+    assert!(backend.ap_shares_radio());
+    let config = ApConfig {
+        ssid: b"Setup-1234".to_vec(),
+        passphrase: Some("ap-secret-77".into()),
+        channel: 6,
+        hidden: false,
+        max_clients: 4,
+    };
+    backend.start_ap(config).await.unwrap();
+    // A provisioning service starting on the access point "disconnects the station": there
+    // is none, and a DISCONNECT would end the access point.
+    backend.disconnect().await.unwrap();
+    assert!(!fake.received("DISCONNECT"), "{:?}", fake.commands());
+
+    // A join on the same interface ends the access point; when it fails the access point
+    // comes back, so that whoever provisioned through it can try again.
+    let (result, _) = join(
+        &backend,
+        Credentials::new("Nowhere", "correct horse").unwrap(),
+    )
+    .await;
+    assert!(result.unwrap_err().is_network_not_found());
+    let commands = fake.commands();
+    let removed_ap = commands.iter().position(|c| c == "REMOVE_NETWORK 1");
+    let joined = commands.iter().position(|c| c == "SELECT_NETWORK 2");
+    let back = commands.iter().position(|c| c == "SELECT_NETWORK 3");
+    assert!(
+        removed_ap < joined && joined < back && removed_ap.is_some(),
+        "{commands:?}"
+    );
+    assert!(fake.received("SET_NETWORK 3 ssid \"Setup-1234\""));
+    // And it is the running access point again: stop_ap removes it.
+    backend.stop_ap().await.unwrap();
+    assert!(fake.received("REMOVE_NETWORK 3"));
+    assert_not_logged("ap-secret-77");
 }

@@ -64,6 +64,7 @@ fn fast() -> WpaOptions {
         ap_timeout: Duration::from_secs(2),
         not_found_scans: 3,
         save_after_connect: false,
+        ap_network: None,
     }
 }
 

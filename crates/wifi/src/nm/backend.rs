@@ -1,5 +1,6 @@
 //! [`NmBackend`]: the connection to NetworkManager, device lookup and profile management.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use wifiprov_types::Secret;
@@ -8,7 +9,7 @@ use zbus::{Connection, ObjectPath, OwnedObjectPath};
 use super::bus::{bus_error, is_error};
 use super::reasons::state;
 use super::settings::{ConnectionSettings, Profile, WifiMode};
-use super::{DEVICE_TYPE_WIFI, HOTSPOT_ID, WIFI_CAP_AP, iface, proxies};
+use super::{DEVICE_TYPE_WIFI, HOTSPOT_ID, WIFI_CAP_AP, add_flags, iface, proxies};
 use crate::{AccessPoint, ConnectError, WifiError, WifiErrorKind};
 
 /// How long a call to NetworkManager may take before it counts as failed (libdbus's
@@ -24,6 +25,7 @@ pub struct NmBackend {
     pub(super) connect_timeout: Duration,
     pub(super) ap_timeout: Duration,
     pub(super) scan_timeout: Duration,
+    pub(super) find_timeout: Duration,
 }
 
 /// A Wi-Fi device as NetworkManager describes it.
@@ -105,8 +107,14 @@ impl NmBackend {
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(45);
     /// How long `start_ap` waits for the access point by default.
     pub const DEFAULT_AP_TIMEOUT: Duration = Duration::from_secs(30);
-    /// How long `scan` waits for NetworkManager's scan to complete by default.
-    pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(15);
+    /// How long `scan` waits for NetworkManager's scan to complete by default: within the
+    /// about 5 s a provisioning service gives a scan (ESP-IDF's 14 channels at 120 ms, and
+    /// some slack), which a scan of 2.4 and 5 GHz by NetworkManager can outlast. After it the
+    /// list NetworkManager holds from its earlier scans is returned.
+    pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_millis(3500);
+    /// How long `connect` waits for the directed scan that looks for a network absent from
+    /// NetworkManager's list, by default.
+    pub const DEFAULT_FIND_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// Connects to NetworkManager on the system bus and checks that it has a Wi-Fi device
     /// to use (`interface`, or any managed one).
@@ -141,6 +149,7 @@ impl NmBackend {
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             ap_timeout: Self::DEFAULT_AP_TIMEOUT,
             scan_timeout: Self::DEFAULT_SCAN_TIMEOUT,
+            find_timeout: Self::DEFAULT_FIND_TIMEOUT,
         };
         let version = backend.version().await?;
         tracing::debug!(%version, "NetworkManager answers");
@@ -160,6 +169,12 @@ impl NmBackend {
     /// Sets how long `scan` waits for NetworkManager's scan.
     pub fn set_scan_timeout(&mut self, timeout: Duration) {
         self.scan_timeout = timeout;
+    }
+
+    /// Sets how long `connect` waits for the directed scan for a network NetworkManager does
+    /// not list.
+    pub fn set_find_timeout(&mut self, timeout: Duration) {
+        self.find_timeout = timeout;
     }
 
     /// The bus connection.
@@ -306,18 +321,48 @@ impl NmBackend {
         }
     }
 
-    /// Stores a new profile (NetworkManager writes it through its settings plugin); returns
-    /// its object path. NetworkManager's validation errors come back as
-    /// [`WifiErrorKind::Invalid`](crate::WifiErrorKind::Invalid) naming the property.
+    /// Stores a new profile; returns its object path. NetworkManager's validation errors come
+    /// back as [`WifiErrorKind::Invalid`](crate::WifiErrorKind::Invalid) naming the property.
+    ///
+    /// The profile is added with `AddConnection2` and the flag `BLOCK_AUTOCONNECT`, so that
+    /// NetworkManager does not start an activation of its own between the addition and the
+    /// caller's [`activate`](NmBackend::activate) (the two would race, and the loser's
+    /// failure would be reported for the join); autoconnect works again from the first
+    /// explicit activation on. A station profile is written to disk by the settings plugin
+    /// (`TO_DISK`), so that the device rejoins after a restart; the access point profile is
+    /// kept in memory (`IN_MEMORY`), so that none is left behind after a crash. A
+    /// NetworkManager older than 1.20 (no `AddConnection2`) gets `AddConnection`.
     pub async fn add_profile(&self, profile: &Profile) -> Result<OwnedObjectPath, WifiError> {
         let settings = profile.to_settings()?;
         let context = format!("adding profile {:?}", profile.id);
-        let path = proxies::settings(&self.conn)
-            .await
-            .map_err(|e| bus_error(&context, &e))?
-            .add_connection(settings.as_map())
+        let store = if profile.mode == WifiMode::AccessPoint {
+            add_flags::IN_MEMORY
+        } else {
+            add_flags::TO_DISK
+        };
+        let proxy = proxies::settings(&self.conn)
             .await
             .map_err(|e| bus_error(&context, &e))?;
+        let path = match proxy
+            .add_connection2(
+                settings.as_map(),
+                store | add_flags::BLOCK_AUTOCONNECT,
+                HashMap::new(),
+            )
+            .await
+        {
+            Ok((path, _result)) => path,
+            Err(e) if is_error(&e, "UnknownMethod") => {
+                tracing::debug!(
+                    "no AddConnection2 (NetworkManager before 1.20); using AddConnection"
+                );
+                proxy
+                    .add_connection(settings.as_map())
+                    .await
+                    .map_err(|e| bus_error(&context, &e))?
+            }
+            Err(e) => return Err(bus_error(&context, &e)),
+        };
         tracing::debug!(id = %profile.id, path = %path.as_str(), "profile added");
         Ok(path)
     }

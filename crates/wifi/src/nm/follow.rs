@@ -130,7 +130,7 @@ impl Activation<'_> {
                 match new {
                     active_state::ACTIVATED => return Ok(()),
                     active_state::DEACTIVATED => {
-                        return Err(active_reason_error(reason, &self.ssid));
+                        return Err(self.after_keys(active_reason_error(reason, &self.ssid), &seen));
                     }
                     _ => {}
                 }
@@ -180,12 +180,28 @@ impl Activation<'_> {
             }
             state::FAILED if seen.started => {
                 if let Some(e) = device_reason_error(reason, &self.ssid) {
-                    return Err(e);
+                    return Err(self.after_keys(e, seen));
                 }
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// An authentication failure once the device has reached `IP_CONFIG` — the key handshake
+    /// completed, so the passphrase was right — is a link that dropped: NetworkManager reports
+    /// any disconnection before the activation completes as `SUPPLICANT_DISCONNECT` and, with
+    /// no secret agent to ask for a new key, fails with `NO_SECRETS` (the radio lab saw this
+    /// when the access point dropped a station whose handshake had just completed).
+    fn after_keys(&self, error: ConnectError, seen: &Reported) -> ConnectError {
+        if seen.obtaining && error.is_auth_error() {
+            tracing::debug!("disconnected after the key handshake completed: the link dropped");
+            ConnectError::LinkLost {
+                ssid: self.ssid.clone(),
+            }
+        } else {
+            error
+        }
     }
 
     /// The access point being joined (BSSID, channel), as far as NetworkManager tells.

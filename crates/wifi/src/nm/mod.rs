@@ -25,16 +25,26 @@
 //! `connect` checks the credentials, reports `Searching`, and looks the SSID up in
 //! NetworkManager's current scan list to choose the key management: `sae` for a WPA3-only
 //! network, `wpa-psk` for any other secured one, none for an open one (a passphrase given
-//! for an open network is ignored); a network absent from the list is assumed to be WPA2
-//! with a passphrase and open without, and its profile is marked hidden so that
-//! NetworkManager probes for it. Any earlier `wifiprov-` profile for the same SSID is
-//! replaced by a new one (autoconnect on, `ipv4.method=auto` with `ipv4.may-fail=false` so
-//! that success means an IPv4 address, BSSID lock if the credentials name one; the channel
-//! hint is not used). The profile is activated on the device (or, with no interface
-//! configured and no Wi-Fi device found, on whichever device NetworkManager picks, so that
-//! its own explanation of why none fits reaches the caller), and the device's
-//! `StateChanged(new, old, reason)` and the active connection's `StateChanged(state,
-//! reason)` signals give the progress:
+//! for an open network is ignored). A network absent from the list is looked for with a
+//! directed scan (`RequestScan` with the `ssids` option, which also finds a hidden network
+//! answering probes), waiting at most [`NmBackend::set_find_timeout`] (10 s by default) for
+//! `LastScan` to change: when the scan completes without it, the join ends at once with
+//! `NetworkNotFound` and no profile is added (NetworkManager itself, asked to activate a
+//! profile for a network it does not list, keeps waiting for later scans for about 25 s
+//! before it fails with `SSID_NOT_FOUND`). When NetworkManager refuses the scan (e.g. while
+//! the device runs the access point) or it does not complete in time, the network is
+//! assumed to be WPA2 with a passphrase and open without, and NetworkManager decides. A
+//! network not in the first list gets a profile marked hidden, so that NetworkManager
+//! probes for it. Any earlier `wifiprov-` profile for the same SSID is replaced by a new
+//! one (autoconnect on, `ipv4.method=auto` with `ipv4.may-fail=false` so that success
+//! means an IPv4 address, BSSID lock if the credentials name one; the channel hint is not
+//! used), added with `AddConnection2` and the flag `BLOCK_AUTOCONNECT` (written to disk;
+//! see [`NmBackend::add_profile`]) so that NetworkManager does not start an activation of
+//! its own that would race with the backend's. The profile is activated on the device (or,
+//! with no interface configured and no Wi-Fi device found, on whichever device
+//! NetworkManager picks, so that its own explanation of why none fits reaches the caller),
+//! and the device's `StateChanged(new, old, reason)` and the active connection's
+//! `StateChanged(state, reason)` signals give the progress:
 //!
 //! | NetworkManager                          | progress / outcome                            |
 //! |-----------------------------------------|-----------------------------------------------|
@@ -44,6 +54,7 @@
 //! | active connection `ACTIVATED` (2)       | `Connected(LinkStatus)`                       |
 //! | device `FAILED` (120) with a reason     | the reason mapped by [`device_reason_error`]  |
 //! | active connection `DEACTIVATED` (4)     | the reason mapped by [`active_reason_error`]  |
+//! | either, with an authentication reason, after `IP_CONFIG` | `LinkLost` (the handshake had completed) |
 //! | D-Bus error from `ActivateConnection`   | mapped by [`bus_error`], e.g. `UnknownDevice` |
 //! |                                         | → `Backend(Unsupported(..))`                  |
 //! | nothing decisive within the timeout     | `Timeout` (the activation is cancelled)       |
@@ -57,7 +68,9 @@
 //! states between `PREPARE` and `SECONDARIES` are `Connecting`, anything else (and a device
 //! running the access point) is `Disconnected`. `disconnect` calls `Device.Disconnect`
 //! unless the device runs the access point. `scan` calls `RequestScan`, waits for `LastScan`
-//! to change (at most [`NmBackend::set_scan_timeout`], 15 s by default) and lists
+//! to change (at most [`NmBackend::set_scan_timeout`], 3.5 s by default, so that the
+//! answer comes within the time a provisioning service allows a scan; a scan that takes
+//! longer leaves the list NetworkManager has from its earlier scans) and lists
 //! `GetAllAccessPoints` ([`parse_access_point`] maps each property set); the scan
 //! parameters cannot be passed to NetworkManager and are ignored. A scan NetworkManager
 //! refuses (`Device.NotAllowed`, e.g. while the access point runs) returns the current list.
@@ -67,8 +80,9 @@
 //! `start_ap` needs a device with the `AP` capability. It replaces the [`HOTSPOT_ID`]
 //! profile with one in mode `ap`, `ipv4.method=shared` (NetworkManager's DHCP and NAT),
 //! `ipv6.method=ignore`, no autoconnect, WPA2 (`wpa-psk`, RSN, CCMP) with a passphrase or
-//! open without, band `bg`/`a` and the channel when one is given, and activates it (30 s
-//! limit). `max_clients` has no NetworkManager setting and is not applied. `stop_ap`
+//! open without, band `bg`/`a` and the channel when one is given, kept in memory only
+//! (`AddConnection2` with `IN_MEMORY`), and activates it (30 s limit). `max_clients` has
+//! no NetworkManager setting and is not applied. `stop_ap`
 //! deactivates and deletes it.
 //!
 //! # Secrets
@@ -118,3 +132,13 @@ pub(crate) const DEVICE_TYPE_WIFI: u32 = 2;
 pub(crate) const WIFI_CAP_AP: u32 = 0x40;
 /// `NM_802_11_MODE_AP`.
 pub(crate) const MODE_AP: u32 = 3;
+
+/// `NM_SETTINGS_ADD_CONNECTION2_FLAG_*`: how `AddConnection2` stores a profile.
+pub(crate) mod add_flags {
+    /// Persist the profile through the settings plugin.
+    pub const TO_DISK: u32 = 0x1;
+    /// Keep the profile in memory only (gone when NetworkManager restarts).
+    pub const IN_MEMORY: u32 = 0x2;
+    /// Do not autoconnect the new profile until it is activated explicitly.
+    pub const BLOCK_AUTOCONNECT: u32 = 0x20;
+}

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
-use zbus::{ObjectPath, OwnedObjectPath, OwnedVariant};
+use zbus::{ObjectPath, OwnedObjectPath, OwnedVariant, Variant};
 
 use super::backend::{NmBackend, StoredProfile, WifiDevice};
 use super::bus::{bus_error, is_error};
@@ -16,6 +17,18 @@ use crate::{
     AccessPoint, ApConfig, AuthMode, BoxFuture, ConnectError, ConnectProgress, Credentials,
     LinkStatus, ScanParams, StationStatus, WifiBackend, WifiError, WifiErrorKind,
 };
+
+/// How a requested scan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanEnd {
+    /// `LastScan` changed: the list is fresh.
+    Done,
+    /// It did not change in time.
+    TimedOut,
+    /// NetworkManager refused to scan now (`Device.NotAllowed`, e.g. while the device runs
+    /// the access point).
+    Refused,
+}
 
 /// A profile NetworkManager refuses as invalid holds unusable credentials; the rest is a
 /// backend failure.
@@ -87,14 +100,36 @@ impl NmBackend {
         let ssid = credentials.ssid_lossy();
         let device = self.device_for_activation().await?;
         report(progress.as_ref(), ConnectProgress::Searching);
-        let seen = match &device {
+        let mut seen = match &device {
             Some(d) => self.seen_security(d, &credentials).await,
             None => None,
         };
+        let listed = seen.is_some();
+        if let Some(d) = device.as_ref().filter(|_| !listed) {
+            // NetworkManager keeps its scan results for a while and, asked to join a network
+            // it does not list, waits for later scans before it gives up: look for the
+            // network with a directed scan and decide from its result.
+            match self
+                .scan_and_wait(&d.path, Some(&credentials.ssid), self.find_timeout)
+                .await?
+            {
+                ScanEnd::Done => {
+                    seen = self.seen_security(d, &credentials).await;
+                    if seen.is_none() {
+                        tracing::info!(ssid = ?ssid, "not found by a directed scan");
+                        return Err(ConnectError::NetworkNotFound { ssid });
+                    }
+                }
+                end => {
+                    tracing::debug!(?end, "the directed scan is inconclusive; joining as hidden");
+                    seen = self.seen_security(d, &credentials).await;
+                }
+            }
+        }
         let key_mgmt = key_mgmt_for(seen, &credentials)?;
         let secured = key_mgmt != KeyMgmt::Open;
         let mut profile = Profile::station(&credentials, key_mgmt);
-        profile.hidden = seen.is_none();
+        profile.hidden = !listed;
         profile.interface = self.interface.clone();
         tracing::info!(ssid = ?ssid, key_mgmt = ?profile.key_mgmt, hidden = profile.hidden, "joining");
 
@@ -327,16 +362,40 @@ impl NmBackend {
 
     async fn run_scan(&self) -> Result<Vec<AccessPoint>, WifiError> {
         let device = self.wifi_device().await?;
+        match self
+            .scan_and_wait(&device.path, None, self.scan_timeout)
+            .await?
+        {
+            ScanEnd::Done | ScanEnd::Refused => {}
+            ScanEnd::TimedOut => {
+                tracing::warn!("NetworkManager's scan did not finish in time; listing what it has");
+            }
+        }
+        self.device_access_points(&device.path).await
+    }
+
+    /// Asks NetworkManager for a scan (for `ssid` only: a directed scan, which also finds a
+    /// hidden network answering probes) and waits at most `limit` for `LastScan` to change.
+    async fn scan_and_wait(
+        &self,
+        device: &ObjectPath<'_>,
+        ssid: Option<&[u8]>,
+        limit: Duration,
+    ) -> Result<ScanEnd, WifiError> {
         let context = "scanning";
-        let mut changes = follow::subscribe_wireless_properties(&self.conn, &device.path).await?;
-        let wireless = proxies::wireless(&self.conn, &device.path)
+        let mut changes = follow::subscribe_wireless_properties(&self.conn, device).await?;
+        let wireless = proxies::wireless(&self.conn, device)
             .await
             .map_err(|e| bus_error(context, &e))?;
         let before = wireless
             .last_scan()
             .await
             .map_err(|e| bus_error(context, &e))?;
-        match wireless.request_scan(HashMap::new()).await {
+        let mut options = HashMap::new();
+        if let Some(ssid) = ssid {
+            options.insert("ssids", Variant::from(vec![ssid.to_vec()]));
+        }
+        match wireless.request_scan(options).await {
             Ok(()) => {
                 let done = async {
                     while let Some(Ok(message)) = next_message(&mut changes).await {
@@ -353,21 +412,20 @@ impl NmBackend {
                         }
                     }
                 };
-                if tokio::time::timeout(self.scan_timeout, done).await.is_err() {
-                    tracing::warn!(
-                        "NetworkManager's scan did not finish in time; listing what it has"
-                    );
+                match tokio::time::timeout(limit, done).await {
+                    Ok(()) => Ok(ScanEnd::Done),
+                    Err(_) => Ok(ScanEnd::TimedOut),
                 }
             }
             Err(e) if is_error(&e, "NotAllowed") => {
                 let reason = super::bus::error_reply(&e)
                     .map(|(_, m)| m)
                     .unwrap_or_default();
-                tracing::debug!(%reason, "scan refused; listing the current access points");
+                tracing::debug!(%reason, "scan refused; using the current access points");
+                Ok(ScanEnd::Refused)
             }
-            Err(e) => return Err(bus_error(context, &e)),
+            Err(e) => Err(bus_error(context, &e)),
         }
-        self.device_access_points(&device.path).await
     }
 
     async fn run_ap(&self, config: ApConfig) -> Result<(), WifiError> {
@@ -459,6 +517,10 @@ impl WifiBackend for NmBackend {
 
     fn stop_ap(&self) -> BoxFuture<'_, Result<(), WifiError>> {
         Box::pin(self.end_ap())
+    }
+
+    fn ap_shares_radio(&self) -> bool {
+        true
     }
 }
 

@@ -119,8 +119,19 @@ pub(crate) trait Settings {
     /// The stored profiles.
     fn list_connections(&self) -> zbus::Result<Vec<OwnedObjectPath>>;
 
-    /// Stores a new profile (persistently); returns its path.
+    /// Stores a new profile (persistently); returns its path. NetworkManager may start
+    /// activating it on its own right away when it has autoconnect on.
     fn add_connection(&self, connection: &SettingsMap) -> zbus::Result<OwnedObjectPath>;
+
+    /// Stores a new profile as `flags` say (`NM_SETTINGS_ADD_CONNECTION2_FLAG_*`: to disk or
+    /// in memory, autoconnect blocked until the next explicit activation); returns its path
+    /// and a result dictionary (empty in NetworkManager 1.42). Since NetworkManager 1.20.
+    fn add_connection2(
+        &self,
+        settings: &SettingsMap,
+        flags: u32,
+        args: HashMap<&str, Variant<'_>>,
+    ) -> zbus::Result<(OwnedObjectPath, HashMap<String, OwnedVariant>)>;
 }
 
 /// `org.freedesktop.NetworkManager.Settings.Connection`.

@@ -50,6 +50,7 @@ impl WpaBackend {
     pub(crate) async fn run_ap(&self, config: ApConfig) -> Result<(), WifiError> {
         self.ensure_alive()?;
         let freq = check(&config)?;
+        let saved = config.clone();
         if !self.supports_ap().await? {
             return Err(WifiError::unsupported(format!(
                 "the wpa_supplicant driver of {} cannot run an access point \
@@ -125,9 +126,23 @@ impl WpaBackend {
             self.await_ap(id, &mut events).await
         }
         .await;
+        let started = match (started, &self.options.ap_network) {
+            (Ok(()), Some(net)) => match super::ap_net::ApNetUp::up(&self.iface, net).await {
+                Ok(up) => {
+                    lock(&self.state).ap_net = Some(up);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            (other, _) => other,
+        };
         match started {
             Ok(()) => {
-                lock(&self.state).ap = Some((id, restore));
+                {
+                    let mut state = lock(&self.state);
+                    state.ap = Some((id, restore));
+                    state.ap_config = Some(saved);
+                }
                 tracing::info!(
                     target: "wifiprov_wifi::wpa",
                     "access point {:?} up on {}",
@@ -187,11 +202,21 @@ impl WpaBackend {
 
     /// The `stop_ap` implementation.
     pub(crate) async fn end_ap(&self) -> Result<(), WifiError> {
+        self.end_ap_network().await;
+        lock(&self.state).ap_config = None;
         let Some((id, restore)) = lock(&self.state).ap.take() else {
             return Ok(());
         };
         let result = self.remove_network(id).await;
         self.enable_all(&restore).await;
         result
+    }
+
+    /// Takes the access point's address and DHCP server down, if they are up.
+    pub(crate) async fn end_ap_network(&self) {
+        let net = lock(&self.state).ap_net.take();
+        if let Some(net) = net {
+            net.down().await;
+        }
     }
 }

@@ -31,7 +31,8 @@ pub struct WpaOptions {
     pub join_timeout: Duration,
     /// From `CTRL-EVENT-CONNECTED` to an address in `STATUS` (default 20 s).
     pub address_timeout: Duration,
-    /// How long an access point may take to come up (default 10 s).
+    /// How long an access point may take to come up (default 30 s: a slow board needs a
+    /// while to switch the interface to AP mode).
     pub ap_timeout: Duration,
     /// `CTRL-EVENT-NETWORK-NOT-FOUND` messages before a join fails with `NetworkNotFound`
     /// (default 3).
@@ -39,6 +40,9 @@ pub struct WpaOptions {
     /// Send `SAVE_CONFIG` after a successful join, so the network survives a restart
     /// (default false; needs `update_config=1` in wpa_supplicant's configuration).
     pub save_after_connect: bool,
+    /// The access point's own address and DHCP server while it is up (default none: the
+    /// interface is left as it is).
+    pub ap_network: Option<super::ApNetwork>,
 }
 
 impl Default for WpaOptions {
@@ -48,9 +52,10 @@ impl Default for WpaOptions {
             scan_timeout: Duration::from_secs(15),
             join_timeout: Duration::from_secs(30),
             address_timeout: Duration::from_secs(20),
-            ap_timeout: Duration::from_secs(10),
+            ap_timeout: Duration::from_secs(30),
             not_found_scans: 3,
             save_after_connect: false,
+            ap_network: None,
         }
     }
 }
@@ -92,6 +97,11 @@ pub(crate) struct State {
     pub(crate) restore: Option<Vec<u32>>,
     /// The access point's network id and the networks to re-enable when it stops.
     pub(crate) ap: Option<(u32, Vec<u32>)>,
+    /// The running access point's configuration, to bring it back after a join that took it
+    /// down failed.
+    pub(crate) ap_config: Option<crate::ApConfig>,
+    /// The access point's address and DHCP server, while they are up.
+    pub(crate) ap_net: Option<super::ap_net::ApNetUp>,
 }
 
 /// A [`WifiBackend`] driving a running wpa_supplicant through its per-interface control
@@ -441,6 +451,11 @@ impl WpaBackend {
     async fn leave(&self) -> Result<(), WifiError> {
         self.ensure_alive()?;
         self.cancel_attempt(Cancel::Disconnected);
+        if lock(&self.state).ap.is_some() {
+            // The interface runs the access point, not a station link: `DISCONNECT` would
+            // tear the access point down (stop_ap ends it).
+            return Ok(());
+        }
         self.cmd_ok("DISCONNECT").await
     }
 }
@@ -492,5 +507,9 @@ impl WifiBackend for WpaBackend {
 
     fn stop_ap(&self) -> BoxFuture<'_, Result<(), WifiError>> {
         Box::pin(self.end_ap())
+    }
+
+    fn ap_shares_radio(&self) -> bool {
+        true
     }
 }

@@ -191,8 +191,13 @@ impl WpaBackend {
         let ssid = credentials.ssid_lossy();
         let (plan, known) = self.plan_for(&credentials).await?;
 
-        // Joining ends a running access point (one interface cannot be both).
-        let ap = lock(&self.state).ap.take();
+        // Joining ends a running access point (one interface cannot be both), its address
+        // first: the station's address must be the one the joined network gives.
+        self.end_ap_network().await;
+        let (ap, resume) = {
+            let mut state = lock(&self.state);
+            (state.ap.take(), state.ap_config.take())
+        };
         let generation = self.begin_attempt(&credentials.ssid);
         let mut cancel = self.cancel.subscribe();
         let mut cleanup = DropCleanup {
@@ -255,7 +260,11 @@ impl WpaBackend {
 
         // The attempt has ended: from here on, a dropped future still re-enables the
         // networks (and removes the block, while `cleanup.network` is set).
-        cleanup.restore = Some(self.finish_attempt(generation).unwrap_or_default());
+        let ended = self.finish_attempt(generation);
+        // Cancelled from outside (by a newer attempt, a disconnect or a new access point):
+        // whoever cancelled decides what the radio does next.
+        let cancelled = ended.is_none();
+        cleanup.restore = Some(ended.unwrap_or_default());
         let outcome = match result {
             Ok(link) => {
                 if let Some(id) = cleanup.network.take() {
@@ -288,6 +297,23 @@ impl WpaBackend {
                 self.enable_all(cleanup.restore.as_deref().unwrap_or_default())
                     .await;
                 tracing::info!(target: "wifiprov_wifi::wpa", "joining {ssid:?} failed: {error}");
+                // Retry without reboot on one radio: the access point this attempt took down
+                // comes back, so whoever provisioned through it can try again.
+                if let Some(config) = resume.filter(|_| !cancelled) {
+                    cleanup.armed = false;
+                    match self.run_ap(config).await {
+                        Ok(()) => tracing::info!(
+                            target: "wifiprov_wifi::wpa",
+                            "access point back up on {} after the failed join",
+                            self.iface
+                        ),
+                        Err(e) => tracing::warn!(
+                            target: "wifiprov_wifi::wpa",
+                            "cannot bring the access point back up on {}: {e}",
+                            self.iface
+                        ),
+                    }
+                }
                 Err(error)
             }
         };

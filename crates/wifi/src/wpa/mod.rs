@@ -78,6 +78,7 @@
 //! (including access point mode) is `Disconnected`.
 
 mod ap;
+mod ap_net;
 mod attempt;
 mod backend;
 mod ctrl;
@@ -89,6 +90,7 @@ mod plan;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
+pub use ap_net::ApNetwork;
 pub use backend::{WpaBackend, WpaOptions};
 pub use event::WpaEvent;
 pub use parse::NetworkEntry;

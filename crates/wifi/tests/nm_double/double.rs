@@ -19,6 +19,7 @@ use zbus::{Connection, ObjectServer, OwnedObjectPath, OwnedVariant, Variant, int
 pub const NM: &str = "org.freedesktop.NetworkManager";
 pub const DEVICE: &str = "/org/freedesktop/NetworkManager/Devices/1";
 pub const IP4: &str = "/org/freedesktop/NetworkManager/IP4Config/1";
+pub const SETTINGS: &str = "/org/freedesktop/NetworkManager/Settings";
 pub const WIRELESS: &str = "org.freedesktop.NetworkManager.Device.Wireless";
 
 pub type Settings = HashMap<String, HashMap<String, OwnedVariant>>;
@@ -37,13 +38,18 @@ pub async fn connect(bus: &PrivateBus) -> Connection {
 /// How the next activation ends.
 #[derive(Clone, Copy, Debug)]
 pub enum Outcome {
-    /// PREPARE, CONFIG, IP_CONFIG, ACTIVATED.
+    /// PREPARE, CONFIG, (NEED_AUTH, PREPARE, CONFIG when secured), IP_CONFIG,
+    /// IP_CHECK, SECONDARIES, ACTIVATED.
     Succeed,
     /// PREPARE, CONFIG, (NEED_AUTH for NO_SECRETS), (IP_CONFIG for DHCP reasons), then
     /// FAILED with this device reason and DEACTIVATED (DEVICE_DISCONNECTED).
     Fail(u32),
     /// PREPARE, CONFIG, FAILED with UNKNOWN, then DEACTIVATED with this active reason.
     Deactivated(u32),
+    /// PREPARE, CONFIG, IP_CONFIG (the handshake completed), then the access point drops the
+    /// station: NEED_AUTH with SUPPLICANT_DISCONNECT and FAILED with NO_SECRETS, as
+    /// NetworkManager reports it (seen in the radio lab).
+    DropAfterKeys,
     /// PREPARE, CONFIG, then nothing until deactivated.
     Hang,
 }
@@ -75,6 +81,8 @@ pub struct World {
     pub visible: bool,
     pub last_scan: i64,
     pub refuse_scan: bool,
+    /// Scans are accepted but never complete (`LastScan` stays).
+    pub stall_scan: bool,
     pub outcome: Option<Outcome>,
     /// Every profile added, as added.
     pub added: Vec<Settings>,
@@ -122,14 +130,62 @@ impl Double {
             .map(|(_, s)| clone_settings(s))
     }
 
-    /// Runs an activation as scripted.
+    /// Whether `active` is still the device's activation (a newer one supersedes it).
+    fn current(&self, active: &OwnedObjectPath) -> bool {
+        self.world()
+            .active
+            .as_ref()
+            .is_some_and(|(a, _)| a == active)
+    }
+
+    /// Starts an activation of `connection` on the device, as `ActivateConnection` does and
+    /// as NetworkManager's autoconnect does for a new profile (`how` is recorded in `calls`).
+    /// An activation already running is superseded: it ends with `DEACTIVATED`.
+    async fn start_activation(
+        &self,
+        server: &ObjectServer,
+        connection: OwnedObjectPath,
+        how: String,
+    ) -> zbus::Result<OwnedObjectPath> {
+        let (active, previous) = {
+            let mut w = self.world();
+            w.calls.push(how);
+            w.next_active += 1;
+            let active = Double::path(&format!(
+                "/org/freedesktop/NetworkManager/ActiveConnection/{}",
+                w.next_active
+            ));
+            let previous = w.active.replace((active.clone(), connection.clone()));
+            w.active_state = 1;
+            (active, previous)
+        };
+        if let Some((old, _)) = previous {
+            // The device leaves the old activation with reason NEW_ACTIVATION, as
+            // NetworkManager's does when an activation replaces the access point.
+            self.device_state(110, 60).await;
+            self.device_state(30, 60).await;
+            let emitter = SignalEmitter::new(&self.conn, old.as_str())?;
+            ActiveDouble::state_signal(&emitter, 4, 3).await?;
+        }
+        server
+            .at(active.as_str(), ActiveDouble(self.clone()))
+            .await?;
+        tokio::spawn(self.clone().run(active.clone(), connection));
+        Ok(active)
+    }
+
+    /// Runs an activation as scripted, until it ends or a newer one supersedes it.
     async fn run(self, active: OwnedObjectPath, profile: OwnedObjectPath) {
         let settings = self.profile_settings(&profile).unwrap();
         let wireless = &settings["802-11-wireless"];
         let ssid = bytes(&wireless["ssid"]);
         let ap_mode = str_of(&wireless["mode"]) == "ap";
+        let secured = settings.contains_key("802-11-wireless-security");
         let outcome = self.world().outcome.take().unwrap_or(Outcome::Succeed);
         self.device_state(40, 0).await;
+        if !self.current(&active) {
+            return;
+        }
         {
             let mut w = self.world();
             w.active_ap = w
@@ -139,23 +195,37 @@ impl Double {
                 .map(|ap| ap.path.clone());
         }
         self.device_state(50, 0).await;
+        if secured {
+            // NetworkManager 1.42 goes through NEED_AUTH and back once at the start of every
+            // secured activation, station or access point (seen in the radio lab).
+            self.device_state(60, 0).await;
+            self.device_state(40, 0).await;
+            self.device_state(50, 0).await;
+        }
+        if !self.current(&active) {
+            return;
+        }
         match outcome {
             Outcome::Succeed => {
                 {
                     let mut w = self.world();
                     w.ip4 = true;
+                    w.mode = if ap_mode { 3 } else { 2 };
                     if ap_mode {
-                        w.mode = 3;
                         w.active_ap = None;
                     }
                 }
                 self.device_state(70, 0).await;
+                self.device_state(80, 0).await;
+                self.device_state(90, 0).await;
                 self.device_state(100, 0).await;
                 self.active_state(&active, 2, 1).await;
             }
             Outcome::Fail(reason) => {
                 if reason == 7 {
-                    self.device_state(60, 0).await;
+                    // The handshake failed (SUPPLICANT_DISCONNECT); NetworkManager asks for
+                    // new secrets, and with no secret agent to give them it fails.
+                    self.device_state(60, 8).await;
                 }
                 if (15..=17).contains(&reason) {
                     self.device_state(70, 0).await;
@@ -166,6 +236,12 @@ impl Double {
             Outcome::Deactivated(reason) => {
                 self.device_state(120, 1).await;
                 self.end(&active, reason).await;
+            }
+            Outcome::DropAfterKeys => {
+                self.device_state(70, 0).await;
+                self.device_state(60, 8).await;
+                self.device_state(120, 7).await;
+                self.end(&active, 3).await;
             }
             Outcome::Hang => {}
         }
@@ -226,14 +302,22 @@ pub enum DeviceError {
     NotAllowed(String),
 }
 
+/// NetworkManager's settings errors (`NM_SETTINGS_ERROR`) and connection errors
+/// (`NM_CONNECTION_ERROR`, under `….Settings.Connection`).
 #[derive(Debug, zbus::DBusError)]
-#[zbus(prefix = "org.freedesktop.NetworkManager.Settings.Connection")]
+#[zbus(prefix = "org.freedesktop.NetworkManager.Settings")]
 pub enum SettingsError {
     #[zbus(error)]
     ZBus(zbus::Error),
+    #[zbus(name = "Connection.InvalidProperty")]
     InvalidProperty(String),
+    #[zbus(name = "Connection.SettingNotFound")]
     SettingNotFound(String),
+    InvalidArguments(String),
 }
+
+/// `NM_SETTINGS_ADD_CONNECTION2_FLAG_BLOCK_AUTOCONNECT`.
+pub const BLOCK_AUTOCONNECT: u32 = 0x20;
 
 // ---------------------------------------------------------------- interfaces
 
@@ -268,26 +352,12 @@ impl ManagerDouble {
                 "Connection could not be found.".into(),
             ));
         }
-        let active = {
-            let mut w = double.world();
-            w.calls.push(format!(
-                "ActivateConnection {} {}",
-                connection.as_str(),
-                device.as_str()
-            ));
-            w.next_active += 1;
-            let active = Double::path(&format!(
-                "/org/freedesktop/NetworkManager/ActiveConnection/{}",
-                w.next_active
-            ));
-            w.active = Some((active.clone(), connection.clone()));
-            w.active_state = 1;
-            active
-        };
-        server
-            .at(active.as_str(), ActiveDouble(double.clone()))
-            .await?;
-        tokio::spawn(double.run(active.clone(), connection));
+        let how = format!(
+            "ActivateConnection {} {}",
+            connection.as_str(),
+            device.as_str()
+        );
+        let active = double.start_activation(server, connection, how).await?;
         Ok(active)
     }
 
@@ -402,15 +472,27 @@ impl WirelessDouble {
         }
     }
 
-    fn request_scan(&self, _options: HashMap<String, OwnedVariant>) -> Result<(), DeviceError> {
+    fn request_scan(&self, options: HashMap<String, OwnedVariant>) -> Result<(), DeviceError> {
         let double = self.0.clone();
         {
             let mut w = double.world();
-            w.calls.push("RequestScan".into());
+            let mut call = "RequestScan".to_owned();
+            if let Some(ssids) = options.get("ssids") {
+                let ssids = Vec::<Vec<u8>>::try_from(ssids.try_clone().unwrap()).unwrap();
+                let names: Vec<String> = ssids
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect();
+                call.push_str(&format!(" ssids={}", names.join(",")));
+            }
+            w.calls.push(call);
             if w.refuse_scan {
                 return Err(DeviceError::NotAllowed(
                     "Scanning not allowed while in AP mode".into(),
                 ));
+            }
+            if w.stall_scan {
+                return Ok(());
             }
         }
         tokio::spawn(async move {
@@ -522,6 +604,67 @@ impl SettingsDouble {
         #[zbus(object_server)] server: &ObjectServer,
         connection: Settings,
     ) -> Result<OwnedObjectPath, SettingsError> {
+        let path = self.store(server, connection, "AddConnection").await?;
+        self.autoconnect(server, &path).await?;
+        Ok(path)
+    }
+
+    async fn add_connection2(
+        &self,
+        #[zbus(object_server)] server: &ObjectServer,
+        settings: Settings,
+        flags: u32,
+        _args: HashMap<String, OwnedVariant>,
+    ) -> Result<(OwnedObjectPath, HashMap<String, OwnedVariant>), SettingsError> {
+        // NetworkManager's checks, in its words.
+        match flags & 0x3 {
+            0 => {
+                return Err(SettingsError::InvalidArguments(
+                    "Requires either to-disk (0x1) or in-memory (0x2) flags".into(),
+                ));
+            }
+            0x3 => {
+                return Err(SettingsError::InvalidArguments(
+                    "Cannot set to-disk and in-memory flags together".into(),
+                ));
+            }
+            _ => {}
+        }
+        let path = self
+            .store(server, settings, &format!("AddConnection2 0x{flags:x}"))
+            .await?;
+        if flags & BLOCK_AUTOCONNECT == 0 {
+            self.autoconnect(server, &path).await?;
+        }
+        Ok((path, HashMap::new()))
+    }
+}
+
+/// The settings object of a NetworkManager older than 1.20: no `AddConnection2`.
+pub struct LegacySettingsDouble(pub SettingsDouble);
+
+#[interface(name = "org.freedesktop.NetworkManager.Settings")]
+impl LegacySettingsDouble {
+    fn list_connections(&self) -> Vec<OwnedObjectPath> {
+        self.0.list_connections()
+    }
+
+    async fn add_connection(
+        &self,
+        #[zbus(object_server)] server: &ObjectServer,
+        connection: Settings,
+    ) -> Result<OwnedObjectPath, SettingsError> {
+        self.0.add_connection(server, connection).await
+    }
+}
+
+impl SettingsDouble {
+    async fn store(
+        &self,
+        server: &ObjectServer,
+        connection: Settings,
+        how: &str,
+    ) -> Result<OwnedObjectPath, SettingsError> {
         let psk_len = connection
             .get("802-11-wireless-security")
             .and_then(|s| s.get("psk"))
@@ -538,7 +681,7 @@ impl SettingsDouble {
                 "/org/freedesktop/NetworkManager/Settings/{}",
                 w.next_profile
             ));
-            w.calls.push(format!("AddConnection {}", path.as_str()));
+            w.calls.push(format!("{how} {}", path.as_str()));
             w.added.push(clone_settings(&connection));
             w.profiles.push((path.clone(), connection));
             path
@@ -547,6 +690,38 @@ impl SettingsDouble {
             .at(path.as_str(), ProfileDouble(self.0.clone(), path.clone()))
             .await?;
         Ok(path)
+    }
+
+    /// What NetworkManager does with a new profile unless told not to: a station profile
+    /// with autoconnect on starts activating at once on a device that is free.
+    async fn autoconnect(
+        &self,
+        server: &ObjectServer,
+        path: &OwnedObjectPath,
+    ) -> Result<(), SettingsError> {
+        let settings = self.0.profile_settings(path).unwrap_or_default();
+        let autoconnect = settings
+            .get("connection")
+            .and_then(|c| c.get("autoconnect"))
+            .is_none_or(|v| bool::try_from(v).unwrap_or(true));
+        let station = settings
+            .get("802-11-wireless")
+            .and_then(|w| w.get("mode"))
+            .is_none_or(|m| str_of(m) != "ap");
+        let free = {
+            let w = self.0.world();
+            w.active.is_none() && w.device_state == 30
+        };
+        if autoconnect && station && free {
+            self.0
+                .start_activation(
+                    server,
+                    path.clone(),
+                    format!("AutoActivate {}", path.as_str()),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -708,10 +883,7 @@ pub async fn rig(interface: Option<&str>) -> Rig {
         .await
         .unwrap();
     objects
-        .at(
-            "/org/freedesktop/NetworkManager/Settings",
-            SettingsDouble(double.clone()),
-        )
+        .at(SETTINGS, SettingsDouble(double.clone()))
         .await
         .unwrap();
     objects

@@ -85,12 +85,15 @@ async fn joins_a_wpa2_network_reporting_progress_then_leaves_it() {
         str_of(&s["802-11-wireless-security"]["psk"]),
         "correct horse"
     );
+    // Stored to disk with autoconnect blocked, then activated by the backend alone
+    // (NetworkManager does not start an activation of its own in between).
     let calls = rig.double.world().calls.clone();
-    assert!(
-        calls.contains(&format!(
-            "ActivateConnection /org/freedesktop/NetworkManager/Settings/1 {DEVICE}"
-        )),
-        "{calls:?}"
+    assert_eq!(
+        calls,
+        [
+            "AddConnection2 0x21 /org/freedesktop/NetworkManager/Settings/1".to_owned(),
+            format!("ActivateConnection /org/freedesktop/NetworkManager/Settings/1 {DEVICE}"),
+        ]
     );
 
     assert_eq!(
@@ -164,7 +167,32 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
     );
     assert!(rig.double.world().profiles.is_empty());
 
-    // A network that is not in the scan list: hidden profile, SSID_NOT_FOUND.
+    // A network that neither the list nor a directed scan finds: not found, without adding
+    // or activating a profile.
+    let calls_before = rig.double.world().calls.len();
+    rig.double.world().outcome = Some(Outcome::Fail(53));
+    let err = rig
+        .backend
+        .connect(Credentials::new("Nowhere", "password1").unwrap(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConnectError::NetworkNotFound {
+            ssid: "Nowhere".into()
+        }
+    );
+    {
+        let mut w = rig.double.world();
+        let calls = w.calls[calls_before..].to_vec();
+        assert_eq!(calls, ["RequestScan ssids=Nowhere"]);
+        assert!(w.profiles.is_empty());
+        w.outcome = None;
+    }
+
+    // When NetworkManager refuses the directed scan, the profile is marked hidden and
+    // NetworkManager's own verdict (SSID_NOT_FOUND) is reported.
+    rig.double.world().refuse_scan = true;
     rig.double.world().outcome = Some(Outcome::Fail(53));
     let err = rig
         .backend
@@ -180,6 +208,41 @@ async fn failures_carry_the_mapped_reason_and_leave_no_profile() {
         "wpa-psk"
     );
     assert!(rig.double.world().profiles.is_empty());
+    rig.double.world().refuse_scan = false;
+
+    // A directed scan that does not complete in time is inconclusive too.
+    let mut patient = rig.backend.clone();
+    patient.set_find_timeout(Duration::from_millis(300));
+    rig.double.world().stall_scan = true;
+    rig.double.world().outcome = Some(Outcome::Fail(53));
+    let err = patient
+        .connect(Credentials::new("Nowhere", "password1").unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_network_not_found(), "{err:?}");
+    assert!(
+        rig.double
+            .world()
+            .calls
+            .iter()
+            .any(|c| c.starts_with("ActivateConnection")),
+    );
+    rig.double.world().stall_scan = false;
+
+    // Dropped after the key handshake completed: NetworkManager says NO_SECRETS, but the
+    // passphrase was right; the link was lost.
+    rig.double.world().outcome = Some(Outcome::DropAfterKeys);
+    let err = rig
+        .backend
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConnectError::LinkLost {
+            ssid: "HomeNet".into()
+        }
+    );
 
     // DHCP failure.
     rig.double.world().outcome = Some(Outcome::Fail(17));
@@ -289,6 +352,16 @@ async fn scans_wait_for_last_scan_and_list_the_access_points() {
     );
     assert_eq!(rig.double.world().last_scan, 6000);
 
+    // A scan that does not finish in time lists what NetworkManager has.
+    let mut hasty = rig.backend.clone();
+    hasty.set_scan_timeout(Duration::from_millis(300));
+    rig.double.world().stall_scan = true;
+    let started = std::time::Instant::now();
+    assert_eq!(hasty.scan(ScanParams::default()).await.unwrap(), aps);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(rig.double.world().last_scan, 6000);
+    rig.double.world().stall_scan = false;
+
     // A refused scan lists what NetworkManager has.
     rig.double.world().refuse_scan = true;
     let again = rig.backend.scan(ScanParams::default()).await.unwrap();
@@ -313,6 +386,13 @@ async fn the_hotspot_is_a_shared_ap_profile_and_goes_away_on_stop() {
     assert_eq!(str_of(&s["802-11-wireless"]["mode"]), "ap");
     assert_eq!(str_of(&s["ipv4"]["method"]), "shared");
     assert_eq!(str_of(&s["802-11-wireless-security"]["psk"]), "setup1234");
+    // Kept in memory only, autoconnect blocked.
+    assert!(
+        rig.double
+            .world()
+            .calls
+            .contains(&"AddConnection2 0x22 /org/freedesktop/NetworkManager/Settings/1".to_owned()),
+    );
     // The device runs the access point: no station link.
     assert_eq!(
         rig.backend.status().await.unwrap(),
@@ -365,6 +445,97 @@ async fn the_hotspot_is_a_shared_ap_profile_and_goes_away_on_stop() {
         Err(WifiError::unsupported(
             "wlan0 cannot run an access point (NetworkManager reports no AP capability)"
         ))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_only_a_directed_scan_finds_is_joined_as_hidden() {
+    let rig = rig(Some("wlan0")).await;
+    // NetworkManager's list is empty until a scan completes.
+    rig.double.world().visible = false;
+    let link = rig
+        .backend
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(link, home_link());
+    let s = only_profile(&rig.double);
+    assert!(bool::try_from(&s["802-11-wireless"]["hidden"]).unwrap());
+    // The security came from the scan: WPA2 for HomeNet.
+    assert_eq!(
+        str_of(&s["802-11-wireless-security"]["key-mgmt"]),
+        "wpa-psk"
+    );
+    assert_eq!(rig.double.world().calls[0], "RequestScan ssids=HomeNet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_while_the_access_point_runs_replaces_it_on_a_single_radio() {
+    let rig = rig(Some("wlan0")).await;
+    let config = ApConfig {
+        ssid: b"PROV_1A2B3C".to_vec(),
+        passphrase: Some(Secret::from("setup1234")),
+        channel: 6,
+        hidden: false,
+        max_clients: 4,
+    };
+    rig.backend.start_ap(config).await.unwrap();
+    assert_eq!(rig.double.world().mode, 3);
+    // The station activation supersedes the access point's (DEACTIVATING and DISCONNECTED
+    // with NEW_ACTIVATION first), which is not taken for a failure of the join.
+    let link = rig
+        .backend
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(link, home_link());
+    assert_eq!(
+        rig.backend.status().await.unwrap(),
+        StationStatus::Connected(home_link())
+    );
+    // Stopping the access point afterwards removes its profile and leaves the station.
+    rig.backend.stop_ap().await.unwrap();
+    let profiles = rig.backend.profiles().await.unwrap();
+    assert_eq!(profiles.len(), 1);
+    assert_eq!(profiles[0].profile.id, "wifiprov-HomeNet");
+    assert_eq!(
+        rig.backend.status().await.unwrap(),
+        StationStatus::Connected(home_link())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_add_connection2_the_profile_is_added_with_add_connection() {
+    let rig = rig(Some("wlan0")).await;
+    let objects = rig._server.object_server();
+    objects.remove::<SettingsDouble, _>(SETTINGS).await.unwrap();
+    objects
+        .at(
+            SETTINGS,
+            LegacySettingsDouble(SettingsDouble(rig.double.clone())),
+        )
+        .await
+        .unwrap();
+    let link = rig
+        .backend
+        .connect(Credentials::new("HomeNet", "correct horse").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(link, home_link());
+    let calls = rig.double.world().calls.clone();
+    // Such a NetworkManager starts an activation of the new profile itself; the backend's
+    // own activation supersedes it.
+    assert_eq!(
+        calls,
+        [
+            "AddConnection /org/freedesktop/NetworkManager/Settings/1".to_owned(),
+            "AutoActivate /org/freedesktop/NetworkManager/Settings/1".to_owned(),
+            format!("ActivateConnection /org/freedesktop/NetworkManager/Settings/1 {DEVICE}"),
+        ]
+    );
+    assert_eq!(
+        rig.backend.status().await.unwrap(),
+        StationStatus::Connected(home_link())
     );
 }
 
