@@ -48,6 +48,8 @@ pub struct SmartConfigRoute {
     settings: Settings,
     pause: Duration,
     failed: LastFailure,
+    /// The monitor interface and the station interface whose radio it takes, if any.
+    radio: Option<(String, String)>,
 }
 
 impl SmartConfigRoute {
@@ -70,6 +72,37 @@ impl SmartConfigRoute {
         )
     }
 
+    /// Sniffs on the monitor interface `interface` on the radio of the station interface
+    /// `station` (a device with one radio, like an ESP32): at every start it scans, tells the
+    /// Wi-Fi backend to disconnect, takes the station interface down, creates `interface` on
+    /// its radio if missing, and hops the channels the scan found access points on; once
+    /// credentials have arrived (or the route stops) it removes the monitor interface it
+    /// created and brings the station up again, and then joins. When `interface` exists on
+    /// another radio, this is [`SmartConfigRoute::monitor`].
+    #[cfg(feature = "monitor")]
+    pub fn monitor_on_radio(interface: impl Into<String>, station: impl Into<String>) -> Self {
+        let (interface, station) = (interface.into(), station.into());
+        let options = smartconfig::net::capture::MonitorOptions {
+            station: Some(station.clone()),
+            ..smartconfig::net::capture::MonitorOptions::default()
+        };
+        let mut route = SmartConfigRoute::new(
+            format!("SmartConfig on {interface} (radio of {station})"),
+            smartconfig::net::source::open_monitor(interface.clone(), options),
+        );
+        route.radio = Some((interface, station));
+        route
+    }
+
+    /// Whether the source takes the station's radio.
+    fn exclusive_radio(&self) -> bool {
+        #[cfg(feature = "monitor")]
+        if let Some((monitor, station)) = &self.radio {
+            return smartconfig::monitor::shares_radio(monitor, station);
+        }
+        false
+    }
+
     /// Listens on the source `open` opens (at every start), described as `place`.
     pub fn new(place: impl Into<String>, open: OpenSource) -> Self {
         SmartConfigRoute {
@@ -79,6 +112,7 @@ impl SmartConfigRoute {
             settings: Settings::default(),
             pause: SAME_CREDENTIALS_PAUSE,
             failed: LastFailure::default(),
+            radio: None,
         }
     }
 
@@ -139,6 +173,7 @@ impl std::fmt::Debug for SmartConfigRoute {
             .field("place", &self.place)
             .field("sc_type", &self.sc_type)
             .field("pause", &self.pause)
+            .field("radio", &self.radio)
             .finish_non_exhaustive()
     }
 }
@@ -153,6 +188,7 @@ impl Route for SmartConfigRoute {
         sc.set_settings(self.settings.clone());
         let provisioner = ctx.provisioner().clone();
         sc.join_with(self.joiner(provisioner.clone()));
+        sc.exclusive_radio(self.exclusive_radio());
         let sc_type = self.sc_type;
         let place = Place::Other(self.place.clone());
         let stop = ctx.shutdown().signalled();

@@ -164,6 +164,7 @@ struct State {
     run: u64,
     task: Option<JoinHandle<()>>,
     source_addr: Option<SocketAddr>,
+    exclusive_radio: bool,
 }
 
 impl std::fmt::Debug for SmartConfig {
@@ -227,6 +228,17 @@ impl SmartConfig {
         self.inner.lock().joiner = Some(joiner);
     }
 
+    /// Whether the source takes the station's radio while it listens (a monitor interface
+    /// on the device's only radio, [`crate::net::capture::MonitorOptions::station`]). Then
+    /// `start()` does what an ESP32 does: it scans first (the scan table completes messages
+    /// without an SSID, and the source hops only the channels access points were found on),
+    /// disconnects the station through the Wi-Fi backend (so that it does not join on its
+    /// own when it gets the radio back), and only then opens the source. The source gives
+    /// the radio back when the run drops it: before joining, or when the run is stopped.
+    pub fn exclusive_radio(&self, exclusive: bool) {
+        self.inner.lock().exclusive_radio = exclusive;
+    }
+
     /// `type(t)`: the protocol(s) the next `start()` listens for.
     pub fn set_type(&self, sc_type: ScType) {
         self.inner.lock().sc_type = sc_type;
@@ -251,15 +263,29 @@ impl SmartConfig {
             // The old run must have let go of its socket before the new one binds it.
             let _ = task.await;
         }
-        let (run, sc_type, settings) = {
+        let (run, sc_type, settings, exclusive) = {
             let mut state = self.inner.lock();
             state.run += 1;
             state.result = None;
             state.done = false;
             state.source_addr = None;
-            (state.run, state.sc_type, state.settings.clone())
+            (
+                state.run,
+                state.sc_type,
+                state.settings.clone(),
+                state.exclusive_radio,
+            )
         };
-        let source = (self.inner.open)().await?;
+        let scanned = if exclusive {
+            Some(self.take_radio().await)
+        } else {
+            None
+        };
+        let mut source = (self.inner.open)().await?;
+        let channels = scanned.as_deref().map(plan).unwrap_or_default();
+        if !channels.is_empty() {
+            source.plan_channels(&channels);
+        }
         tracing::info!(
             "smartconfig: listening for {} on {}",
             sc_type.name(),
@@ -274,9 +300,30 @@ impl SmartConfig {
         state.source_addr = source.local_addr();
         self.inner.status.send_replace(Status::Listening);
         state.task = Some(tokio::spawn(run_once(
-            inner, run, source, sc_type, settings,
+            inner, run, source, sc_type, settings, scanned,
         )));
         Ok(())
+    }
+
+    /// Scans (a failed scan gives an empty table), then tells the Wi-Fi backend to leave the
+    /// radio alone: the source about to open takes it.
+    async fn take_radio(&self) -> Vec<ScanEntry> {
+        let wifi = &self.inner.wifi;
+        let table = match wifi.scan(ScanParams::default()).await {
+            Ok(aps) => scan_table(aps),
+            Err(e) => {
+                tracing::warn!("smartconfig: scan before listening failed: {e}");
+                Vec::new()
+            }
+        };
+        tracing::info!(
+            "smartconfig: scan found {} access points; taking the radio",
+            table.len()
+        );
+        if let Err(e) = wifi.disconnect().await {
+            tracing::debug!("smartconfig: disconnecting the station: {e}");
+        }
+        table
     }
 
     /// `stop()`: ends the current run (listening, joining or acknowledging). The stored
@@ -394,34 +441,57 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
     bytes.get(..end).unwrap_or(bytes)
 }
 
-/// One run: listen, join, acknowledge.
+/// The scan table of the receiver.
+fn scan_table(aps: Vec<wifiprov_wifi::AccessPoint>) -> Vec<ScanEntry> {
+    aps.into_iter()
+        .map(|ap| ScanEntry {
+            ssid: ap.ssid,
+            bssid: ap.bssid.0,
+            channel: ap.channel,
+            rssi: ap.rssi,
+        })
+        .collect()
+}
+
+/// The 2.4 GHz channels access points were found on, in order, each once (spec §1.4: only
+/// those are hopped).
+fn plan(table: &[ScanEntry]) -> Vec<u8> {
+    let mut channels: Vec<u8> = table
+        .iter()
+        .map(|entry| entry.channel)
+        .filter(|channel| (1..=14).contains(channel))
+        .collect();
+    channels.sort_unstable();
+    channels.dedup();
+    channels
+}
+
+/// One run: listen, join, acknowledge. `scanned`: the scan table when `start()` scanned
+/// before opening the source (the radio is the source's then, so no scan runs meanwhile).
 async fn run_once(
     inner: Arc<Inner>,
     run: u64,
     mut source: Box<dyn ObservationSource>,
     sc_type: ScType,
     settings: Settings,
+    scanned: Option<Vec<ScanEntry>>,
 ) {
     let mut decoding = Decoding::new(sc_type, settings.aes_key.as_ref());
-    // The scan table completes messages whose SSID the sender left out; scan while listening.
+    // The scan table completes messages whose SSID the sender left out; scan while listening
+    // unless that was done before.
+    let scanning = scanned.is_none();
+    if let Some(table) = scanned {
+        decoding.set_scan(table);
+    }
     let wifi = inner.wifi.clone();
     let mut scan = Box::pin(async move { wifi.scan(ScanParams::default()).await });
-    let mut scanning = true;
+    let mut scanning = scanning;
     let received = loop {
         tokio::select! {
             result = &mut scan, if scanning => {
                 scanning = false;
                 match result {
-                    Ok(aps) => decoding.set_scan(
-                        aps.into_iter()
-                            .map(|ap| ScanEntry {
-                                ssid: ap.ssid,
-                                bssid: ap.bssid.0,
-                                channel: ap.channel,
-                                rssi: ap.rssi,
-                            })
-                            .collect(),
-                    ),
+                    Ok(aps) => decoding.set_scan(scan_table(aps)),
                     Err(e) => tracing::debug!("smartconfig: scan failed: {e}"),
                 }
             }
@@ -545,6 +615,26 @@ fn connect_failed(inner: &Inner, run: u64, error: ConnectError) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plan_is_the_scanned_channels() {
+        let entry = |channel: u8| ScanEntry {
+            ssid: b"x".to_vec(),
+            bssid: [2, 0, 0, 0, 0, channel],
+            channel,
+            rssi: -50,
+        };
+        let table = [
+            entry(11),
+            entry(6),
+            entry(11),
+            entry(36),
+            entry(0),
+            entry(1),
+        ];
+        assert_eq!(plan(&table), [1, 6, 11]);
+        assert!(plan(&[]).is_empty());
+    }
 
     #[test]
     fn nul_cuts() {

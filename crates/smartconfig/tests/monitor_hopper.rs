@@ -288,3 +288,27 @@ fn iw_runner_arguments_and_errors() {
         .unwrap_err();
     assert!(matches!(err, MonitorError::IwMissing { .. }), "{err}");
 }
+
+#[test]
+fn a_new_channel_list_starts_at_once_and_one_channel_is_tuned_once() {
+    let (setter, rx) = recording(&[]);
+    let config = HopperConfig {
+        channels: vec![1, 2, 3],
+        dwell: Duration::from_secs(30),
+    };
+    let hopper = Hopper::start("mon0", config, setter).unwrap();
+    assert_eq!(next_channels(&rx, 1)[0].0, 1);
+    // The dwell time is long: only the new list can cause the next call this soon.
+    hopper.set_channels(vec![6]);
+    assert_eq!(next_channels(&rx, 1)[0].0, 6);
+    assert_eq!(hopper.current_channel(), Some(6));
+    hopper.set_dwell(Duration::from_millis(5));
+    // With one channel, already tuned, there is nothing more to set.
+    match rx.recv_timeout(Duration::from_millis(300)) {
+        Err(RecvTimeoutError::Timeout) => {}
+        other => panic!("the hopper tuned again: {other:?}"),
+    }
+    hopper.set_channels(Vec::new());
+    assert_eq!(hopper.current_channel(), Some(6));
+    hopper.stop();
+}

@@ -258,6 +258,7 @@ fn opener(ifname: String, calls: Calls) -> OpenSource {
                 channels: (1..=13).collect(),
                 dwell: DWELL,
                 link_type: Some(LinkType::Radiotap),
+                station: None,
             };
             let source = MonitorSource::open_with_setter(&ifname, &options, setter)?;
             Ok(Box::new(source) as Box<dyn ObservationSource>)

@@ -338,3 +338,45 @@ async fn several_devices_are_collected_and_deduplicated_by_mac() {
         ]
     );
 }
+
+/// Sends one round of a v1 acknowledgement from a device whose station address is
+/// `station` to a phone socket on 127.0.0.1; returns where the reply came from.
+async fn v1_reply_source(station: Ipv4Addr) -> SocketAddr {
+    let phone = tokio::net::UdpSocket::bind(any_loopback()).await.unwrap();
+    let port = phone.local_addr().unwrap().port();
+    let report = send_ack(
+        &AckRequest {
+            protocol: Protocol::EspTouch,
+            token: 3,
+            phone_ip: Some(LOOPBACK),
+            mac: MAC,
+            ip: station,
+        },
+        &AckConfig {
+            rounds: 1,
+            broadcast: None,
+            ..ack_config(port)
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sent, 1);
+    let mut buffer = [0u8; 64];
+    let (n, from) = tokio::time::timeout(Duration::from_secs(5), phone.recv_from(&mut buffer))
+        .await
+        .expect("the reply arrives")
+        .unwrap();
+    assert_eq!(n, 11);
+    from
+}
+
+#[tokio::test]
+async fn replies_leave_from_the_station_address() {
+    // 127.0.0.2 is this host's (all of 127/8 is), but not the address the system would
+    // choose towards 127.0.0.1: only a socket bound to it sends from it.
+    let station = Ipv4Addr::new(127, 0, 0, 2);
+    assert_eq!(v1_reply_source(station).await.ip(), IpAddr::V4(station));
+    // A simulated link's address is not this host's: the reply still goes out.
+    assert_eq!(v1_reply_source(DEVICE_IP).await.ip(), LOOPBACK);
+}

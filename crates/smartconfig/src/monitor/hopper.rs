@@ -163,6 +163,8 @@ struct State {
     commands: u64,
     /// Channel-setting failures while hopping, oldest first (bounded).
     errors: Vec<MonitorError>,
+    /// A new channel list, not yet taken up by the hopper thread.
+    channels: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -253,6 +255,14 @@ impl Hopper {
         self.shared.command(|s| s.lock = None);
     }
 
+    /// Hops `channels` from now on, starting with the first of them right away (an empty
+    /// list is ignored). A lock stays in force.
+    pub fn set_channels(&self, channels: Vec<u8>) {
+        if !channels.is_empty() {
+            self.shared.command(|s| s.channels = Some(channels));
+        }
+    }
+
     /// The channel hopping is locked to.
     pub fn locked(&self) -> Option<u8> {
         self.shared.state().lock
@@ -314,9 +324,16 @@ impl<S: ChannelSetter> Worker<S> {
     fn run(mut self) {
         let mut applied_lock: Option<u8> = None;
         let mut state = self.shared.state();
+        // Tune the next channel without waiting out the dwell time first.
+        let mut immediate = false;
         loop {
             if state.stop {
                 return;
+            }
+            if let Some(channels) = state.channels.take() {
+                self.channels = channels;
+                self.next = 0;
+                immediate = true;
             }
             if let Some(channel) = state.lock {
                 if applied_lock != Some(channel) {
@@ -338,6 +355,8 @@ impl<S: ChannelSetter> Worker<S> {
                 if let Some(i) = self.channels.iter().position(|&c| c == was) {
                     self.next = i + 1;
                 }
+            } else if std::mem::take(&mut immediate) {
+                // A new channel list: start on its first channel now.
             } else {
                 let (commands, dwell) = (state.commands, state.dwell);
                 let (s, timeout) = self
@@ -354,6 +373,10 @@ impl<S: ChannelSetter> Worker<S> {
                 return;
             };
             self.next = (self.next % self.channels.len()) + 1;
+            if self.channels.len() == 1 && self.tag.get() == Some(channel) {
+                // One channel, already tuned: nothing to hop.
+                continue;
+            }
             drop(state);
             self.tune(channel);
             state = self.shared.state();

@@ -8,6 +8,9 @@
 //!   100 ms each by default) on a thread, and can be locked to one channel when a receiver has
 //!   seen a guide pattern there, then unlocked. The channel-setting command is injectable
 //!   ([`ChannelSetter`]).
+//! * [`RadioClaim`] takes a station interface's radio for a monitor interface (station down,
+//!   monitor interface created on the same radio) and gives it back when dropped: a radio
+//!   whose station interface is up cannot be tuned by a monitor interface (`EBUSY`).
 //!
 //! The socket is not bound to the interface (binding needs a `sockaddr_ll`, which cannot be
 //! built without `unsafe`); every frame of the network namespace is received and those whose
@@ -15,12 +18,14 @@
 
 mod capture;
 mod hopper;
+mod radio;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 pub use capture::{AsyncCapture, Capture, CaptureOptions, CaptureStats, RawFrame};
 pub use hopper::{ChannelSetter, Hopper, HopperConfig, IwRunner};
+pub use radio::{RadioClaim, shares_radio, wiphy_of};
 
 /// Why capture or hopping failed.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,9 @@
 //! | ESPTouch v2  | port mark, STA MAC (7 bytes)     | broadcast :`18266 + 10000·mark`               |
 //! | AirKiss      | token, STA MAC (7 bytes)         | the sender of a datagram received on :10001 within 1.5 s, port 10000, and broadcast :10000 |
 //!
+//! The replies leave from the station's address (the socket is bound to it), hence through
+//! the interface that joined, whatever the default route says.
+//!
 //! Every round (100 ms apart, 30 rounds) sends the payload once to each destination; send
 //! errors are counted, not fatal. Where ESP-IDF gives up on AirKiss when nothing arrives on
 //! port 10001, this task broadcasts instead (spec §12) unless
@@ -157,13 +160,7 @@ pub async fn send_ack(
         return Ok(report);
     }
 
-    let bind = match targets.first() {
-        Some(SocketAddr::V6(_)) => SocketAddr::from(([0u16; 8], 0)),
-        _ => any_v4(0),
-    };
-    let socket = UdpSocket::bind(bind)
-        .await
-        .map_err(|source| AckError::Bind { addr: bind, source })?;
+    let socket = reply_socket(request, &targets).await?;
     let _ = socket.set_broadcast(true);
     tracing::debug!("acknowledging to {targets:?}");
     let mut ticker = tokio::time::interval(config.interval);
@@ -183,6 +180,43 @@ pub async fn send_ack(
     }
     report.targets = targets;
     Ok(report)
+}
+
+/// The socket the replies leave from: bound to the station's address, so that they leave
+/// through the station's interface (a datagram to 255.255.255.255 from an unbound socket
+/// follows the default route, which on a device with another interface, or none, is not the
+/// network just joined; Linux sends limited broadcasts from a bound address out of the
+/// interface that owns it). When the address is not one of this host's (a simulated link),
+/// or the destinations are IPv6, the socket is bound to the unspecified address.
+async fn reply_socket(request: &AckRequest, targets: &[SocketAddr]) -> Result<UdpSocket, AckError> {
+    if matches!(targets.first(), Some(SocketAddr::V6(_))) {
+        let any = SocketAddr::from(([0u16; 8], 0));
+        return UdpSocket::bind(any)
+            .await
+            .map_err(|source| AckError::Bind { addr: any, source });
+    }
+    if !request.ip.is_unspecified() {
+        let station = SocketAddr::new(IpAddr::V4(request.ip), 0);
+        match UdpSocket::bind(station).await {
+            Ok(socket) => return Ok(socket),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+                tracing::debug!(
+                    "the station address {} is not this host's; replying from any address",
+                    request.ip
+                );
+            }
+            Err(source) => {
+                return Err(AckError::Bind {
+                    addr: station,
+                    source,
+                });
+            }
+        }
+    }
+    let any = any_v4(0);
+    UdpSocket::bind(any)
+        .await
+        .map_err(|source| AckError::Bind { addr: any, source })
 }
 
 /// Waits up to `wait` for any datagram and returns its sender.

@@ -120,7 +120,7 @@ mod live {
     use crate::Observation;
     use crate::frame::LinkType;
     use crate::monitor::{
-        AsyncCapture, CaptureOptions, ChannelSetter, Hopper, HopperConfig, IwRunner,
+        AsyncCapture, CaptureOptions, ChannelSetter, Hopper, HopperConfig, IwRunner, RadioClaim,
     };
 
     /// How to capture on a monitor interface.
@@ -134,6 +134,11 @@ mod live {
         /// carry radiotap frames without announcing it, e.g. a veth in tests); `None`: the
         /// interface must be in monitor mode.
         pub link_type: Option<LinkType>,
+        /// The station interface on the same radio, if the device has only that radio: it is
+        /// taken down while capturing and the monitor interface is created on its radio when
+        /// missing ([`RadioClaim`]); both are undone when the source is dropped. `None`: the
+        /// monitor interface exists and its radio is free to tune.
+        pub station: Option<String>,
     }
 
     impl Default for MonitorOptions {
@@ -144,6 +149,7 @@ mod live {
                 channels: config.channels,
                 dwell: config.dwell,
                 link_type: None,
+                station: None,
             }
         }
     }
@@ -154,11 +160,15 @@ mod live {
     pub struct MonitorSource {
         capture: AsyncCapture,
         hopper: Option<Hopper>,
+        /// Declared last: dropped after the hopper and the capture have stopped.
+        radio: Option<RadioClaim>,
     }
 
     impl MonitorSource {
-        /// Starts hopping (unless `options.channels` is empty) and capturing on `interface`.
-        /// Needs `CAP_NET_RAW` (and `CAP_NET_ADMIN` plus the `iw` program for hopping).
+        /// Takes the station's radio ([`MonitorOptions::station`]), then starts hopping
+        /// (unless `options.channels` is empty) and capturing on `interface`. Needs
+        /// `CAP_NET_RAW` (and `CAP_NET_ADMIN` plus the `iw` program for hopping, and `ip`
+        /// for taking the radio).
         pub fn open(
             interface: &str,
             options: &MonitorOptions,
@@ -174,6 +184,11 @@ mod live {
         ) -> Result<MonitorSource, SourceError> {
             let fail =
                 |e: crate::monitor::MonitorError| SourceError::Capture(format!("{interface}: {e}"));
+            // Dropped (the radio given back) on any error below.
+            let radio = match &options.station {
+                Some(station) => RadioClaim::take(station, interface).map_err(fail)?,
+                None => None,
+            };
             let check = CaptureOptions {
                 link_type: options.link_type,
                 channel_tag: None,
@@ -189,12 +204,35 @@ mod live {
                 };
                 Some(Hopper::start(interface, config, setter).map_err(fail)?)
             };
+            if let (Some(radio), Some(_)) = (&radio, &hopper) {
+                // The first channel is set: make sure the radio followed.
+                radio.check_tuned().map_err(fail)?;
+            }
             let capture_options = CaptureOptions {
                 link_type: options.link_type,
                 channel_tag: hopper.as_ref().map(Hopper::channel_tag),
             };
             let capture = AsyncCapture::open_with(interface, &capture_options).map_err(fail)?;
-            Ok(MonitorSource { capture, hopper })
+            Ok(MonitorSource {
+                capture,
+                hopper,
+                radio,
+            })
+        }
+    }
+
+    impl Drop for MonitorSource {
+        fn drop(&mut self) {
+            let stats = self.capture.stats();
+            tracing::debug!(
+                "capture on {} ends: {} frames, {} SmartConfig candidates, {} rejected (last: {:?}), {} of other interfaces",
+                self.capture.ifname(),
+                stats.frames,
+                stats.accepted,
+                stats.rejected,
+                stats.last_rejection,
+                stats.skipped
+            );
         }
     }
 
@@ -215,7 +253,21 @@ mod live {
         }
 
         fn describe(&self) -> String {
-            format!("monitor interface {}", self.capture.ifname())
+            match &self.radio {
+                Some(radio) => format!(
+                    "monitor interface {} (on the radio of {})",
+                    self.capture.ifname(),
+                    radio.station()
+                ),
+                None => format!("monitor interface {}", self.capture.ifname()),
+            }
+        }
+
+        fn plan_channels(&mut self, channels: &[u8]) {
+            if let Some(hopper) = &self.hopper {
+                tracing::debug!("hopping channels {channels:?}");
+                hopper.set_channels(channels.to_vec());
+            }
         }
 
         fn lock_channel(&mut self, channel: Option<u8>) {

@@ -55,6 +55,12 @@ pub trait ObservationSource: Send {
         let _ = channel;
     }
 
+    /// The channels worth listening on (those a scan found access points on, spec §1.4): a
+    /// live capture hops only these from now on. Others ignore it.
+    fn plan_channels(&mut self, channels: &[u8]) {
+        let _ = channels;
+    }
+
     /// Gives up the source's UDP socket, if it has one, once the source is no longer needed.
     /// The AirKiss acknowledgement waits on it for a datagram from the phone (the phone keeps
     /// sending to the same port), instead of binding the AirKiss port anew.
