@@ -32,7 +32,7 @@ mod provisioner;
 mod transport;
 
 #[cfg(feature = "bluez")]
-pub use ble_bluez::{BleDevice, BluezCentral, BluezCentralConfig};
+pub use ble_bluez::{BleDevice, BluezCentral, BluezCentralConfig, CONNECT_ATTEMPTS};
 pub use console::ConsoleTransport;
 pub use error::{Error, ExitCode};
 pub use provisioner::{ClientConfig, Connected, Credentials, FailReason, Provisioner, WifiStatus};

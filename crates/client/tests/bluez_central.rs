@@ -61,6 +61,11 @@ struct Log {
     connects: usize,
     disconnects: usize,
     write_types: Vec<String>,
+    /// How many of the next `Connect` calls fail as BlueZ's do when the link cannot be made
+    /// (`org.bluez.Error.Failed: le-connection-abort-by-local`).
+    refuse_connects: usize,
+    /// `Connect` calls that failed so.
+    refused_connects: usize,
 }
 
 /// The remote device behind the double: the GATT link of the current connection.
@@ -183,11 +188,19 @@ impl DeviceDouble {
         &mut self,
         #[zbus(object_server)] server: &ObjectServer,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
-    ) -> zbus::fdo::Result<()> {
+    ) -> Result<(), BluezError> {
         if self.connected {
             return Ok(());
         }
-        self.remote.log.lock().unwrap().connects += 1;
+        {
+            let mut log = self.remote.log.lock().unwrap();
+            if log.refuse_connects > 0 {
+                log.refuse_connects -= 1;
+                log.refused_connects += 1;
+                return Err(BluezError::Failed("le-connection-abort-by-local".into()));
+            }
+            log.connects += 1;
+        }
         let mut link = self.remote.gatt.connect();
         link.exchange_mtu(MTU);
         *self.remote.link.lock().await = Some(link);
@@ -723,4 +736,48 @@ async fn scanning_lists_provisioning_devices() {
     // Another service UUID, and a name without the prefix, would not be listed.
     let other = Uuid128::parse("00000000-1111-2222-3333-444444444444").unwrap();
     assert!(!d.advertises(other));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_connection_attempt_is_tried_again() {
+    let w = world(sec1(), MemoryGattConfig::default()).await;
+    // BlueZ cannot make the link twice (the device stopped advertising for a moment, say):
+    // the third attempt connects.
+    w.remote.log.lock().unwrap().refuse_connects = 2;
+    let central =
+        BluezCentral::connect_on(w.client_bus.clone(), quick(BluezCentralConfig::named(NAME)))
+            .await
+            .unwrap();
+    {
+        let log = w.remote.log.lock().unwrap();
+        assert_eq!((log.refused_connects, log.connects), (2, 1), "{log:?}");
+    }
+    let mut c = ble_client(central);
+    let negotiated = c
+        .negotiate(None, &Credentials::pop("abcd1234"))
+        .await
+        .unwrap();
+    c.establish(negotiated).await.unwrap();
+    drop(c);
+    wait_disconnected(&w).await;
+
+    // Attempts are bounded: a device BlueZ never connects to is unreachable.
+    w.remote.log.lock().unwrap().refuse_connects = usize::MAX;
+    let err =
+        BluezCentral::connect_on(w.client_bus.clone(), quick(BluezCentralConfig::named(NAME)))
+            .await
+            .err()
+            .unwrap();
+    match &err {
+        TransportError::Unreachable { reason, .. } => {
+            assert!(reason.contains("attempts"), "{err}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    let log = w.remote.log.lock().unwrap();
+    assert_eq!(
+        log.refused_connects,
+        2 + usize::try_from(wifiprov_client::CONNECT_ATTEMPTS).unwrap(),
+        "{log:?}"
+    );
 }

@@ -2,8 +2,10 @@
 //!
 //! This machine has no Bluetooth controller, so no radio and no real BlueZ are involved: the
 //! test starts a private `dbus-daemon`, registers a small test double of `org.bluez` on it
-//! (`/org/bluez/hci0` with `GattManager1` and `LEAdvertisingManager1`) that records what the
-//! adapter registers and introspects it as BlueZ would (`GetManagedObjects`, `GetAll`), and
+//! (`/org/bluez/hci0` with `Adapter1`, `GattManager1` and `LEAdvertisingManager1`) that records
+//! what the adapter registers and introspects it as BlueZ would (`GetManagedObjects`, `GetAll`),
+//! checks that the adapter's alias (its GAP name) becomes the advertised name, that the
+//! advertisement is registered again after every disconnection, and
 //! then plays BlueZ's part for two connected centrals: `WriteValue` / `ReadValue` with the
 //! `device`, `offset` and `mtu` options, driving a security 1 handshake and an encrypted
 //! `prov-config` request through to the Manager. What real BlueZ does with the registered
@@ -192,6 +194,21 @@ fn error_name(e: &zbus::Error) -> String {
     }
 }
 
+/// Waits until the advertisement was registered `n` times (and is registered).
+async fn wait_for_adverts(record: &Shared, n: usize) {
+    for _ in 0..200 {
+        {
+            let r = record.lock().unwrap();
+            if r.registered_advs.len() == n && r.active_advs.len() == 1 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = record.lock().unwrap();
+    assert_eq!((r.registered_advs.len(), r.active_advs.len()), (n, 1));
+}
+
 async fn wait_for(handle: &BluezHandle, expected: &[&str]) {
     for _ in 0..200 {
         if handle.connected_devices() == expected {
@@ -230,6 +247,8 @@ async fn bluez_dbus_shape_contract_with_test_double() {
         let r = record.lock().unwrap();
         assert_eq!(r.registered_apps, [handle.application_path().to_string()]);
         assert_eq!(r.registered_advs, [handle.advertisement_path().to_string()]);
+        // The GAP Device Name a connected central reads is the adapter's alias.
+        assert_eq!(r.aliases, ["PROV_A1B2C3"]);
         r.managed.clone().unwrap()
     };
     let with = |iface: &str| -> Vec<(String, HashMap<String, OwnedVariant>)> {
@@ -402,6 +421,8 @@ async fn bluez_dbus_shape_contract_with_test_double() {
         .await
         .unwrap();
     wait_for(&handle, &[dev_a, dev_b]).await;
+    // A disconnection may have stopped advertising: the advertisement is registered again.
+    wait_for_adverts(&record, 2).await;
 
     // --- Disconnection of A, as BlueZ signals it.
     let changed = HashMap::from([("Connected", Variant::from(false))]);
@@ -416,6 +437,22 @@ async fn bluez_dbus_shape_contract_with_test_double() {
         .await
         .unwrap();
     wait_for(&handle, &[dev_b]).await;
+    wait_for_adverts(&record, 3).await;
+    // A central of another adapter of the same BlueZ is not ours: nothing changes.
+    bluez
+        .emit_signal(
+            None::<()>,
+            "/org/bluez/hci1/dev_BB_BB_BB_BB_BB_BB",
+            "org.freedesktop.DBus.Properties",
+            "PropertiesChanged",
+            &(
+                "org.bluez.Device1",
+                HashMap::from([("Connected", Variant::from(false))]),
+                Vec::<String>::new(),
+            ),
+        )
+        .await
+        .unwrap();
     // B's session is unaffected.
     get_status(&b, &mut sb, config_path).await;
 
@@ -424,8 +461,12 @@ async fn bluez_dbus_shape_contract_with_test_double() {
     handle.stop().await;
     {
         let r = record.lock().unwrap();
+        assert_eq!(r.registered_advs.len(), 3);
         assert_eq!(r.unregistered_advs, r.registered_advs);
         assert_eq!(r.unregistered_apps, r.registered_apps);
+        assert!(r.active_advs.is_empty() && r.active_apps.is_empty());
+        // The adapter's own name is back.
+        assert_eq!(r.aliases, ["PROV_A1B2C3", bluez::ADAPTER_NAME]);
     }
     let proxy = ObjectManagerProxy::builder(&bluez)
         .destination(peer.as_str())
@@ -439,4 +480,53 @@ async fn bluez_dbus_shape_contract_with_test_double() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnection_while_stopping_leaves_nothing_registered() {
+    let bus = PrivateBus::start();
+    let record: Shared = Arc::default();
+    let bluez = bluez::double(&bus, record.clone()).await;
+    let agent_bus = connect(&bus).await;
+    let (service, _manager) = service().await;
+    for round in 0..5 {
+        let handle = BluezPeripheral::start(
+            agent_bus.clone(),
+            ADAPTER,
+            BluezConfig::default(),
+            service.clone(),
+        )
+        .await
+        .unwrap();
+        // A central disconnects just as the peripheral stops: the advertisement may be
+        // registered again, but never after the stop has unregistered it.
+        let gone = HashMap::from([("Connected", Variant::from(false))]);
+        bluez
+            .emit_signal(
+                None::<()>,
+                "/org/bluez/hci0/dev_AA_AA_AA_AA_AA_AA",
+                "org.freedesktop.DBus.Properties",
+                "PropertiesChanged",
+                &("org.bluez.Device1", gone, Vec::<String>::new()),
+            )
+            .await
+            .unwrap();
+        // Stop at various points of the re-registration.
+        tokio::time::sleep(Duration::from_millis(8 * round)).await;
+        handle.stop().await;
+        // Let anything still in flight land.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = record.lock().unwrap();
+        assert!(
+            r.active_advs.is_empty(),
+            "round {round}: {:?}",
+            r.active_advs
+        );
+        assert!(r.active_apps.is_empty(), "round {round}");
+        assert_eq!(
+            r.unregistered_advs.len(),
+            r.registered_advs.len(),
+            "round {round}"
+        );
+    }
 }

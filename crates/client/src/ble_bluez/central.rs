@@ -15,6 +15,17 @@ use super::{
 };
 use crate::transport::{ClientTransport, TransportError};
 
+/// How many times [`BluezCentral`] tries to connect and resolve the services.
+pub const CONNECT_ATTEMPTS: u32 = 3;
+
+/// Why one connection attempt failed.
+enum Attempt {
+    /// Worth another attempt (BlueZ could not connect, or the link dropped), with the reason.
+    Retry(String),
+    /// Final.
+    Fatal(TransportError),
+}
+
 /// One endpoint characteristic.
 #[derive(Debug, Clone)]
 pub(super) struct Endpoint {
@@ -90,30 +101,32 @@ impl BluezCentral {
     }
 
     /// Connects (when needed), waits for the services and maps the endpoints.
+    ///
+    /// A connection attempt that fails (BlueZ's `org.bluez.Error.Failed`, e.g.
+    /// `le-connection-abort-by-local` when the device stopped advertising for a moment, or
+    /// `InProgress`), or a link that drops before the services are resolved, is tried again,
+    /// [`CONNECT_ATTEMPTS`] times in all.
     async fn open(&mut self) -> Result<(), TransportError> {
-        let path = self.device.path.clone();
-        let unreachable = |reason: String| TransportError::Unreachable {
-            target: self.config.target(),
-            reason,
-        };
-        self.bluez
-            .call(&path, DEVICE_IFACE, "Connect", &())
-            .await
-            .map_err(|e| match e {
-                TransportError::Timeout(_) => e,
-                other => unreachable(format!("BlueZ could not connect to {path}: {other}")),
-            })?;
-        self.connected = true;
-        let deadline = Instant::now() + self.config.request_timeout;
-        while !self
-            .bluez
-            .get_bool(&path, DEVICE_IFACE, "ServicesResolved")
-            .await?
-        {
-            if Instant::now() >= deadline {
-                return Err(TransportError::Timeout(self.config.request_timeout));
+        let mut attempt = 1;
+        loop {
+            match self.connect_and_resolve().await {
+                Ok(()) => break,
+                Err(Attempt::Retry(why)) if attempt < CONNECT_ATTEMPTS => {
+                    tracing::debug!(attempt, %why, "BLE connection attempt failed; trying again");
+                    attempt += 1;
+                    tokio::time::sleep(POLL_INTERVAL * attempt).await;
+                }
+                Err(Attempt::Retry(why)) => {
+                    return Err(TransportError::Unreachable {
+                        target: self.config.target(),
+                        reason: format!(
+                            "BlueZ could not connect to {} ({CONNECT_ATTEMPTS} attempts): {why}",
+                            self.device.path
+                        ),
+                    });
+                }
+                Err(Attempt::Fatal(e)) => return Err(e),
             }
-            tokio::time::sleep(POLL_INTERVAL / 5).await;
         }
         self.endpoints = self.map_endpoints().await?;
         self.stale = false;
@@ -121,7 +134,57 @@ impl BluezCentral {
         Ok(())
     }
 
-    /// Reads the GATT objects under the device and names the endpoint characteristics.
+    /// One connection attempt: `Connect`, then waiting for `ServicesResolved` while the link
+    /// stays up.
+    async fn connect_and_resolve(&mut self) -> Result<(), Attempt> {
+        let path = self.device.path.clone();
+        match self.bluez.call(&path, DEVICE_IFACE, "Connect", &()).await {
+            Ok(_) => {}
+            Err(e @ TransportError::Timeout(_)) => return Err(Attempt::Fatal(e)),
+            Err(TransportError::Rejected) => {
+                return Err(Attempt::Retry("org.bluez.Error.Failed".into()));
+            }
+            Err(TransportError::Status(text)) if text.starts_with("org.bluez.Error.InProgress") => {
+                return Err(Attempt::Retry(text));
+            }
+            Err(other) => {
+                return Err(Attempt::Fatal(TransportError::Unreachable {
+                    target: self.config.target(),
+                    reason: format!("BlueZ could not connect to {path}: {other}"),
+                }));
+            }
+        }
+        self.connected = true;
+        let deadline = Instant::now() + self.config.request_timeout;
+        loop {
+            if self
+                .bluez
+                .get_bool(&path, DEVICE_IFACE, "ServicesResolved")
+                .await
+                .map_err(Attempt::Fatal)?
+            {
+                return Ok(());
+            }
+            if !self
+                .bluez
+                .get_bool(&path, DEVICE_IFACE, "Connected")
+                .await
+                .map_err(Attempt::Fatal)?
+            {
+                self.connected = false;
+                return Err(Attempt::Retry(
+                    "the link dropped before the services were resolved".into(),
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(Attempt::Fatal(TransportError::Timeout(
+                    self.config.request_timeout,
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL / 5).await;
+        }
+    }
+
     /// Disconnects and connects again, for a new protocomm session.
     async fn reconnect(&mut self) -> Result<(), TransportError> {
         if let Err(e) = self

@@ -11,7 +11,10 @@
 //!    exact `Name` when a name is configured (`PROV_1A2B3C`), otherwise when its advertised
 //!    `UUIDs` contain the service UUID. Nothing within the scan time gives
 //!    [`TransportError::Unreachable`](crate::TransportError::Unreachable).
-//! 2. **Connecting.** `Device1.Connect`, then waiting for `ServicesResolved = true`.
+//! 2. **Connecting.** `Device1.Connect`, then waiting for `ServicesResolved = true`. A
+//!    connection BlueZ could not make (`org.bluez.Error.Failed`, `InProgress`) or a link that
+//!    drops before the services are resolved is tried again, [`CONNECT_ATTEMPTS`] times in
+//!    all.
 //! 3. **Identifying the endpoints.** The GATT objects under the device path: the
 //!    `org.bluez.GattService1` with the service UUID (or, when none is configured, the service
 //!    whose characteristics include the one ESP-IDF derives for `prov-session`), its
@@ -53,7 +56,7 @@ use std::time::Duration;
 use zbus::{OwnedVariant, Variant};
 
 pub use bus::system_bus;
-pub use central::BluezCentral;
+pub use central::{BluezCentral, CONNECT_ATTEMPTS};
 pub use config::BluezCentralConfig;
 pub use device::BleDevice;
 pub use scan::scan_devices;

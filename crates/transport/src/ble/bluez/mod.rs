@@ -14,8 +14,15 @@
 //! * `<base>/advertisement0` is the `org.bluez.LEAdvertisement1` (`Type = "peripheral"`,
 //!   `ServiceUUIDs`, `LocalName`, `ManufacturerData`), outside the application tree.
 //!
-//! Then it calls `org.bluez.GattManager1.RegisterApplication` and
+//! Then it sets the adapter's `org.bluez.Adapter1.Alias` to the advertised name and calls
+//! `org.bluez.GattManager1.RegisterApplication` and
 //! `org.bluez.LEAdvertisingManager1.RegisterAdvertisement` on the adapter object.
+//!
+//! The alias matters because BlueZ serves it as the GAP Device Name (0x2A00): a central whose
+//! BlueZ connects reads that name and from then on reports it as the device's `Name`, in place
+//! of the advertised `PROV_…` (without the alias it would be the host's name, `BlueZ 5.66`, and
+//! a client looking the device up by name would not find it again). The previous alias is
+//! restored at [`BluezHandle::stop`].
 //!
 //! # Connections and sessions
 //!
@@ -23,10 +30,13 @@
 //! and `WriteValue`. Each device path gets its own [`GattConnection`](super::gatt::GattConnection) and its own connection to
 //! the protocomm [`Service`] (whose device mints the session id), created on its first
 //! operation. The session is closed when BlueZ reports the device's `Connected` property as
-//! `false` (a `PropertiesChanged` signal of `org.bluez.Device1` from `org.bluez`), and at
-//! [`BluezHandle::stop`]. Disconnect tracking is best-effort: a device object that BlueZ
-//! removes without first signalling `Connected = false` keeps its session until the protocomm
-//! session timeout or the stop.
+//! `false` (a `PropertiesChanged` signal of `org.bluez.Device1` from `org.bluez`, for a device
+//! under this adapter), and at [`BluezHandle::stop`]. After such a disconnection the
+//! advertisement is registered again (`UnregisterAdvertisement` + `RegisterAdvertisement`): a
+//! controller stops advertising when a central connects, and not every controller resumes
+//! afterwards, which would hide the device from the next client. Disconnect tracking is
+//! best-effort: a device object that BlueZ removes without first signalling
+//! `Connected = false` keeps its session until the protocomm session timeout or the stop.
 //!
 //! # Files
 //!

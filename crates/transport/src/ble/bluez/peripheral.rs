@@ -96,6 +96,8 @@ impl BluezPeripheral {
             paths,
             app_registered: false,
             adv_registered: false,
+            previous_alias: None,
+            advertising: Arc::new(tokio::sync::Mutex::new(true)),
             watcher: None,
             stopped: false,
         };
@@ -117,6 +119,12 @@ pub struct BluezHandle {
     paths: Paths,
     app_registered: bool,
     adv_registered: bool,
+    /// The adapter's `Alias` before this peripheral set it to the advertised name.
+    previous_alias: Option<String>,
+    /// Whether the advertisement may be registered again after a disconnection; held while
+    /// that happens, and set to `false` by the clean-up before it unregisters, so that a
+    /// re-registration never races with it.
+    advertising: Arc<tokio::sync::Mutex<bool>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     stopped: bool,
 }
@@ -165,11 +173,13 @@ impl BluezHandle {
         }
         // The object manager last, so that its first InterfacesAdded covers the whole tree.
         server.at(&p.root, ObjectManager).await?;
+        let local_name = advertisement.name.clone();
         server
             .at(&p.advertisement, AdvertisementObject { advertisement })
             .await?;
 
         self.watcher = Some(self.watch_disconnections().await?);
+        self.previous_alias = set_alias(&self.connection, &p.adapter, &local_name).await;
 
         let no_options: HashMap<String, OwnedVariant> = HashMap::new();
         self.connection
@@ -206,6 +216,10 @@ impl BluezHandle {
             .build()?;
         let mut stream = zbus::MessageStream::for_match_rule(rule, &self.connection, None).await?;
         let shared = Arc::downgrade(&self.shared);
+        let connection = self.connection.clone();
+        let adapter = self.paths.adapter.clone();
+        let advertisement = self.paths.advertisement.clone();
+        let advertising = self.advertising.clone();
         Ok(tokio::spawn(async move {
             while let Some(message) = next_message(&mut stream).await {
                 let Ok(message) = message else { continue };
@@ -224,11 +238,21 @@ impl BluezHandle {
                     .get("Connected")
                     .and_then(|v| bool::try_from(v).ok())
                     == Some(false);
-                if disconnected {
+                // Only this adapter's centrals: the same BlueZ may serve other adapters.
+                let ours = device
+                    .strip_prefix(adapter.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'));
+                if disconnected && ours {
                     let Some(shared) = shared.upgrade() else {
                         break;
                     };
                     shared.close(&device);
+                    drop(shared);
+                    let allowed = advertising.lock().await;
+                    if *allowed {
+                        readvertise(&connection, &adapter, &advertisement).await;
+                    }
+                    drop(allowed);
                 }
             }
         }))
@@ -284,36 +308,46 @@ impl BluezHandle {
             return;
         }
         self.stopped = true;
-        if let Some(w) = self.watcher.take() {
-            w.abort();
-        }
         cleanup(
             self.connection.clone(),
             self.shared.clone(),
             self.paths.clone(),
-            std::mem::take(&mut self.adv_registered),
-            std::mem::take(&mut self.app_registered),
+            Registered {
+                adv: std::mem::take(&mut self.adv_registered),
+                app: std::mem::take(&mut self.app_registered),
+                previous_alias: self.previous_alias.take(),
+                advertising: self.advertising.clone(),
+                watcher: self.watcher.take(),
+            },
         )
         .await;
     }
 }
 
-async fn cleanup(
-    connection: Connection,
-    shared: Arc<Shared>,
-    p: Paths,
-    adv_registered: bool,
-    app_registered: bool,
-) {
+/// What the clean-up undoes.
+struct Registered {
+    adv: bool,
+    app: bool,
+    previous_alias: Option<String>,
+    advertising: Arc<tokio::sync::Mutex<bool>>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn cleanup(connection: Connection, shared: Arc<Shared>, p: Paths, r: Registered) {
+    // A re-registration under way (after a disconnection) finishes first; none starts after.
+    *r.advertising.lock().await = false;
+    if let Some(w) = r.watcher {
+        w.abort();
+    }
     let calls = [
         (
-            adv_registered,
+            r.adv,
             "org.bluez.LEAdvertisingManager1",
             "UnregisterAdvertisement",
             &p.advertisement,
         ),
         (
-            app_registered,
+            r.app,
             "org.bluez.GattManager1",
             "UnregisterApplication",
             &p.root,
@@ -352,6 +386,9 @@ async fn cleanup(
     for d in shared.device_paths() {
         shared.close(&d);
     }
+    if let Some(alias) = r.previous_alias {
+        let _ = set_alias(&connection, &p.adapter, &alias).await;
+    }
     tracing::info!(application = %p.root, "BLE GATT service stopped");
 }
 
@@ -361,10 +398,10 @@ impl Drop for BluezHandle {
             return;
         }
         self.stopped = true;
-        if let Some(w) = self.watcher.take() {
-            w.abort();
-        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            if let Some(w) = self.watcher.take() {
+                w.abort();
+            }
             tracing::warn!("BLE peripheral dropped outside a Tokio runtime: not unregistered");
             return;
         };
@@ -373,8 +410,109 @@ impl Drop for BluezHandle {
             self.connection.clone(),
             self.shared.clone(),
             p,
-            self.adv_registered,
-            self.app_registered,
+            Registered {
+                adv: self.adv_registered,
+                app: self.app_registered,
+                previous_alias: self.previous_alias.take(),
+                advertising: self.advertising.clone(),
+                watcher: self.watcher.take(),
+            },
         ));
+    }
+}
+
+const ADAPTER_IFACE: &str = "org.bluez.Adapter1";
+const PROPERTIES_IFACE: &str = "org.freedesktop.DBus.Properties";
+
+/// Sets the adapter's `Alias` to `name` and returns the alias it had. BlueZ serves the alias
+/// as the GAP Device Name (0x2A00), which a central's BlueZ reads after connecting and then
+/// reports as the device's `Name` instead of the advertised one; without this, a device
+/// advertising `PROV_…` would be named after the host (`BlueZ 5.66`) once connected to.
+/// Best effort: a failure is logged and `None` returned.
+async fn set_alias(
+    connection: &Connection,
+    adapter: &ObjectPath<'_>,
+    name: &str,
+) -> Option<String> {
+    let previous = match connection
+        .call_method(
+            Some(BLUEZ_SERVICE),
+            adapter,
+            Some(PROPERTIES_IFACE),
+            "Get",
+            &(ADAPTER_IFACE, "Alias"),
+        )
+        .await
+    {
+        Ok(reply) => reply
+            .body()
+            .deserialize::<OwnedVariant>()
+            .ok()
+            .and_then(|v| String::try_from(v).ok()),
+        Err(e) => {
+            tracing::warn!(%adapter, error = %e, "cannot read the adapter's alias");
+            None
+        }
+    };
+    if previous.as_deref() == Some(name) {
+        return None;
+    }
+    match connection
+        .call_method(
+            Some(BLUEZ_SERVICE),
+            adapter,
+            Some(PROPERTIES_IFACE),
+            "Set",
+            &(ADAPTER_IFACE, "Alias", zbus::Variant::from(name)),
+        )
+        .await
+    {
+        Ok(_) => {
+            tracing::debug!(%adapter, alias = name, ?previous, "adapter alias set");
+            previous
+        }
+        Err(e) => {
+            tracing::warn!(%adapter, error = %e,
+                "cannot set the adapter's alias: connected centrals may see the host's name");
+            None
+        }
+    }
+}
+
+/// Registers the advertisement again after a disconnection. A controller stops advertising
+/// when a central connects; some (BlueZ's emulator among them) do not resume afterwards, and
+/// then the next client would never find the device.
+async fn readvertise(
+    connection: &Connection,
+    adapter: &ObjectPath<'_>,
+    advertisement: &ObjectPath<'_>,
+) {
+    let no_options: HashMap<String, OwnedVariant> = HashMap::new();
+    if let Err(e) = connection
+        .call_method(
+            Some(BLUEZ_SERVICE),
+            adapter,
+            Some("org.bluez.LEAdvertisingManager1"),
+            "UnregisterAdvertisement",
+            &(advertisement,),
+        )
+        .await
+    {
+        tracing::debug!(error = %e, "UnregisterAdvertisement before re-advertising failed");
+    }
+    match connection
+        .call_method(
+            Some(BLUEZ_SERVICE),
+            adapter,
+            Some("org.bluez.LEAdvertisingManager1"),
+            "RegisterAdvertisement",
+            &(advertisement, &no_options),
+        )
+        .await
+    {
+        Ok(_) => tracing::debug!(%adapter, "advertising again after a disconnection"),
+        Err(e) => {
+            tracing::warn!(%adapter, error = %e, "cannot advertise again after a disconnection")
+        }
     }
 }
