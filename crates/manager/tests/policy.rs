@@ -562,6 +562,82 @@ fn ap_fallback_starts_only_when_no_network_could_be_joined_and_stops_on_join() {
 }
 
 #[test]
+fn ap_on_the_station_radio_is_interrupted_only_for_scans_and_less_often() {
+    let retry = RetryConfig::default();
+    let ap_rescan = retry.ap_rescan_interval.as_millis() as u64;
+    assert!(ap_rescan > retry.rescan_interval.as_millis() as u64);
+    let mut w = World::new(
+        PolicyConfig {
+            ap_shares_radio: true,
+            ..config(ApPolicy::Fallback)
+        },
+        vec![known("Home", "home-pass"), known("Hidden", "hidden-pass")],
+        vec![FakeAp {
+            on_air: false,
+            ..ap("Home", "home-pass", 6)
+        }],
+    );
+    // The first round, before the access point is up, tries every known network (one may
+    // be hidden).
+    let first_fail = SCAN_MS + 2 * SEARCH_MS;
+    w.run_until(first_fail);
+    assert_eq!(w.radio_labels(0), ["scan", "Home", "Hidden"]);
+    assert!(w.policy.ap_up());
+    // With the access point up, the next round comes after the longer interval and is a
+    // scan alone: nothing known is on the air, so no attempt takes the radio away.
+    w.run_until(first_fail + ap_rescan - 1);
+    assert_eq!(w.radio_labels(first_fail + 1), Vec::<String>::new());
+    let second_round = first_fail + ap_rescan;
+    w.run_until(second_round + SCAN_MS);
+    assert_eq!(w.radio_labels(second_round), ["scan"]);
+    assert!(w.policy.ap_up());
+    // Once a known network is seen, it is joined and the access point goes.
+    w.radio.set_on_air("Home", true);
+    let third_round = second_round + SCAN_MS + ap_rescan;
+    w.run_until(third_round + SCAN_MS + JOIN_MS);
+    assert_eq!(w.radio_labels(third_round), ["scan", "Home"]);
+    assert_eq!(connected_to(&w.policy).as_deref(), Some("Home"));
+    assert!(!w.policy.ap_up());
+}
+
+#[test]
+fn an_access_point_that_failed_to_start_is_asked_for_again() {
+    let rescan = RetryConfig::default().rescan_interval.as_millis() as u64;
+    let mut p = Policy::new(
+        config(ApPolicy::Fallback),
+        vec![known("Home", "home-pass")],
+        at(0),
+    );
+    assert_eq!(p.poll(at(0)), Some(Action::Scan));
+    p.handle_scan(at(1_000), Vec::new());
+    assert!(matches!(p.poll(at(1_000)), Some(Action::Connect(_))));
+    p.handle_connect_result(
+        at(2_000),
+        Err(ConnectError::NetworkNotFound {
+            ssid: "Home".into(),
+        }),
+    );
+    assert_eq!(p.poll(at(2_000)), Some(Action::StartAp));
+    p.handle_ap_failed(at(3_000));
+    assert!(!p.ap_up());
+    assert_eq!(p.poll(at(3_000)), None);
+    // The next round fails the same way and asks for the access point again.
+    let next = p.poll_at().unwrap().as_millis();
+    assert!(next <= 2_000 + rescan, "{next}");
+    assert_eq!(p.poll(at(next)), Some(Action::Scan));
+    p.handle_scan(at(next + 1_000), Vec::new());
+    assert!(matches!(p.poll(at(next + 1_000)), Some(Action::Connect(_))));
+    p.handle_connect_result(
+        at(next + 2_000),
+        Err(ConnectError::NetworkNotFound {
+            ssid: "Home".into(),
+        }),
+    );
+    assert_eq!(p.poll(at(next + 2_000)), Some(Action::StartAp));
+    assert!(p.ap_up());
+}
+
+#[test]
 fn ap_fallback_is_never_started_when_the_first_network_works() {
     let mut w = World::new(
         config(ApPolicy::Fallback),
@@ -1206,6 +1282,7 @@ fn zero_durations_cannot_make_the_policy_spin() {
         max_backoff: Duration::ZERO,
         scan_timeout: Duration::ZERO,
         connect_timeout: Duration::ZERO,
+        ap_rescan_interval: Duration::ZERO,
     };
     let mut w = World::new(
         PolicyConfig {

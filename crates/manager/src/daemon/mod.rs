@@ -105,6 +105,8 @@ enum Input {
     Scan(Result<Vec<wifiprov_wifi::AccessPoint>, wifiprov_wifi::WifiError>),
     Connect(Result<LinkStatus, ConnectError>),
     Link(bool),
+    /// The access point could not be started.
+    ApFailed,
     Provisioned(Credentials, LinkStatus),
     ProvisioningFailed(ConnectError),
     Control(Request, tokio::sync::oneshot::Sender<Result<Value, String>>),
@@ -114,7 +116,12 @@ fn policy_networks(file: &NetworksFile) -> Vec<KnownNetwork> {
     file.known().to_vec()
 }
 
-fn policy_config(file: &NetworksFile, interval: Duration, once: bool) -> PolicyConfig {
+fn policy_config(
+    file: &NetworksFile,
+    interval: Duration,
+    once: bool,
+    ap_shares_radio: bool,
+) -> PolicyConfig {
     let ap = file.access_point();
     PolicyConfig {
         ap_policy: match ap.start_policy {
@@ -128,6 +135,7 @@ fn policy_config(file: &NetworksFile, interval: Duration, once: bool) -> PolicyC
             ..RetryConfig::default()
         },
         one_shot: once,
+        ap_shares_radio,
     }
 }
 
@@ -248,6 +256,8 @@ impl Runner {
         };
         if let Err(e) = self.wifi.start_ap(config).await {
             tracing::error!("cannot start the access point: {e}");
+            self.emit(json!({"event": "ap_failed", "essid": ap.essid, "reason": e.to_string()}));
+            let _ = self.inputs.send(Input::ApFailed);
             return;
         }
         self.report.ap_ssid = Some(ap.essid.clone());
@@ -457,7 +467,12 @@ pub async fn run(
         report: Report::default(),
     };
     let mut policy = Policy::new(
-        policy_config(&runner.file, runner.config.interval, runner.config.once),
+        policy_config(
+            &runner.file,
+            runner.config.interval,
+            runner.config.once,
+            runner.wifi.ap_shares_radio(),
+        ),
         policy_networks(&runner.file),
         runner.now(),
     );
@@ -508,6 +523,7 @@ pub async fn run(
                         policy.handle_connect_result(now, result);
                     }
                     Some(Input::Link(up)) => policy.handle_link_status(now, up),
+                    Some(Input::ApFailed) => policy.handle_ap_failed(now),
                     Some(Input::Provisioned(credentials, link)) => {
                         runner.outcome(json!({"event": "provisioned", "ssid": String::from_utf8_lossy(&link.ssid), "ip": link.ip.to_string()}));
                         policy.handle_provisioned(now, credentials, Ok(link));

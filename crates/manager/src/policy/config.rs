@@ -74,6 +74,10 @@ pub struct RetryConfig {
     /// [`ConnectError::Timeout`](wifiprov_wifi::ConnectError::Timeout); the policy then asks
     /// for a [`Disconnect`](super::Action::Disconnect) to abandon it (default 60 s).
     pub connect_timeout: Duration,
+    /// The wait between rounds while the access point is up on the station's own radio
+    /// ([`PolicyConfig::ap_shares_radio`]): each round interrupts the access point for a scan,
+    /// so it comes less often than [`RetryConfig::rescan_interval`] (default 5 min).
+    pub ap_rescan_interval: Duration,
 }
 
 impl Default for RetryConfig {
@@ -85,6 +89,7 @@ impl Default for RetryConfig {
             max_backoff: Duration::from_secs(300),
             scan_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(60),
+            ap_rescan_interval: Duration::from_secs(300),
         }
     }
 }
@@ -109,6 +114,7 @@ impl RetryConfig {
             max_backoff: at_least(self.max_backoff),
             scan_timeout: at_least(self.scan_timeout),
             connect_timeout: at_least(self.connect_timeout),
+            ap_rescan_interval: at_least(self.ap_rescan_interval),
         }
     }
 }
@@ -126,4 +132,10 @@ pub struct PolicyConfig {
     /// [`Policy::outcome`](super::Policy::outcome) gives the verdict and the policy schedules
     /// nothing more (no link checks, no retries).
     pub one_shot: bool,
+    /// The access point and the station share one radio interface (a wpa_supplicant or
+    /// NetworkManager device): scanning or joining takes the access point down. While it is
+    /// up, rounds then come every [`RetryConfig::ap_rescan_interval`] and try only the known
+    /// networks the scan saw, so the access point is gone for a scan, not for attempts at
+    /// networks out of range.
+    pub ap_shares_radio: bool,
 }

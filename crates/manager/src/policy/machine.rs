@@ -22,6 +22,8 @@ struct Round {
     tried: Vec<Vec<u8>>,
     /// When the round started.
     started: Instant,
+    /// Only networks the scan saw are tried (the access point shares the radio and is up).
+    only_seen: bool,
 }
 
 /// Per-state data.
@@ -476,6 +478,28 @@ impl Policy {
                 self.phase = other;
                 self.sync_console();
             }
+        }
+    }
+
+    /// The access point the policy asked for ([`Action::StartAp`]) could not be started: the
+    /// policy no longer counts it as up, so the next failed round asks for it again (with
+    /// [`ApPolicy::Always`], the next round comes after the rescan interval).
+    pub fn handle_ap_failed(&mut self, now: Instant) {
+        if !self.accepting(now) || !self.ap_up {
+            return;
+        }
+        self.ap_up = false;
+        self.sync_console();
+        if let Phase::NoNetwork { retry_at } = &mut self.phase
+            && !self.networks.is_empty()
+        {
+            let next = self.now + self.config.retry.rescan_interval;
+            *retry_at = Some(retry_at.map_or(next, |at| at.min(next)));
+        }
+        if self.config.ap_policy == ApPolicy::Always && self.networks.is_empty() {
+            self.phase = Phase::NoNetwork {
+                retry_at: Some(self.now + self.config.retry.rescan_interval),
+            };
         }
     }
 

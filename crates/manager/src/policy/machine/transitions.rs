@@ -27,13 +27,15 @@ impl Policy {
 
     /// Starts a round: the lost network directly if there is one, otherwise a scan.
     pub(super) fn start_round(&mut self, lost: Option<Vec<u8>>) {
+        let only_seen = self.ap_up && self.config.ap_shares_radio;
         let mut round = Round {
             lost: lost.clone(),
             tried: Vec::new(),
             started: self.now,
+            only_seen,
         };
         match lost {
-            Some(ssid) if self.known(&ssid).is_some() => {
+            Some(ssid) if !only_seen && self.known(&ssid).is_some() => {
                 round.tried.push(ssid.clone());
                 self.join(round, None, ssid);
             }
@@ -60,6 +62,7 @@ impl Policy {
     /// Tries the next untried network in candidate order, or ends the round.
     pub(super) fn next_candidate(&mut self, mut round: Round, seen: Vec<Seen>) {
         let next = ordered(&self.networks, &seen)
+            .filter(|n| !round.only_seen || seen.iter().any(|s| s.ssid == n.ssid))
             .find(|n| !round.tried.iter().any(|t| *t == n.ssid))
             .map(|n| n.ssid.to_vec());
         match next {
@@ -140,7 +143,9 @@ impl Policy {
     /// Every known network failed in this round.
     pub(super) fn round_failed(&mut self, round: Round) {
         let now = self.now;
-        if self.config.ap_policy == ApPolicy::Fallback {
+        // (With `Always` the access point is normally up already; this brings back one that
+        // failed to start.)
+        if self.config.ap_policy != ApPolicy::Never {
             self.set_ap(true);
         }
         if self.config.one_shot {
@@ -163,7 +168,11 @@ impl Policy {
             info!(retry_in = ?backoff, "recovery round failed; backing off");
             self.phase = Phase::Backoff { until, lost };
         } else {
-            let rescan = self.config.retry.rescan_interval;
+            let rescan = if self.ap_up && self.config.ap_shares_radio {
+                self.config.retry.ap_rescan_interval
+            } else {
+                self.config.retry.rescan_interval
+            };
             let retry_at = now + rescan;
             info!(retry_in = ?rescan, "no known network could be joined");
             self.phase = Phase::NoNetwork {
