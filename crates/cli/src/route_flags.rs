@@ -16,7 +16,11 @@ use crate::exit::Exit;
 #[derive(Args, Debug, Default, Clone)]
 pub struct SmartConfigArgs {
     /// Also receive credentials by SmartConfig (ESPTouch, AirKiss) sniffed on this monitor-mode
-    /// interface (channel hopping until a guide is heard).
+    /// interface (channel hopping until a guide is heard). When it is missing, or on the radio
+    /// of the station (--wifi-interface), the agent takes that radio while it sniffs: it
+    /// scans, disconnects the station, takes the station interface down, creates IFACE on
+    /// the radio, hops the channels access points were found on, and gives the radio back
+    /// before joining (a one-radio device, like an ESP32).
     #[arg(long, value_name = "IFACE", help_heading = "SmartConfig")]
     pub smartconfig_interface: Option<String>,
     /// Also receive SmartConfig from the payload lengths of UDP datagrams arriving on this
@@ -46,13 +50,21 @@ pub struct SmartConfigArgs {
 }
 
 impl SmartConfigArgs {
-    /// The route the flags describe, or `None` when none of them was given.
-    pub fn route(&self) -> Result<Option<SmartConfigRoute>> {
+    /// The route the flags describe, or `None` when none of them was given. `station` is the
+    /// station's Wi-Fi interface, whose radio a monitor interface may have to share.
+    pub fn route(&self, station: Option<&str>) -> Result<Option<SmartConfigRoute>> {
         let route = match (&self.smartconfig_interface, self.smartconfig_udp) {
             (Some(_), Some(_)) => {
                 bail!("--smartconfig-interface and --smartconfig-udp exclude each other")
             }
-            (Some(interface), None) => SmartConfigRoute::monitor(interface.clone()),
+            (Some(interface), None) => match station {
+                Some(station) if station == interface => bail!(
+                    "--smartconfig-interface names the station interface {station}; name the \
+                     monitor interface to create on its radio instead (e.g. mon0)"
+                ),
+                Some(station) => SmartConfigRoute::monitor_on_radio(interface.clone(), station),
+                None => SmartConfigRoute::monitor(interface.clone()),
+            },
             (None, Some(addr)) => SmartConfigRoute::udp(addr),
             (None, None) => {
                 if self.smartconfig_type.is_some()
@@ -114,33 +126,46 @@ mod tests {
     #[test]
     fn sources_and_settings() {
         let none = SmartConfigArgs::default();
-        assert!(none.route().unwrap().is_none());
+        assert!(none.route(None).unwrap().is_none());
         let orphan = SmartConfigArgs {
             smartconfig_type: Some(ScType::AirKiss),
             ..SmartConfigArgs::default()
         };
-        let err = orphan.route().unwrap_err().to_string();
+        let err = orphan.route(None).unwrap_err().to_string();
         assert!(err.contains("--smartconfig-interface"), "{err}");
         let both = SmartConfigArgs {
             smartconfig_interface: Some("mon0".into()),
             smartconfig_udp: Some("127.0.0.1:7001".parse().unwrap()),
             ..SmartConfigArgs::default()
         };
-        assert!(both.route().is_err());
+        assert!(both.route(None).is_err());
         let long_key = SmartConfigArgs {
             smartconfig_udp: Some("127.0.0.1:7001".parse().unwrap()),
             smartconfig_aes_key: Some("0123456789abcdefg".into()),
             ..SmartConfigArgs::default()
         };
-        assert!(long_key.route().is_err());
+        assert!(long_key.route(None).is_err());
         let udp = SmartConfigArgs {
             smartconfig_udp: Some("127.0.0.1:7001".parse().unwrap()),
             ..SmartConfigArgs::default()
         };
-        let route = format!("{:?}", udp.route().unwrap().unwrap());
+        let route = format!("{:?}", udp.route(Some("wlan0")).unwrap().unwrap());
         assert!(
             route.contains("SmartConfig on udp 127.0.0.1:7001"),
             "{route}"
         );
+        let monitor = SmartConfigArgs {
+            smartconfig_interface: Some("mon0".into()),
+            ..SmartConfigArgs::default()
+        };
+        let shared = format!("{:?}", monitor.route(Some("wlan0")).unwrap().unwrap());
+        assert!(shared.contains("mon0 (radio of wlan0)"), "{shared}");
+        let alone = format!("{:?}", monitor.route(None).unwrap().unwrap());
+        assert!(!alone.contains("radio of"), "{alone}");
+        let station = SmartConfigArgs {
+            smartconfig_interface: Some("wlan0".into()),
+            ..SmartConfigArgs::default()
+        };
+        assert!(station.route(Some("wlan0")).is_err());
     }
 }

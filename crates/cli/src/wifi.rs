@@ -36,6 +36,9 @@ pub(crate) struct WifiArgs {
     /// starting with # are skipped), so passphrases stay off the command line.
     #[arg(long, value_name = "FILE")]
     pub sim_ap_file: Option<PathBuf>,
+    /// The access point's network with the wpa_supplicant backend (set by `manage`).
+    #[arg(skip)]
+    pub ap_network: Option<wifiprov_wifi::wpa::ApNetwork>,
 }
 
 /// The backend to use when `--wifi` is not given: detection on a machine with Wi-Fi hardware
@@ -51,6 +54,17 @@ fn default_kind(options: &WifiArgs) -> BackendKind {
 }
 
 impl WifiArgs {
+    /// The station's interface: `--wifi-interface`, else the name of the `--wpa-ctrl` socket
+    /// (wpa_supplicant names it after the interface).
+    pub(crate) fn station(&self) -> Option<&str> {
+        self.interface.as_deref().or_else(|| {
+            self.wpa_ctrl
+                .as_deref()
+                .and_then(|path| path.file_name())
+                .and_then(|name| name.to_str())
+        })
+    }
+
     /// Opens the backend the flags name.
     pub(crate) async fn backend(&self) -> Result<Arc<dyn WifiBackend>> {
         open(self).await
@@ -74,12 +88,12 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
                 Some(path) => path.clone(),
                 None => wpa_default_socket(options.interface.as_deref())?,
             };
-            wpa(&path).await
+            wpa(&path, options).await
         }
         BackendKind::NetworkManager => networkmanager(options.interface.as_deref()).await,
         BackendKind::Auto => {
             if let Some(path) = &options.wpa_ctrl {
-                return wpa(path).await;
+                return wpa(path, options).await;
             }
             let probe = detect::probe(options.interface.as_deref()).await;
             match detect::decide(&probe) {
@@ -89,7 +103,7 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
                 }
                 Choice::WpaSupplicant(path) => {
                     tracing::info!(socket = %path.display(), "Wi-Fi backend: wpa_supplicant (detected)");
-                    wpa(&path).await
+                    wpa(&path, options).await
                 }
                 Choice::Nothing(message) => Err(Exit::System.error(message)),
             }
@@ -142,9 +156,10 @@ fn wpa_default_socket(interface: Option<&str>) -> Result<PathBuf> {
 
 /// wpa_supplicant at `path`. A joined network is saved to wpa_supplicant's configuration (when
 /// it allows that: `update_config=1`), so the device reconnects after a restart on its own.
-async fn wpa(path: &Path) -> Result<Arc<dyn WifiBackend>> {
+async fn wpa(path: &Path, args: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
     let options = wifiprov_wifi::wpa::WpaOptions {
         save_after_connect: true,
+        ap_network: args.ap_network.clone(),
         ..Default::default()
     };
     let backend = wifiprov_wifi::wpa::WpaBackend::connect_with(path, options).await?;

@@ -301,6 +301,50 @@ fn outcome_timeout_exits_7() {
 }
 
 #[test]
+fn a_device_that_goes_silent_after_taking_the_credentials_is_explained() {
+    // A device with one radio takes its access point down to join: its client loses it.
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("slow.toml");
+    std::fs::write(
+        &env,
+        "[[network]]\nssid = \"Slowpoke\"\npassword = \"patience123\"\nlatency_ms = 60000\n",
+    )
+    .unwrap();
+    let mut agent = start_agent(
+        0,
+        None,
+        &["--sim-env", env.to_str().unwrap(), "--events", "json"],
+    );
+    let addr = agent.addr.clone();
+    let client = std::thread::spawn(move || {
+        wifiprov(&[
+            "provision",
+            "--service_name",
+            &addr,
+            "--ssid",
+            "Slowpoke",
+            "--passphrase",
+            "patience123",
+            "--timeout",
+            "60",
+        ])
+    });
+    assert!(
+        agent.wait_stdout("cred_recv", Duration::from_secs(30)),
+        "{}",
+        agent.output()
+    );
+    agent.child.kill().unwrap();
+    let run = client.join().unwrap();
+    assert_ne!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("took the credentials and then stopped answering"),
+        "{run:#?}"
+    );
+}
+
+#[test]
 fn usage_errors_exit_2_before_any_traffic() {
     // Nothing listens here: usage errors must not even try to connect.
     let addr = dead_addr();

@@ -73,17 +73,27 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         pass: args.child_env.clone(),
     };
     let mut reporter = None;
-    let agent = builder
-        .start_observed(|manager| {
-            reporter = Some(tokio::spawn(hooks::report(
-                manager.subscribe(),
-                json,
-                hook,
-                child_env,
-            )))
-        })
-        .await
-        .map_err(|e| setup::start_error(e, routes.listen))?;
+    // Caught from here on: a signal while the routes start (a SmartConfig route may already
+    // hold the radio) ends the run cleanly instead of killing the process.
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    let starting = builder.start_observed(|manager| {
+        reporter = Some(tokio::spawn(hooks::report(
+            manager.subscribe(),
+            json,
+            hook,
+            child_env,
+        )))
+    });
+    let agent = tokio::select! {
+        agent = starting => agent.map_err(|e| setup::start_error(e, routes.listen))?,
+        () = &mut stop => {
+            // Whatever had started is dropped with the runtime (a SmartConfig source gives
+            // its radio back then).
+            tracing::info!("stopping on signal while starting");
+            return Ok(Exit::Ok);
+        }
+    };
 
     setup::warn_about(&security);
     let places: Vec<String> = agent.places().iter().map(ToString::to_string).collect();
@@ -93,7 +103,6 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         security.version(),
         wifi.name()
     );
-    let stop = shutdown_signal();
     crate::service::ready(&format!("serving provisioning on {}", places.join(" and ")));
     if args.qr {
         // Phone apps reach an unprovisioned device over BLE when it offers it.

@@ -58,7 +58,7 @@ impl Routes {
             )?;
             list.push((Box::new(route), true));
         }
-        if let Some(route) = args.smartconfig.route()? {
+        if let Some(route) = args.smartconfig.route(args.wifi.station())? {
             list.push((Box::new(route), true));
         }
         if console {

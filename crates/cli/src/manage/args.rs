@@ -39,6 +39,16 @@ pub struct ManageArgs {
     /// SoftAP address) with --listen's port].
     #[arg(long, value_name = "ADDR:PORT")]
     pub provisioning_address: Option<SocketAddr>,
+    /// The access point's own address and prefix on its interface, with the wpa_supplicant
+    /// backend (NetworkManager's hotspot sets up its own) [default: 192.168.4.1/24, ESP-IDF's
+    /// SoftAP network].
+    #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr)]
+    pub ap_address: Option<(std::net::Ipv4Addr, u8)>,
+    /// DHCP for the stations that join the access point, with the wpa_supplicant backend:
+    /// `dnsmasq` (started and stopped with the access point), `off`, or `auto` (dnsmasq when
+    /// it is installed) [default: auto].
+    #[arg(long, value_name = "auto|dnsmasq|off", value_parser = ["auto", "dnsmasq", "off"])]
+    pub ap_dhcp: Option<String>,
     /// Security of the fallback provisioning service: 0, 1 or 2 [default: 1 with --pop, else 2].
     #[arg(long, value_name = "0|1|2", value_parser = clap::value_parser!(u8).range(0..=2))]
     pub security: Option<u8>,
@@ -115,6 +125,10 @@ struct FileSettings {
     interval: Option<u64>,
     control: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    #[serde(alias = "ap_address")]
+    ap_address: Option<String>,
+    #[serde(alias = "ap_dhcp")]
+    ap_dhcp: Option<String>,
     #[serde(alias = "provisioning_address")]
     provisioning_address: Option<SocketAddr>,
     security: Option<u8>,
@@ -173,6 +187,42 @@ impl FileSettings {
     }
 }
 
+/// `ADDR/PREFIX` (an IPv4 host address and a prefix length of 8 to 30).
+fn parse_cidr(text: &str) -> Result<(std::net::Ipv4Addr, u8), String> {
+    let (addr, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not ADDR/PREFIX (e.g. 192.168.4.1/24)"))?;
+    let addr: std::net::Ipv4Addr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IPv4 address"))?;
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| (8..=30).contains(p))
+        .ok_or_else(|| format!("the prefix of {text:?} must be 8 to 30"))?;
+    let net = wifiprov_wifi::wpa::ApNetwork {
+        address: addr,
+        prefix,
+        ..Default::default()
+    };
+    net.pool().map_err(|e| e.message().to_string())?;
+    Ok((addr, prefix))
+}
+
+/// Whether `program` names an executable file, directly or in `PATH`.
+fn in_path(program: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 {
+        return executable(program);
+    }
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| executable(&dir.join(program)))
+    })
+}
+
 /// The default `--listen`.
 pub const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 80);
@@ -191,8 +241,24 @@ impl ManageArgs {
             listen
                 .ip()
                 .is_unspecified()
-                .then(|| SocketAddr::from(([192, 168, 4, 1], listen.port())))
+                .then(|| SocketAddr::from((self.ap_network().address, listen.port())))
         })
+    }
+
+    /// The access point's network (`--ap-address`, `--ap-dhcp`): dnsmasq is asked for unless
+    /// `off`, and with `auto` only when it is found in `PATH`.
+    pub fn ap_network(&self) -> wifiprov_wifi::wpa::ApNetwork {
+        let mut net = wifiprov_wifi::wpa::ApNetwork::default();
+        if let Some((address, prefix)) = self.ap_address {
+            net.address = address;
+            net.prefix = prefix;
+        }
+        net.dhcp = match self.ap_dhcp.as_deref() {
+            Some("off") => false,
+            Some("dnsmasq") => true,
+            _ => in_path(&net.dnsmasq),
+        };
+        net
     }
 
     /// Whether missing provisioning secrets are generated.
@@ -243,6 +309,26 @@ impl ManageArgs {
         self.interval = self.interval.or(file.interval);
         self.control = self.control.take().or(file.control.map(relative));
         self.listen = self.listen.or(file.listen);
+        if self.ap_address.is_none()
+            && let Some(text) = &file.ap_address
+        {
+            self.ap_address = Some(
+                parse_cidr(text)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("invalid ap-address in {}", path.display()))?,
+            );
+        }
+        if self.ap_dhcp.is_none()
+            && let Some(word) = file.ap_dhcp
+        {
+            if !["auto", "dnsmasq", "off"].contains(&word.as_str()) {
+                bail!(
+                    "ap-dhcp must be \"auto\", \"dnsmasq\" or \"off\" in {}",
+                    path.display()
+                );
+            }
+            self.ap_dhcp = Some(word);
+        }
         self.provisioning_address = self.provisioning_address.or(file.provisioning_address);
         self.security = self.security.or(file.security);
         self.pop = self.pop.take().or(file.pop);
@@ -389,5 +475,43 @@ mod tests {
         assert!(format!("{err:#}").contains("lisen"), "{err:#}");
         let err = merged("service-name = \"x\"\n", ManageArgs::default()).unwrap_err();
         assert!(format!("{err:#}").contains("need --ble"), "{err:#}");
+    }
+
+    #[test]
+    fn access_point_network_from_flags_and_file() {
+        assert_eq!(
+            parse_cidr("10.9.8.1/24").unwrap(),
+            ("10.9.8.1".parse().unwrap(), 24)
+        );
+        for bad in [
+            "10.9.8.1",
+            "10.9.8.0/24",
+            "10.9.8.1/31",
+            "10.9.8.1/x",
+            "host/24",
+        ] {
+            assert!(parse_cidr(bad).is_err(), "{bad}");
+        }
+        let args = merged(
+            "ap-address = \"10.9.8.1/24\"\nap-dhcp = \"off\"\n",
+            ManageArgs::default(),
+        )
+        .unwrap();
+        let net = args.ap_network();
+        assert_eq!(
+            (net.address, net.prefix, net.dhcp),
+            ("10.9.8.1".parse().unwrap(), 24, false)
+        );
+        // Clients are told the access point's address when the service listens on all.
+        assert_eq!(
+            args.provisioning_address(),
+            Some("10.9.8.1:80".parse().unwrap())
+        );
+        assert!(merged("ap-dhcp = \"sometimes\"\n", ManageArgs::default()).is_err());
+        let forced = ManageArgs {
+            ap_dhcp: Some("dnsmasq".into()),
+            ..ManageArgs::default()
+        };
+        assert!(forced.ap_network().dhcp);
     }
 }

@@ -180,6 +180,11 @@ fn describe(event: &Value) -> String {
         "join_failed" => format!("joining {} failed: {}", ssid(), field("reason")),
         "ap_up" => format!("access point {} up", quoted(field("essid"))),
         "ap_down" => "access point down".to_string(),
+        "ap_failed" => format!(
+            "access point {} could not start: {}",
+            quoted(field("essid")),
+            field("reason")
+        ),
         "provisioning" => match event.get("address").and_then(Value::as_str) {
             Some(address) => format!("provisioning at {address}"),
             None => "provisioning by SmartConfig".to_string(),
@@ -241,6 +246,10 @@ mod tests {
         assert_eq!(
             describe(&json!({"event": "provisioning", "address": "127.0.0.1:80"})),
             "provisioning at 127.0.0.1:80"
+        );
+        assert_eq!(
+            describe(&json!({"event": "ap_failed", "essid": "setup", "reason": "no AP mode"})),
+            "access point \"setup\" could not start: no AP mode"
         );
         assert_eq!(
             describe(&json!({"event": "new_thing", "x": 1})),

@@ -49,8 +49,17 @@ fn default_networks() -> PathBuf {
 
 /// Runs the manager.
 pub async fn manage(args: ManageArgs) -> Result<Exit> {
-    let args = args.merge_config_file().exit(Exit::Config)?;
+    let mut args = args.merge_config_file().exit(Exit::Config)?;
+    let ap_network = args.ap_network();
+    let no_dhcp = !ap_network.dhcp && args.ap_dhcp.as_deref() != Some("off");
+    args.wifi.ap_network = Some(ap_network);
     let wifi = args.wifi.backend().await?;
+    if no_dhcp && wifi.name() == "wpa_supplicant" {
+        tracing::warn!(
+            "dnsmasq not found: a phone joining the access point gets no address from it \
+             (install dnsmasq, or pass --ap-dhcp off to silence this)"
+        );
+    }
     let networks = args.networks.clone().unwrap_or_else(default_networks);
     let state_dir = args.state_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("wifiprov-manage-{}", std::process::id()))
@@ -119,7 +128,7 @@ pub async fn manage(args: ManageArgs) -> Result<Exit> {
 /// credentials are given or generated, SmartConfig when its source is. Generated secrets
 /// come back to be shown once.
 fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> {
-    let smartconfig = args.smartconfig.route()?;
+    let smartconfig = args.smartconfig.route(args.wifi.station())?;
     let mut scheme = args
         .security
         .or(if args.pop.is_some() { Some(1) } else { None });

@@ -276,6 +276,14 @@ pub struct InfoArgs {
         value_name = "UUID"
     )]
     pub ble_service_uuid: Option<Uuid128>,
+    /// With --transport ble: the Bluetooth adapter to scan and connect with, a name (hci1) or
+    /// a BlueZ object path [default: the first adapter].
+    #[arg(
+        long = "ble-adapter",
+        visible_alias = "ble_adapter",
+        value_name = "ADAPTER"
+    )]
+    pub ble_adapter: Option<String>,
     /// ESP QR code payload: fills the transport.
     #[arg(long = "qr-payload", visible_alias = "qr_payload", value_name = "JSON")]
     pub qr_payload: Option<String>,
@@ -311,6 +319,15 @@ pub struct Connection {
         help_heading = "Device"
     )]
     pub ble_service_uuid: Option<Uuid128>,
+    /// With --transport ble: the Bluetooth adapter to scan and connect with, a name (hci1) or
+    /// a BlueZ object path [default: the first adapter].
+    #[arg(
+        long = "ble-adapter",
+        visible_alias = "ble_adapter",
+        value_name = "ADAPTER",
+        help_heading = "Device"
+    )]
+    pub ble_adapter: Option<String>,
     /// With --transport console: the serial device or pseudo-terminal to talk to
     /// (e.g. /dev/ttyUSB0).
     #[arg(
@@ -410,6 +427,7 @@ impl InfoArgs {
             transport: self.transport,
             service_name: self.service_name.clone(),
             ble_service_uuid: self.ble_service_uuid,
+            ble_adapter: self.ble_adapter.clone(),
             qr_payload: self.qr_payload.clone(),
             serial: self.serial.clone(),
             baud: self.baud,

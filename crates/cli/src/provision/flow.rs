@@ -276,6 +276,14 @@ async fn join(
                 )
             })
         }
+        // The device stopped answering (not: it answers "still connecting" past --timeout).
+        Err(e @ wifiprov_client::Error::Transport(_)) => Err(Failure::from(e).hint(format!(
+            "the device took the credentials and then stopped answering. A device whose \
+                 access point and station share one radio (wifiprov manage with \
+                 wpa_supplicant or NetworkManager) takes its access point down to join \
+                 {shown}; if the join fails the access point comes back for another try. Look \
+                 for the device on {shown} (wifiprov discover) or on its access point again"
+        ))),
         Err(e) => Err(e.into()),
     }
 }

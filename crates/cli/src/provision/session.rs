@@ -67,6 +67,11 @@ impl Target {
                 "--ble-service-uuid only applies to --transport ble",
             ));
         }
+        if transport != TransportKind::Ble && conn.ble_adapter.is_some() {
+            return Err(Failure::usage(
+                "--ble-adapter only applies to --transport ble",
+            ));
+        }
         if transport == TransportKind::Ble {
             if conn.serial.is_some() || conn.console_command.is_some() {
                 return Err(Failure::usage(
@@ -82,9 +87,9 @@ impl Target {
             let config = BluezCentralConfig {
                 name: Some(name.clone()),
                 service_uuid: conn.ble_service_uuid,
+                adapter: conn.ble_adapter.clone(),
                 scan_timeout: BLE_SCAN_TIME,
                 request_timeout: REQUEST_TIMEOUT,
-                ..BluezCentralConfig::default()
             };
             return Ok(Target {
                 addr: format!("{name} (BLE)"),
@@ -401,6 +406,7 @@ mod tests {
             Link::Ble(config) => {
                 assert_eq!(config.name.as_deref(), Some("PROV_1A2B3C"));
                 assert_eq!(config.service_uuid, Some(uuid));
+                assert_eq!(config.adapter, None);
             }
             _ => panic!("not a BLE link"),
         }
@@ -419,6 +425,21 @@ mod tests {
             ..Connection::default()
         };
         assert_eq!(Target::resolve(&misplaced).err().unwrap().code, Exit::Usage);
+        let misplaced_adapter = Connection {
+            ble_adapter: Some("hci1".into()),
+            ..Connection::default()
+        };
+        assert_eq!(
+            Target::resolve(&misplaced_adapter).err().unwrap().code,
+            Exit::Usage
+        );
+        let on_hci1 = Connection {
+            ble_adapter: Some("hci1".into()),
+            ..named.clone()
+        };
+        assert!(
+            matches!(&Target::resolve(&on_hci1).unwrap().link, Link::Ble(c) if c.adapter.as_deref() == Some("hci1"))
+        );
         let mixed = Connection {
             serial: Some("/dev/ttyUSB0".into()),
             ..named
