@@ -11,10 +11,10 @@ for s in "$@"; do
     rm -rf "$LAB_WORK"; mkdir -p "$LAB_WORK"
     t0=$(date +%s.%N)
     echo "lab-guest: scenario $s"
-    timeout --kill-after=10 "${LAB_SCENARIO_TIMEOUT:-300}" \
+    timeout --kill-after=10 "${LAB_SCENARIO_TIMEOUT:-480}" \
         bash -c '. "$LAB_DIR/lib.sh"; . "$LAB_DIR/scenarios/$1.sh"' lab-"$s" "$s"
     rc=$?
-    [ $rc = 124 ] && echo "FAIL $s: the scenario did not finish within ${LAB_SCENARIO_TIMEOUT:-300} s"
+    [ $rc = 124 ] && echo "FAIL $s: the scenario did not finish within ${LAB_SCENARIO_TIMEOUT:-480} s"
     # Whatever a scenario left behind (after a timeout, say) must not disturb the next one.
     pkill -9 -x 'hostapd|wpa_supplicant|dnsmasq|udhcpc|NetworkManager|bluetoothd|btvirt|dbus-daemon|wifiprov' 2>/dev/null
     for ns in $(ip netns list | awk '{print $1}'); do ip netns del "$ns"; done

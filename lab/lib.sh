@@ -48,3 +48,46 @@ hwsim() {
     local i
     for i in $(seq 0 $(( $1 - 1 ))); do wait_for 10 test -e "/sys/class/net/wlan$i" || return 1; done
 }
+
+# hostapd_conf FILE IFACE SSID CHANNEL psk|sae SECRET: a hostapd configuration for a WPA2-PSK
+# or a WPA3-SAE network (PMF required) on IFACE, its control socket under $W/hostapd.
+hostapd_conf() {
+    local file=$1 iface=$2 ssid=$3 channel=$4 kind=$5 secret=$6
+    {
+        printf 'interface=%s\ndriver=nl80211\nctrl_interface=%s/hostapd\n' "$iface" "$W"
+        printf 'ssid=%s\nhw_mode=g\nchannel=%s\nwpa=2\nrsn_pairwise=CCMP\n' "$ssid" "$channel"
+        case $kind in
+            psk) printf 'wpa_key_mgmt=WPA-PSK\nwpa_passphrase=%s\n' "$secret" ;;
+            sae) printf 'wpa_key_mgmt=SAE\nieee80211w=2\nsae_password=%s\nsae_pwe=2\n' "$secret" ;;
+        esac
+    } >"$file"
+}
+
+# system_bus_conf FILE SOCKET: a dbus-daemon configuration for a private system bus listening
+# on SOCKET that lets every local program own names and talk to every other (the lab's daemons
+# run as root and trust each other).
+system_bus_conf() {
+    cat >"$1" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$2</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+  </policy>
+</busconfig>
+CONF
+}

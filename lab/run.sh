@@ -10,8 +10,8 @@
 #   LAB_CACHE     where the kernel is kept (default /var/lib/wifiprov-lab; it must be visible in
 #                 the guest, which /var/cache and /tmp are not: the guest mounts tmpfs there)
 #   WIFIPROV_BIN  the binary under test (default target/debug/wifiprov, built when missing)
-#   LAB_TIMEOUT   seconds the whole VM may run (default 900)
-#   LAB_SCENARIO_TIMEOUT  seconds one scenario may run (default 300)
+#   LAB_TIMEOUT   seconds the whole VM may run (default 1500)
+#   LAB_SCENARIO_TIMEOUT  seconds one scenario may run (default 480)
 #   LAB_KEEP_LOGS=1  the guest prints every daemon's log after a failed case
 #
 # Needs root (apt-get, modules, the VM's namespaces). Every package comes from Debian or PyPI.
@@ -21,7 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 cache=${LAB_CACHE:-/var/lib/wifiprov-lab}
 bin=${WIFIPROV_BIN:-$repo/target/debug/wifiprov}
-lab_timeout=${LAB_TIMEOUT:-900}
+lab_timeout=${LAB_TIMEOUT:-1500}
 
 say() { printf 'lab: %s\n' "$*" >&2; }
 die() { say "$*"; echo "lab: 0 passed, 1 failed"; exit 1; }
@@ -128,7 +128,7 @@ set +e
 cd /
 timeout --kill-after=20 "$lab_timeout" \
     vng -r "$vmlinuz" --disable-kvm --memory 1G --cpus 2 -- \
-    "WIFIPROV_BIN=$bin LAB_KEEP_LOGS=${LAB_KEEP_LOGS:-} LAB_SCENARIO_TIMEOUT=${LAB_SCENARIO_TIMEOUT:-300} bash $here/guest.sh ${scenarios[*]}" \
+    "WIFIPROV_BIN=$bin LAB_KEEP_LOGS=${LAB_KEEP_LOGS:-} LAB_SCENARIO_TIMEOUT=${LAB_SCENARIO_TIMEOUT:-480} bash $here/guest.sh ${scenarios[*]}" \
     </dev/null 2>&1 | tee "$log"
 vm_rc=${PIPESTATUS[0]}
 set -e

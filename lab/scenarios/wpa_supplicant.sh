@@ -25,32 +25,8 @@ setup_air() {
     ip netns exec ap ip addr add 192.168.77.1/24 dev wlan0
     ip netns exec ap ip addr add 192.168.78.1/24 dev wlan2
 
-    cat >"$W/hostapd-wpa2.conf" <<CONF
-interface=wlan0
-driver=nl80211
-ctrl_interface=$W/hostapd
-ssid=HomeNet
-hw_mode=g
-channel=1
-wpa=2
-wpa_key_mgmt=WPA-PSK
-rsn_pairwise=CCMP
-wpa_passphrase=$PSK
-CONF
-    cat >"$W/hostapd-sae.conf" <<CONF
-interface=wlan2
-driver=nl80211
-ctrl_interface=$W/hostapd
-ssid=HomeNet-SAE
-hw_mode=g
-channel=11
-wpa=2
-wpa_key_mgmt=SAE
-rsn_pairwise=CCMP
-ieee80211w=2
-sae_password=$SAE_PW
-sae_pwe=2
-CONF
+    hostapd_conf "$W/hostapd-wpa2.conf" wlan0 HomeNet 1 psk "$PSK"
+    hostapd_conf "$W/hostapd-sae.conf" wlan2 HomeNet-SAE 11 sae "$SAE_PW"
     bg_ns ap hostapd-wpa2 hostapd -dd "$W/hostapd-wpa2.conf"
     bg_ns ap hostapd-sae hostapd -dd "$W/hostapd-sae.conf"
     AIR_PIDS=("${LAB_PIDS[@]}")
