@@ -222,6 +222,22 @@ seeds["session_table"] = {
     bytes([0, 0, 0, 2, 8, 0, 0, 8, 1, 2, 2, 1, 6, 8, 0, 0, 7, 0, 200, 8, 0, 2]),
 }
 
+# improv: a selector (bit 0: BLE, the rest: write size) and the commands of
+# crates/improv/tests/vectors.rs, as a serial stream with console text and as BLE writes.
+def improv_rpc(command, data=b""):
+    return bytes([command, len(data)]) + data
+def improv_packet(kind, data):
+    b = b"IMPROV" + bytes([1, kind, len(data)]) + data
+    return b + bytes([sum(b) & 0xFF])
+improv_rpcs = [improv_rpc(1, bytes([12]) + b"MyWirelessAP" + bytes([16]) + b"mysecurepassword"),
+               improv_rpc(2), improv_rpc(3), improv_rpc(4), improv_rpc(5), improv_rpc(5, b"kitchen-pi"),
+               improv_rpc(6, b"Kitchen Pi"), improv_rpc(7), improv_rpc(0x42, b"x")]
+seeds["improv"] = {
+    bytes([0x28]) + b"boot log\n".join(improv_packet(3, r) for r in improv_rpcs),
+    bytes([0x29]) + b"".join(r + bytes([sum(r) & 0xFF]) for r in improv_rpcs),
+    bytes([0x03]) + improv_rpcs[0] + bytes([sum(improv_rpcs[0]) & 0xFF]),
+}
+
 total = 0
 for target, items in sorted(seeds.items()):
     out = os.path.join(corpus, target)

@@ -40,6 +40,7 @@ cargo build --quiet -p wifiprov-proto --no-default-features
 cargo build --quiet -p wifiprov-types --no-default-features
 cargo build --quiet -p protocomm --no-default-features
 cargo build --quiet -p smartconfig --no-default-features
+cargo build --quiet -p improv --no-default-features
 
 echo "== fuzz targets (build + short run)"
 bash fuzz/smoke.sh
