@@ -21,6 +21,9 @@ command -v iw >/dev/null 2>&1 || need+=(iw)
 # systemd-analyze verifies the units; dpkg-deb reads the package.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+# Node runs improv-wifi-serial-sdk (npm), the Improv serial peer.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     sudo=""
@@ -34,6 +37,9 @@ if ! command -v cargo-deb >/dev/null 2>&1; then
     echo "== installing cargo-deb"
     cargo install cargo-deb --locked
 fi
+
+echo "== third-party peers from npm"
+(cd crates/cli/tests/peers/improv-serial && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== no_std build of the protocol core"
 cargo build --quiet -p wifiprov-proto --no-default-features

@@ -104,6 +104,7 @@ mod agent;
 pub mod ble;
 pub mod console;
 pub mod http;
+pub mod improv;
 pub mod mdns;
 pub mod route;
 pub mod smartconfig;
@@ -113,6 +114,7 @@ pub use agent::{AgentBuilder, AgentEnd, AgentError, ROUTE_STOP_TIMEOUT, RunningA
 pub use ble::BleRoute;
 pub use console::ConsoleRoute;
 pub use http::HttpRoute;
+pub use improv::{ImprovSerialRoute, ImprovSettings};
 pub use mdns::MdnsRoute;
 pub use route::{Place, Provisioner, Route, RouteContext, RouteError, RunningRoute, Shutdown};
 pub use smartconfig::SmartConfigRoute;

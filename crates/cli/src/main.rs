@@ -11,6 +11,7 @@ mod docs;
 mod exit;
 mod fleet;
 mod host;
+mod improv_flags;
 mod logging;
 mod manage;
 mod output;

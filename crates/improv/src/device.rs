@@ -242,6 +242,11 @@ impl Device {
         }
     }
 
+    /// Carrying out an action failed with `code` (a hostname the system refused).
+    pub fn report_error(&mut self, code: ErrorCode) {
+        self.error = code;
+    }
+
     /// The join of an [`Action::Join`] succeeded.
     pub fn joined(&mut self) {
         self.state = State::Provisioned;

@@ -95,6 +95,8 @@ pub struct DeviceArgs {
     pub wifi: crate::wifi::WifiArgs,
     #[command(flatten)]
     pub smartconfig: crate::route_flags::SmartConfigArgs,
+    #[command(flatten)]
+    pub improv: crate::improv_flags::ImprovArgs,
     /// Print the simulator's built-in networks and exit.
     #[arg(long)]
     pub sim_list: bool,

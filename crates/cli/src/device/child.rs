@@ -86,22 +86,25 @@ impl Drop for Group {
 
 /// Runs `command` with `vars` added to the scrubbed environment and waits at most `timeout`
 /// for it, killing its process group then; failures are logged as those of `what` (e.g.
-/// "the event hook").
+/// "the event hook"). Whether the command succeeded.
 pub async fn run_bounded(
     env: &ChildEnv,
     command: &str,
     vars: impl IntoIterator<Item = (String, String)>,
     timeout: std::time::Duration,
     what: &str,
-) {
+) -> bool {
     let mut cmd = env.command(command);
     cmd.envs(vars);
     let mut group = match cmd.spawn() {
         Ok(child) => Group::new(child),
-        Err(e) => return tracing::warn!("cannot run {what}: {e}"),
+        Err(e) => {
+            tracing::warn!("cannot run {what}: {e}");
+            return false;
+        }
     };
     match tokio::time::timeout(timeout, group.child.wait()).await {
-        Ok(Ok(status)) if status.success() => {}
+        Ok(Ok(status)) if status.success() => return true,
         Ok(Ok(status)) => tracing::warn!("{what} exited with {status}"),
         Ok(Err(e)) => tracing::warn!("cannot run {what}: {e}"),
         Err(_) => {
@@ -109,6 +112,7 @@ pub async fn run_bounded(
             group.kill().await;
         }
     }
+    false
 }
 
 /// Whether process `pid` has ended (a zombie counts as ended), polling for at most 5 s.

@@ -65,13 +65,14 @@ pub async fn run(args: DeviceArgs) -> Result<Exit> {
         .service_name
         .clone()
         .unwrap_or_else(default_service_name);
-    let mut routes = routes::Routes::from_args(&args, &service_name).exit(Exit::Usage)?;
-    let builder = routes
-        .add_to(setup::builder(&args, security.clone(), wifi.clone(), store).exit(Exit::Usage)?);
-    let (json, hook) = (args.events.is_some(), args.event_hook.clone());
     let child_env = child::ChildEnv {
         pass: args.child_env.clone(),
     };
+    let mut routes =
+        routes::Routes::from_args(&args, &service_name, &child_env).exit(Exit::Usage)?;
+    let builder = routes
+        .add_to(setup::builder(&args, security.clone(), wifi.clone(), store).exit(Exit::Usage)?);
+    let (json, hook) = (args.events.is_some(), args.event_hook.clone());
     let mut reporter = None;
     // Caught from here on: a signal while the routes start (a SmartConfig route may already
     // hold the radio) ends the run cleanly instead of killing the process.

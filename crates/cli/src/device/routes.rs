@@ -1,5 +1,6 @@
 //! `wifiprov device`'s transport and route flags as the agent's routes, checked before
-//! anything starts: HTTP, BLE, SmartConfig, the console, then the mDNS announcement of HTTP.
+//! anything starts: HTTP, BLE, SmartConfig, Improv, the console, then the mDNS announcement of
+//! HTTP.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use wifiprov_agent::console::{ConsoleIo, ConsoleRoute};
 use wifiprov_agent::{AgentBuilder, HttpRoute, MdnsRoute, Route, RouteError};
 use wifiprov_transport::console::{ConsoleConfig, DEFAULT_MAX_LINE};
 
+use super::child::ChildEnv;
 use super::{DeviceArgs, ble};
 
 /// The routes to start, in order, each required or not.
@@ -23,7 +25,7 @@ pub(super) struct Routes {
 
 impl Routes {
     /// The routes `args` ask for; `service_name` is what BLE and mDNS announce.
-    pub fn from_args(args: &DeviceArgs, service_name: &str) -> Result<Routes> {
+    pub fn from_args(args: &DeviceArgs, service_name: &str, env: &ChildEnv) -> Result<Routes> {
         let listen = args
             .listen
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
@@ -60,6 +62,19 @@ impl Routes {
         }
         if let Some(route) = args.smartconfig.route(args.wifi.station())? {
             list.push((Box::new(route), true));
+        }
+        args.improv.check()?;
+        if args.improv.improv_ble && !ble {
+            bail!("--improv-ble needs --transport ble (or e.g. http,ble)");
+        }
+        if args.improv.improv_serial.is_some() && args.improv.improv_serial == args.serial {
+            bail!("--improv-serial and --serial name the same port; give each its own");
+        }
+        if args.improv.any() {
+            let settings = args.improv.settings(service_name, env)?;
+            if let Some(route) = args.improv.serial_route(&settings) {
+                list.push((Box::new(route), true));
+            }
         }
         if console {
             // Without HTTP or BLE nothing can reach the agent once its console has ended.

@@ -61,7 +61,7 @@ impl Reporter {
             }
             if let Some(command) = &self.hook {
                 let vars = hook_env(&event);
-                run_bounded(&self.env, command, vars, HOOK_TIMEOUT, "the event hook").await;
+                let _ = run_bounded(&self.env, command, vars, HOOK_TIMEOUT, "the event hook").await;
             }
         }
     }
