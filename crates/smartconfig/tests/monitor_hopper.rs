@@ -301,6 +301,11 @@ fn a_new_channel_list_starts_at_once_and_one_channel_is_tuned_once() {
     // The dwell time is long: only the new list can cause the next call this soon.
     hopper.set_channels(vec![6]);
     assert_eq!(next_channels(&rx, 1)[0].0, 6);
+    // The setter reports the call before it returns; the hopper records the channel after.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while hopper.current_channel() != Some(6) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(hopper.current_channel(), Some(6));
     hopper.set_dwell(Duration::from_millis(5));
     // With one channel, already tuned, there is nothing more to set.
