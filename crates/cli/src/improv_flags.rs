@@ -20,7 +20,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Args, Debug, Default, Clone)]
 pub struct ImprovArgs {
     /// Also speak Improv Wi-Fi on this serial port or pseudo-terminal (ESP Web Tools, the
-    /// improv-wifi-serial-sdk). It may sit beside the ESP console on another port.
+    /// improv-wifi-serial-sdk), or on stdin/stdout with "-". It may sit beside the ESP
+    /// console on another port.
     #[arg(long, value_name = "PATH", help_heading = "Improv")]
     pub improv_serial: Option<PathBuf>,
     /// Baud rate of --improv-serial (a terminal only) [default: unchanged].
@@ -98,6 +99,13 @@ impl ImprovArgs {
         self.improv_serial.is_some() || self.improv_ble
     }
 
+    /// Whether Improv serial runs on stdin/stdout.
+    pub fn on_stdio(&self) -> bool {
+        self.improv_serial
+            .as_deref()
+            .is_some_and(|p| p.as_os_str() == "-")
+    }
+
     /// Checks that the settings flags come with a route.
     pub fn check(&self) -> Result<()> {
         let settings = self.improv_baud.is_some()
@@ -112,6 +120,9 @@ impl ImprovArgs {
         }
         if self.improv_baud.is_some() && self.improv_serial.is_none() {
             bail!("--improv-baud needs --improv-serial");
+        }
+        if self.on_stdio() && self.improv_baud.is_some() {
+            bail!("--improv-baud applies to a serial port, not to stdin/stdout");
         }
         Ok(())
     }
@@ -148,6 +159,17 @@ impl ImprovArgs {
     /// The serial route, if --improv-serial is given.
     pub fn serial_route(&self, settings: &ImprovSettings) -> Option<ImprovSerialRoute> {
         let path = self.improv_serial.clone()?;
+        if path.as_os_str() == "-" {
+            let open = || -> Result<ConsoleIo, RouteError> {
+                Ok((Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout())))
+            };
+            let place = "Improv on stdin/stdout";
+            return Some(ImprovSerialRoute::new(
+                place,
+                Arc::new(open),
+                settings.clone(),
+            ));
+        }
         let baud = self.improv_baud;
         let place = format!("Improv on {}", path.display());
         let open = move || -> Result<ConsoleIo, RouteError> {

@@ -198,3 +198,166 @@ fn improv_wifi_serial_sdk_provisions_the_device() {
         "{log}"
     );
 }
+
+/// Two pty pairs whose masters are relayed to each other: the device opens one slave, the
+/// client the other, and every byte crosses both pseudo-terminals.
+fn pty_link() -> (PathBuf, PathBuf, [OwnedFd; 2]) {
+    let (m1, p1, s1) = pty();
+    let (m2, p2, s2) = pty();
+    let (mut a_in, mut b_in) = (File::from(m1), File::from(m2));
+    let (mut a_out, mut b_out) = (a_in.try_clone().unwrap(), b_in.try_clone().unwrap());
+    std::thread::spawn(move || std::io::copy(&mut a_in, &mut b_out));
+    std::thread::spawn(move || std::io::copy(&mut b_in, &mut a_out));
+    (p1, p2, [s1, s2])
+}
+
+fn client(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn our_client_provisions_our_device_over_a_pty_and_retries_without_restart() {
+    let (device_end, client_end, _keep) = pty_link();
+    let device = Device::start(&device_end, &[]);
+    let serial = client_end.to_str().unwrap();
+    let provision = |ssid: &str, pass: &str| {
+        client(&[
+            "provision",
+            "--transport",
+            "improv-serial",
+            "--serial",
+            serial,
+            "--ssid",
+            ssid,
+            "--passphrase",
+            pass,
+            "--timeout",
+            "20",
+            "--json",
+        ])
+    };
+
+    // Device info and the scan, as `info` and `scan` show them.
+    let out = client(&[
+        "info",
+        "--transport",
+        "improv-serial",
+        "--serial",
+        serial,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}\n{}", device.log());
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["firmware"], "wifiprov");
+    assert_eq!(info["state"], "authorized");
+    let out = client(&[
+        "scan",
+        "--transport",
+        "improv-serial",
+        "--serial",
+        serial,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let scan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ssids: Vec<&str> = scan
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["ssid"].as_str())
+        .collect();
+    assert!(
+        ssids.contains(&"HomeNet") && ssids.contains(&"CoffeeShop"),
+        "{scan}"
+    );
+
+    // Not found, then a wrong passphrase: exit 5 each time, and the device stays ready.
+    for (ssid, pass) in [("Nowhere", "whatever-1"), ("HomeNet", "wrong-horse")] {
+        let out = provision(ssid, pass);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(5), "{json}\n{}", device.log());
+        assert_eq!(
+            json["error"],
+            format!("the device could not join {ssid}"),
+            "{json}"
+        );
+        assert!(
+            json["hint"]
+                .as_str()
+                .unwrap()
+                .contains("new credentials at once"),
+            "{json}"
+        );
+    }
+    // The right one, on the same running device.
+    let out = provision("HomeNet", "correct-horse");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}\n{}", device.log());
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["protocol"], "improv-serial 1");
+    // The default URL names the address the device got and its HTTP port.
+    let url = json["url"].as_str().unwrap();
+    assert!(url.starts_with("http://192.168.1.42:"), "{json}");
+    let log = device.log();
+    assert_eq!(log.matches("received credentials for").count(), 3, "{log}");
+    assert!(
+        !log.contains("correct-horse") && !log.contains("wrong-horse"),
+        "{log}"
+    );
+}
+
+#[test]
+fn malformed_packets_get_an_invalid_rpc_error_and_the_port_keeps_working() {
+    use std::io::{Read, Write};
+    let (master, path, _slave) = pty();
+    let device = Device::start(&path, &[]);
+    let mut port = File::from(master);
+    // Console noise, a bad checksum, an unknown command, then a good state request.
+    let mut bytes = b"boot: hello\r\n".to_vec();
+    bytes.extend(hex::decode("494d50524f560103020300e7").unwrap());
+    bytes.extend(hex::decode("494d50524f560103024200").unwrap());
+    bytes.push(
+        0x49u8
+            .wrapping_add(0x4d)
+            .wrapping_add(0x50)
+            .wrapping_add(0x52)
+            .wrapping_add(0x4f)
+            .wrapping_add(0x56)
+            .wrapping_add(1 + 3 + 2 + 0x42),
+    );
+    bytes.extend(hex::decode("494d50524f560103020200e5").unwrap());
+    port.write_all(&bytes).unwrap();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 512];
+    // The answers: error "invalid RPC" (0x01), "unknown command" (0x02), then the state.
+    while !seen
+        .windows(11)
+        .any(|w| w == hex::decode("494d50524f5601010102e2").unwrap())
+    {
+        assert!(Instant::now() < deadline, "{seen:02x?}\n{}", device.log());
+        nix::fcntl::fcntl(
+            &port,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .unwrap();
+        match port.read(&mut buf) {
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let text = hex::encode(&seen);
+    assert!(
+        text.contains("494d50524f5601020101e2"),
+        "invalid RPC: {text}"
+    );
+    assert!(
+        text.contains("494d50524f5601020102e3"),
+        "unknown command: {text}"
+    );
+}

@@ -28,6 +28,7 @@ pub mod ble_memory;
 mod console;
 pub mod discover;
 mod error;
+pub mod improv;
 mod provisioner;
 mod transport;
 

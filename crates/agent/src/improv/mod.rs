@@ -219,14 +219,17 @@ impl Core {
         self.epoch.elapsed()
     }
 
+    #[allow(dead_code)] // for the BLE driver
     pub(crate) fn state(&self) -> State {
         self.device.state()
     }
 
+    #[allow(dead_code)] // for the BLE driver
     pub(crate) fn error(&self) -> ErrorCode {
         self.device.error()
     }
 
+    #[allow(dead_code)] // for the BLE driver
     pub(crate) fn settings(&self) -> &ImprovSettings {
         &self.settings
     }
@@ -251,18 +254,21 @@ impl Core {
         self.device.report_error(code);
     }
 
+    #[allow(dead_code)] // for the BLE driver
     /// Lets time pass (authorization lapses).
     pub(crate) fn tick(&mut self) {
         let now = self.now();
         self.device.tick(now);
     }
 
+    #[allow(dead_code)] // for the BLE driver
     /// The user authorized the device.
     pub(crate) fn authorize(&mut self) {
         let now = self.now();
         self.device.authorize(now);
     }
 
+    #[allow(dead_code)] // for the BLE driver
     /// Whether a polling authorizer should be asked now.
     pub(crate) fn wants_authorization(&self) -> bool {
         self.device.state() == State::AuthorizationRequired
@@ -404,7 +410,7 @@ impl Core {
             }
         };
         networks.retain(|ap| !ap.ssid.is_empty());
-        networks.sort_by(|a, b| b.rssi.cmp(&a.rssi));
+        networks.sort_by_key(|n| std::cmp::Reverse(n.rssi));
         let mut seen = std::collections::HashSet::new();
         networks.retain(|ap| seen.insert(ap.ssid.clone()));
         networks.truncate(MAX_SCAN_RESULTS);

@@ -70,6 +70,11 @@ impl Routes {
         if args.improv.improv_serial.is_some() && args.improv.improv_serial == args.serial {
             bail!("--improv-serial and --serial name the same port; give each its own");
         }
+        if args.improv.on_stdio()
+            && ((console && args.serial.is_none()) || args.qr || args.events.is_some())
+        {
+            bail!("Improv on stdin/stdout cannot share them with the console, --qr or --events");
+        }
         if args.improv.any() {
             let settings = args.improv.settings(service_name, env)?;
             if let Some(route) = args.improv.serial_route(&settings) {

@@ -121,6 +121,9 @@ pub enum TransportKind {
     Ble,
     /// ESP-IDF's console command lines over a serial port or a spawned command.
     Console,
+    /// Improv Wi-Fi over a serial port (--serial) or a spawned command (--console-command),
+    /// as ESP Web Tools speaks it to ESPHome, WLED and wifiprov devices.
+    ImprovSerial,
 }
 
 impl TransportKind {
@@ -131,6 +134,7 @@ impl TransportKind {
             TransportKind::Httpd => "httpd",
             TransportKind::Ble => "ble",
             TransportKind::Console => "console",
+            TransportKind::ImprovSerial => "improv-serial",
         }
     }
 

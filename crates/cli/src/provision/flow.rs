@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use wifiprov_client::{ClientConfig, WifiStatus};
+use wifiprov_wifi::AccessPoint;
 
 use crate::exit::Exit;
 use zeroize::Zeroizing;
@@ -32,7 +33,7 @@ pub fn action(args: &ProvisionArgs) -> &'static str {
 
 /// Checks the flags that need no device, so that usage errors come before any network
 /// traffic.
-fn check_flags(args: &ProvisionArgs, interactive: bool) -> Result<(), Failure> {
+pub(super) fn check_flags(args: &ProvisionArgs, interactive: bool) -> Result<(), Failure> {
     if args.reset || args.reprov {
         return Ok(());
     }
@@ -108,30 +109,9 @@ pub async fn execute(
         outcome.custom_data_reply = Some(reply);
     }
 
-    let (ssid, open) = match &args.ssid {
-        Some(ssid) => (ssid.as_bytes().to_vec(), false),
-        None => choose_network(&mut session, ui).await?,
-    };
+    let (ssid, passphrase) =
+        network_and_passphrase(args, ui, interactive, &mut session, outcome).await?;
     let shown = super::table::display_ssid(&ssid);
-    outcome.ssid = Some(String::from_utf8_lossy(&ssid).into_owned());
-    let passphrase = match &args.passphrase {
-        Some(p) => Zeroizing::new(p.clone()),
-        None if open => Zeroizing::new(String::new()),
-        None if interactive => {
-            let prompt = if args.ssid.is_some() {
-                format!("Passphrase for {shown} (empty for an open network): ")
-            } else {
-                format!("Passphrase for {shown}: ")
-            };
-            prompt::ask_secret(prompt).await?
-        }
-        None => return Err(prompt::missing("the network's passphrase", "--passphrase")),
-    };
-    if passphrase.len() > MAX_PASSPHRASE {
-        return Err(Failure::usage(format!(
-            "the passphrase must be at most {MAX_PASSPHRASE} bytes"
-        )));
-    }
 
     let mut passphrase = passphrase;
     let mut reset_first = false;
@@ -159,21 +139,78 @@ pub async fn execute(
                 ..failure
             });
         }
-        if retry == Retry::NewPassphrase {
-            let answer =
-                prompt::ask_secret(format!("Passphrase for {shown} (empty: the same again): "))
-                    .await?;
-            if !answer.is_empty() {
-                if answer.len() > MAX_PASSPHRASE {
-                    return Err(Failure::usage(format!(
-                        "the passphrase must be at most {MAX_PASSPHRASE} bytes"
-                    )));
-                }
-                passphrase = answer;
-            }
+        if retry == Retry::NewPassphrase
+            && let Some(answer) = ask_passphrase_again(&shown).await?
+        {
+            passphrase = answer;
         }
         reset_first = true;
     }
+}
+
+/// Something that lists the networks a device sees: a protocomm session, an Improv client.
+pub(super) trait Scanner {
+    /// The networks, as the device reports them.
+    async fn networks(&mut self) -> Result<Vec<AccessPoint>, Failure>;
+}
+
+impl Scanner for Session {
+    async fn networks(&mut self) -> Result<Vec<AccessPoint>, Failure> {
+        Ok(self.device.scan().await?)
+    }
+}
+
+/// The network to join and its passphrase: from the flags, or chosen from the device's scan
+/// and asked for in a terminal. Records the SSID in `outcome`.
+pub(super) async fn network_and_passphrase(
+    args: &ProvisionArgs,
+    ui: &Ui,
+    interactive: bool,
+    scanner: &mut impl Scanner,
+    outcome: &mut Outcome,
+) -> Result<(Vec<u8>, Zeroizing<String>), Failure> {
+    let (ssid, open) = match &args.ssid {
+        Some(ssid) => (ssid.as_bytes().to_vec(), false),
+        None => choose_network(scanner, ui).await?,
+    };
+    let shown = super::table::display_ssid(&ssid);
+    outcome.ssid = Some(String::from_utf8_lossy(&ssid).into_owned());
+    let passphrase = match &args.passphrase {
+        Some(p) => Zeroizing::new(p.clone()),
+        None if open => Zeroizing::new(String::new()),
+        None if interactive => {
+            let prompt = if args.ssid.is_some() {
+                format!("Passphrase for {shown} (empty for an open network): ")
+            } else {
+                format!("Passphrase for {shown}: ")
+            };
+            prompt::ask_secret(prompt).await?
+        }
+        None => return Err(prompt::missing("the network's passphrase", "--passphrase")),
+    };
+    if passphrase.len() > MAX_PASSPHRASE {
+        return Err(Failure::usage(format!(
+            "the passphrase must be at most {MAX_PASSPHRASE} bytes"
+        )));
+    }
+    Ok((ssid, passphrase))
+}
+
+/// After a failed join: asks for the passphrase again (`None`: keep the old one).
+pub(super) async fn ask_passphrase_again(
+    shown: &str,
+) -> Result<Option<Zeroizing<String>>, Failure> {
+    let answer =
+        prompt::ask_secret(format!("Passphrase for {shown} (empty: the same again): ")).await?;
+    if answer.is_empty() {
+        return Ok(None);
+    }
+    if answer.len() > MAX_PASSPHRASE {
+        return Err(Failure::usage(format!(
+            "the passphrase must be at most {MAX_PASSPHRASE} bytes"
+        )));
+    }
+    Ok(Some(answer))
 }
 
 /// What the interactive client offers after a failure, in the same session.
@@ -333,10 +370,10 @@ async fn custom_data(session: &mut Session, data: &str) -> Result<String, Failur
 }
 
 /// Scans and lets the user choose, rescanning on request.
-async fn choose_network(session: &mut Session, ui: &Ui) -> Result<(Vec<u8>, bool), Failure> {
+async fn choose_network(scanner: &mut impl Scanner, ui: &Ui) -> Result<(Vec<u8>, bool), Failure> {
     loop {
         let waiting = ui.wait("Scanning for networks");
-        let aps = session.device.scan().await;
+        let aps = scanner.networks().await;
         drop(waiting);
         match prompt::choose(aps?, ui.is_fancy()).await? {
             Choice::Rescan => continue,

@@ -10,6 +10,7 @@
 mod args;
 mod flow;
 mod gen_cred;
+mod improv;
 mod prompt;
 mod qr;
 mod report;
@@ -69,7 +70,12 @@ pub async fn provision(args: &ProvisionArgs, ui: &Ui, interactive: bool) -> Outc
             .unwrap_or_else(|| session::DEFAULT_ADDR.into()),
         ..Outcome::default()
     };
-    if let Err(failure) = flow::execute(args, ui, interactive, started, &mut outcome).await {
+    let run = if improv::wanted(&args.conn) {
+        improv::execute(args, ui, interactive, started, &mut outcome).await
+    } else {
+        flow::execute(args, ui, interactive, started, &mut outcome).await
+    };
+    if let Err(failure) = run {
         ui.fail(&failure);
         outcome.failed(&failure);
     }
@@ -82,6 +88,9 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
     let ui = Ui::new(args.json);
     let result = async {
         let conn = args.connection();
+        if improv::wanted(&conn) {
+            return improv::scan(&conn, &ui).await;
+        }
         let target = session::Target::resolve(&conn)?;
         let mut session = session::open(
             &conn,
@@ -116,7 +125,15 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
 /// `wifiprov info`: the device's version document.
 pub async fn info(args: InfoArgs) -> anyhow::Result<Exit> {
     let ui = Ui::new(args.json);
-    let (addr, version) = match session::read_version(&args.connection()).await {
+    let conn = args.connection();
+    if improv::wanted(&conn) {
+        let written = match improv::info(&conn, &ui, args.json).await {
+            Ok(text) => ui::out(&text),
+            Err(failure) => Err(failure),
+        };
+        return Ok(written.map_or_else(|failure| failed(&ui, &failure), |()| Exit::Ok));
+    }
+    let (addr, version) = match session::read_version(&conn).await {
         Ok(found) => found,
         Err(failure) => return Ok(failed(&ui, &failure)),
     };

@@ -143,6 +143,9 @@ pub struct Outcome {
     pub auth: Option<&'static str>,
     /// The reply of the `custom-data` endpoint.
     pub custom_data_reply: Option<String>,
+    /// Where the device says to go next (Improv's redirect URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The error message on failure.
     pub error: Option<String>,
     /// Why the device could not join (`auth_error`, `network_not_found`, `other`).

@@ -72,12 +72,18 @@ pub fn render(aps: &[AccessPoint], unicode: bool) -> String {
         "SECURITY"
     );
     for (i, ap) in aps.iter().enumerate() {
+        // Improv scans give neither BSSID nor channel.
+        let (bssid, channel) = if ap.channel == 0 && ap.bssid.0 == [0; 6] {
+            ("-".to_string(), "-".to_string())
+        } else {
+            (ap.bssid.to_string(), ap.channel.to_string())
+        };
         out.push_str(&format!(
             "{:>3}  {}  {:<17}  {:>3}  {:>4} dBm {}  {}\n",
             i + 1,
             pad(&display_ssid(&ap.ssid), 32),
-            ap.bssid.to_string(),
-            ap.channel,
+            bssid,
+            channel,
             ap.rssi,
             bars(ap.rssi, unicode),
             auth_label(ap.auth)
