@@ -173,6 +173,7 @@ pub(crate) struct Core {
     link: Option<LinkStatus>,
     framing: Framing,
     redirect_url: String,
+    identifying: Option<tokio::task::JoinHandle<bool>>,
 }
 
 fn auth_text(auth: AuthMode, framing: Framing) -> &'static str {
@@ -202,6 +203,7 @@ impl Core {
             (None, _) => "http://{ip}".into(),
         };
         Core {
+            identifying: None,
             redirect_url,
             device,
             device_name: settings.device_name.clone(),
@@ -340,8 +342,10 @@ impl Core {
                 }
             }
             Action::Identify => {
-                if let Some(hook) = self.settings.identify.clone() {
-                    tokio::spawn(hook(Vec::new()));
+                // One identify at a time, however often a peer asks.
+                let idle = self.identifying.as_ref().is_none_or(|h| h.is_finished());
+                if let (Some(hook), true) = (self.settings.identify.clone(), idle) {
+                    self.identifying = Some(tokio::spawn(hook(Vec::new())));
                 }
             }
             Action::DeviceInfo => {
