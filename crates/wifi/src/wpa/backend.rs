@@ -23,7 +23,7 @@ use crate::{
 /// Timeouts and behaviour of a [`WpaBackend`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WpaOptions {
-    /// How long one control request may wait for its reply (default 2 s).
+    /// How long one control request may wait for its reply (default 5 s: a busy device answers late).
     pub request_timeout: Duration,
     /// How long a scan may take (default 15 s).
     pub scan_timeout: Duration,
@@ -48,7 +48,7 @@ pub struct WpaOptions {
 impl Default for WpaOptions {
     fn default() -> Self {
         WpaOptions {
-            request_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
             scan_timeout: Duration::from_secs(15),
             join_timeout: Duration::from_secs(30),
             address_timeout: Duration::from_secs(20),
