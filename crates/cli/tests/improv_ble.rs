@@ -41,23 +41,13 @@ struct Agent {
 }
 
 impl Agent {
-    fn start(system_bus: &str, extra: &[&str]) -> Agent {
+    /// `wifiprov ARGS…`; `{dir}` in an argument stands for a fresh directory.
+    fn start(system_bus: &str, args: &[&str]) -> Agent {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("device.log");
+        let here = dir.path().display().to_string();
         let child = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
-            .args([
-                "device",
-                "--transport",
-                "ble",
-                "--improv-ble",
-                "--security",
-                "0",
-            ])
-            .args(["--service-name", "PROV_IMPROV", "--connect-delay", "0"])
-            .args(["--no-auto-stop", "--listen", "127.0.0.1:0", "--force"])
-            .args(["--improv-url", "http://{ip}/setup", "--state-dir"])
-            .arg(dir.path().join("state"))
-            .args(extra)
+            .args(args.iter().map(|a| a.replace("{dir}", &here)))
             .env("DBUS_SYSTEM_BUS_ADDRESS", system_bus)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -112,10 +102,36 @@ struct Client {
 impl Client {
     /// Starts the device with `extra` flags and waits for its registration.
     async fn start(extra: &[&str]) -> (Client, PrivateBus) {
+        let mut args = vec![
+            "device",
+            "--transport",
+            "ble",
+            "--improv-ble",
+            "--security",
+            "0",
+            "--service-name",
+            "PROV_IMPROV",
+            "--connect-delay",
+            "0",
+            "--no-auto-stop",
+            "--listen",
+            "127.0.0.1:0",
+            "--force",
+            "--improv-url",
+            "http://{ip}/setup",
+            "--state-dir",
+            "{dir}/state",
+        ];
+        args.extend(extra);
+        Client::start_with(&args).await
+    }
+
+    /// Starts `wifiprov ARGS…` and waits for its registration.
+    async fn start_with(args: &[&str]) -> (Client, PrivateBus) {
         let bus = PrivateBus::start();
         let record: Shared = Arc::default();
         let conn = bluez::double(&bus, record.clone()).await;
-        let mut device = Agent::start(bus.address(), extra);
+        let mut device = Agent::start(bus.address(), args);
         let deadline = Instant::now() + Duration::from_secs(30);
         while record.lock().unwrap().registered_advs.is_empty() {
             if let Ok(Some(status)) = device.child.try_wait() {
@@ -422,4 +438,39 @@ async fn authorization_is_required_then_lapses() {
 
 fn press(button: &Path) {
     std::fs::write(button, b"").unwrap();
+}
+
+/// `wifiprov manage --ble --improv-ble`: while the fallback access point is up, Improv is
+/// served beside the ESP service and its credentials reach the manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manage_fallback_serves_improv_over_ble() {
+    let networks = r#"{"schema": 2, "known_networks": [{"ssid": "Nowhere", "password": "not-here-at-all"}],
+        "access_point": {"config": {"essid": "setup"}, "start_policy": "fallback"}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("networks.json");
+    std::fs::write(&path, networks).unwrap();
+    let path = path.display().to_string();
+    let (c, _bus) = Client::start_with(&[
+        "manage",
+        "--networks",
+        &path,
+        "--control",
+        "{dir}/manager.sock",
+        "--listen",
+        "127.0.0.1:0",
+        "--pop",
+        "abcd1234",
+        "--ble",
+        "--improv-ble",
+        "--service-name",
+        "PROV_FALLBK",
+    ])
+    .await;
+    let adv = c.advertised();
+    assert_eq!(string(&adv["LocalName"]), "PROV_FALLBK");
+    assert_eq!(strings(&adv["ServiceUUIDs"]), [SERVICE_UUID]);
+    assert_eq!(c.read(CURRENT_STATE_UUID).await, [0x02]);
+    let mark = c.send(&Rpc::DeviceInfo).await;
+    let info = c.result(mark, 0x03).await;
+    assert_eq!(info.text(3).unwrap(), "PROV_FALLBK");
 }
