@@ -124,6 +124,9 @@ pub enum TransportKind {
     /// Improv Wi-Fi over a serial port (--serial) or a spawned command (--console-command),
     /// as ESP Web Tools speaks it to ESPHome, WLED and wifiprov devices.
     ImprovSerial,
+    /// Improv Wi-Fi over BLE through BlueZ (--service_name: the device's name or address), as
+    /// Home Assistant speaks it to ESPHome, WLED and wifiprov devices.
+    ImprovBle,
 }
 
 impl TransportKind {
@@ -135,6 +138,7 @@ impl TransportKind {
             TransportKind::Ble => "ble",
             TransportKind::Console => "console",
             TransportKind::ImprovSerial => "improv-serial",
+            TransportKind::ImprovBle => "improv-ble",
         }
     }
 
