@@ -37,6 +37,11 @@ use crate::route::RouteContext;
 /// How long the first part of a split command waits for the rest.
 pub const PARTIAL_COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long the outcome of a join stays served before the provisioning service is told
+/// that the client has it (and may stop): notifications and the read of the result travel
+/// after the values are set.
+pub const OUTCOME_GRACE: Duration = Duration::from_secs(3);
+
 /// How many writes may wait for the driver.
 const WRITE_QUEUE: usize = 16;
 
@@ -135,6 +140,7 @@ pub(crate) async fn serve(
     let mut assembler = RpcAssembler::new();
     let mut last_part = Instant::now();
     let mut join: Option<Join> = None;
+    let mut outcome_at: Option<Instant> = None;
     let mut ticker = tokio::time::interval(AUTHORIZER_POLL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // What the characteristics were registered with.
@@ -145,7 +151,7 @@ pub(crate) async fn serve(
                 join = None;
                 let out = core.join_done(outcome);
                 send(handle, caps, out).await;
-                core.outcome_sent();
+                outcome_at = Some(Instant::now());
             }
             write = writes.recv() => {
                 let Some(write) = write else { return };
@@ -180,6 +186,10 @@ pub(crate) async fn serve(
                 if assembler.is_pending() && last_part.elapsed() > PARTIAL_COMMAND_TIMEOUT {
                     tracing::debug!("Improv BLE: a partial command expired");
                     assembler.reset();
+                }
+                if outcome_at.is_some_and(|at| at.elapsed() >= OUTCOME_GRACE) {
+                    outcome_at = None;
+                    core.outcome_sent();
                 }
                 core.tick();
                 if core.wants_authorization()

@@ -412,10 +412,17 @@ impl Drop for ImprovBle {
         };
         let bluez = self.bluez.clone();
         let path = self.device.path.clone();
-        handle.spawn(async move {
+        let disconnect = async move {
             let call = bluez.call(&path, DEVICE_IFACE, "Disconnect", &());
             let _ = tokio::time::timeout(Duration::from_secs(2), call).await;
-        });
+        };
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            // Finish before the process may exit: a link left up would be reused by the next
+            // client, with the subscriptions of this one.
+            tokio::task::block_in_place(|| handle.block_on(disconnect));
+        } else {
+            handle.spawn(disconnect);
+        }
     }
 }
 

@@ -358,21 +358,29 @@ impl BluezHandle {
     }
 
     /// Sets the advertised service data of `uuid` and, when it changed, registers the
-    /// advertisement again so that BlueZ advertises the new data.
+    /// advertisement again (in a background task) so that BlueZ advertises the new data.
     pub async fn set_service_data(&self, uuid: &str, data: &[u8]) {
-        if !self.advertised.set_service_data(uuid, data) {
+        if !self.advertised.set_service_data(uuid, data) || !self.adv_registered {
             return;
         }
-        let allowed = self.advertising.lock().await;
-        if *allowed && self.adv_registered {
-            readvertise(
-                &self.connection,
-                &self.paths.adapter,
-                &self.paths.advertisement,
-            )
-            .await;
-        }
-        drop(allowed);
+        // In the background: BlueZ may take its time, and the caller serves a central
+        // meanwhile.
+        let (connection, advertising) = (self.connection.clone(), self.advertising.clone());
+        let (adapter, advertisement) =
+            (self.paths.adapter.clone(), self.paths.advertisement.clone());
+        tokio::spawn(async move {
+            let allowed = advertising.lock().await;
+            if *allowed {
+                let again = readvertise(&connection, &adapter, &advertisement);
+                if tokio::time::timeout(std::time::Duration::from_secs(10), again)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(%adapter, "BlueZ did not take the new advertisement in 10 s");
+                }
+            }
+            drop(allowed);
+        });
     }
 
     /// The object paths of the second service's characteristics, in order.
