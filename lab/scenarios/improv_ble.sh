@@ -35,11 +35,18 @@ improv_up() {
     device_up "$1" --improv-ble --security 1 --pop "$POP" --improv-url 'http://{ip}/setup'
 }
 
+AGAIN=0
 case_improv_ours() {
     local c=improv_ours t0 why="" out rc; t0=$(now)
     improv_up "$c" || { device_down; return; }
     out=$(timeout 120 "$BIN" -v info --transport improv-ble --ble-adapter hci1 --service-name "$NAME" 2>&1); rc=$?
-    printf '%s\n' "$out" >"$W/info-$c.log"
+    printf '%s\n' "$out" >"$W/info-$c-${1:-1}.log"
+    if [ -z "$1" ] && [ "$rc" = 3 ] && printf '%s' "$out" | grep -q "not seen by /org/bluez/hci1"; then
+        echo "lab: $S/$c: hci1 did not see the device; once more on new controllers"
+        AGAIN=1
+        device_down
+        return
+    fi
     [ "$rc" = 0 ] && printf '%s' "$out" | grep -q "Firmware: *wifiprov" \
         || why="info exit $rc: $(oneline "$out")"
     if [ -z "$why" ]; then
@@ -112,6 +119,9 @@ PY
 
 if setup; then
     case_improv_ours
+    # The known issue of `ble` (lab/README.md): now and then hci1 never sees an agent's
+    # advertising. Then the case runs once more, on new controllers (the lab says so).
+    [ "$AGAIN" = 1 ] && fresh_controllers improv_ours && case_improv_ours 2
     fresh_controllers improv_py && case_improv_py
 fi
 stop_all
