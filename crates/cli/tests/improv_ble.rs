@@ -474,3 +474,40 @@ async fn manage_fallback_serves_improv_over_ble() {
     let info = c.result(mark, 0x03).await;
     assert_eq!(info.text(3).unwrap(), "PROV_FALLBK");
 }
+
+#[test]
+fn improv_ble_needs_ble() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        .args([
+            "device",
+            "--transport",
+            "http",
+            "--improv-ble",
+            "--security",
+            "0",
+        ])
+        .args(["--listen", "127.0.0.1:0", "--force", "--state-dir"])
+        .arg(dir.path())
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!device.status.success());
+    let stderr = String::from_utf8_lossy(&device.stderr);
+    assert!(
+        stderr.contains("--improv-ble needs --transport ble"),
+        "{stderr}"
+    );
+
+    let manage = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        .args(["manage", "--improv-ble", "--pop", "abcd1234", "--control"])
+        .arg(dir.path().join("manager.sock"))
+        .env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!manage.status.success());
+    let stderr = String::from_utf8_lossy(&manage.stderr);
+    assert!(stderr.contains("--improv-ble needs --ble"), "{stderr}");
+}
