@@ -119,6 +119,23 @@ if [ ${#extra[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${extra[@]}" >/dev/null
 fi
 
+# --- Python packages a scenario names on a `# lab-pip: pkg==version …` line -------------------
+# Installed from PyPI into a venv per scenario under the cache ($cache/venv-SCENARIO), which the
+# guest sees; a changed line makes a new venv.
+for s in "${scenarios[@]}"; do
+    pins=$(sed -n 's/^# lab-pip://p' "$here/scenarios/$s.sh" | xargs)
+    [ -n "$pins" ] || continue
+    venv="$cache/venv-$s"
+    if [ "$(cat "$venv/.lab-pip" 2>/dev/null)" != "$pins" ]; then
+        say "installing $pins into $venv (named by $s)"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        # shellcheck disable=SC2086
+        "$venv/bin/pip" install -q $pins
+        printf '%s\n' "$pins" >"$venv/.lab-pip"
+    fi
+done
+
 t_prep=$(date +%s)
 say "kernel $(basename "$vmlinuz"), binary $bin, scenarios: ${scenarios[*]}"
 
@@ -128,7 +145,7 @@ set +e
 cd /
 timeout --kill-after=20 "$lab_timeout" \
     vng -r "$vmlinuz" --disable-kvm --memory 1G --cpus 2 -- \
-    "WIFIPROV_BIN=$bin LAB_KEEP_LOGS=${LAB_KEEP_LOGS:-} LAB_SCENARIO_TIMEOUT=${LAB_SCENARIO_TIMEOUT:-480} bash $here/guest.sh ${scenarios[*]}" \
+    "WIFIPROV_BIN=$bin LAB_CACHE=$cache LAB_KEEP_LOGS=${LAB_KEEP_LOGS:-} LAB_SCENARIO_TIMEOUT=${LAB_SCENARIO_TIMEOUT:-480} bash $here/guest.sh ${scenarios[*]}" \
     </dev/null 2>&1 | tee "$log"
 vm_rc=${PIPESTATUS[0]}
 set -e

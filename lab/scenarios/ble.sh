@@ -291,6 +291,9 @@ fresh_controllers() {
     return 1
 }
 
+# Sourced by another scenario for its helpers only (improv_ble.sh).
+[ -n "${BLE_LIB_ONLY:-}" ] && return 0
+
 if setup; then
     case_discover_by_name
     fresh_controllers sec1 && case_sec1

@@ -7,6 +7,7 @@
 use wifiprov_transport::ble::bluez::{BLUEZ_SERVICE, BluezConfig, BluezError, BluezPeripheral};
 use wifiprov_wifi::BoxFuture;
 
+use crate::improv::ImprovSettings;
 use crate::route::{Place, Route, RouteContext, RouteError, RunningRoute};
 
 /// What the user is told when the system bus or BlueZ cannot be reached.
@@ -77,11 +78,13 @@ pub enum BleError {
     Other(#[source] BluezError),
 }
 
-/// Serves the agent's protocomm service as a BLE peripheral through BlueZ.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serves the agent's protocomm service as a BLE peripheral through BlueZ, with Improv's
+/// service beside it when [`BleRoute::with_improv`] asks for it.
+#[derive(Clone, Debug)]
 pub struct BleRoute {
     adapter_path: String,
     config: BluezConfig,
+    improv: Option<ImprovSettings>,
 }
 
 impl BleRoute {
@@ -91,7 +94,15 @@ impl BleRoute {
         BleRoute {
             adapter_path: adapter_path.into(),
             config,
+            improv: None,
         }
+    }
+
+    /// Also serves Improv Wi-Fi's GATT service in the same application (see
+    /// [`crate::improv`]): credentials it receives go through the same provisioning machine.
+    pub fn with_improv(mut self, settings: ImprovSettings) -> Self {
+        self.improv = Some(settings);
+        self
     }
 
     /// The adapter's object path.
@@ -167,17 +178,35 @@ impl Route for BleRoute {
                 "BLE on {} (service {})",
                 route.adapter_path, route.config.service_uuid
             ));
-            let handle = BluezPeripheral::start(
+            let improv = route.improv.map(|settings| {
+                let core = crate::improv::ble::core(settings.clone(), ctx.clone());
+                let (service, writes) = crate::improv::ble::service(&settings, core.state());
+                (core, service, writes)
+            });
+            let (improv, extra) = match improv {
+                Some((core, service, writes)) => (Some((core, writes)), Some(service)),
+                None => (None, None),
+            };
+            let handle = BluezPeripheral::start_with(
                 bus,
                 &route.adapter_path,
                 route.config,
                 ctx.service().clone(),
+                extra,
             )
             .await
             .map_err(|e| start_error(&route.adapter_path, e))?;
             let stop = ctx.shutdown().signalled();
             Ok(RunningRoute::new(Some(place), async move {
-                stop.await;
+                match improv {
+                    Some((core, writes)) => {
+                        tokio::select! {
+                            () = stop => {}
+                            () = crate::improv::ble::serve(&handle, core, writes) => {}
+                        }
+                    }
+                    None => stop.await,
+                }
                 handle.stop().await;
                 Ok(())
             }))

@@ -36,7 +36,9 @@ does unless it listens on loopback (see its --mdns), older ESP-IDF SoftAP firmwa
 current ESP-IDF firmware does not (join its SoftAP and use 192.168.4.1:80 instead). \
 BLE devices advertising the provisioning service (or named PROV_…) are listed too when BlueZ \
 answers on the system bus; provision them with `wifiprov provision --transport ble \
---service_name NAME`.")]
+--service_name NAME`. Improv Wi-Fi devices (advertising its service UUID or its service data \
+0x4677) are listed there as well, with the protocol `improv`; provision them with \
+`wifiprov provision --transport improv-ble --service_name NAME|ADDRESS`.")]
 pub struct DiscoverArgs {
     /// How long to listen for announcements, in seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_seconds)]
@@ -130,6 +132,7 @@ fn ble_json(device: &BleDevice) -> Value {
         "address": device.address,
         "rssi": device.rssi,
         "uuids": device.uuids,
+        "improv": device.improv,
         "path": device.path,
     })
 }
@@ -213,10 +216,21 @@ fn json(found: &[Found], ble: &[BleDevice]) -> Result<String> {
     serde_json::to_string_pretty(&items).context("cannot format the list")
 }
 
+/// What a BLE device speaks: `esp` (ESP-IDF provisioning, `--transport ble`), `improv`
+/// (`--transport improv-ble`) or both.
+fn protocol(device: &BleDevice) -> &'static str {
+    let esp = device.is_provisioning(None);
+    match (esp, device.improv) {
+        (true, true) => "esp,improv",
+        (false, true) => "improv",
+        _ => "esp",
+    }
+}
+
 /// The table of BLE devices.
 fn ble_table(ble: &[BleDevice]) -> String {
     let mut rows: Vec<Vec<String>> = vec![
-        ["BLE NAME", "ADDRESS", "RSSI", "SERVICE UUIDS"]
+        ["BLE NAME", "ADDRESS", "RSSI", "PROTOCOL", "SERVICE UUIDS"]
             .iter()
             .map(|h| (*h).to_owned())
             .collect(),
@@ -232,6 +246,7 @@ fn ble_table(ble: &[BleDevice]) -> String {
             device
                 .rssi
                 .map_or_else(|| "-".to_owned(), |r| format!("{r} dBm")),
+            protocol(device).to_owned(),
             device.uuids.join(","),
         ]);
     }
@@ -415,6 +430,7 @@ mod tests {
             uuids: vec!["021a9004-0382-4aea-bff4-6b3f1c5adfb4".into()],
             path: "/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF".into(),
             connected: false,
+            improv: false,
         };
         let text = ble_table(std::slice::from_ref(&ble));
         assert!(text.starts_with("BLE NAME"), "{text}");

@@ -7,6 +7,8 @@
 //! hostname changes to hooks the binary provides. A failed join answers "unable to connect"
 //! and the next credentials are taken at once.
 
+#[cfg(feature = "bluez")]
+pub mod ble;
 mod serial;
 
 use std::fmt;
@@ -221,17 +223,10 @@ impl Core {
         self.epoch.elapsed()
     }
 
-    #[allow(dead_code)] // for the BLE driver
     pub(crate) fn state(&self) -> State {
         self.device.state()
     }
 
-    #[allow(dead_code)] // for the BLE driver
-    pub(crate) fn error(&self) -> ErrorCode {
-        self.device.error()
-    }
-
-    #[allow(dead_code)] // for the BLE driver
     pub(crate) fn settings(&self) -> &ImprovSettings {
         &self.settings
     }
@@ -256,21 +251,18 @@ impl Core {
         self.device.report_error(code);
     }
 
-    #[allow(dead_code)] // for the BLE driver
     /// Lets time pass (authorization lapses).
     pub(crate) fn tick(&mut self) {
         let now = self.now();
         self.device.tick(now);
     }
 
-    #[allow(dead_code)] // for the BLE driver
     /// The user authorized the device.
     pub(crate) fn authorize(&mut self) {
         let now = self.now();
         self.device.authorize(now);
     }
 
-    #[allow(dead_code)] // for the BLE driver
     /// Whether a polling authorizer should be asked now.
     pub(crate) fn wants_authorization(&self) -> bool {
         self.device.state() == State::AuthorizationRequired
@@ -414,7 +406,7 @@ impl Core {
             }
         };
         networks.retain(|ap| !ap.ssid.is_empty());
-        networks.sort_by_key(|n| std::cmp::Reverse(n.rssi));
+        networks.sort_by_key(|ap| std::cmp::Reverse(ap.rssi));
         let mut seen = std::collections::HashSet::new();
         networks.retain(|ap| seen.insert(ap.ssid.clone()));
         networks.truncate(MAX_SCAN_RESULTS);

@@ -51,18 +51,6 @@ impl Routes {
             let config = super::http_limits::http_config(args, listen)?;
             list.push((Box::new(HttpRoute::with_config(config)), true));
         }
-        if ble {
-            let route = ble::route(
-                args.ble_adapter.as_deref(),
-                args.ble_service_uuid.as_deref(),
-                args.ble_manufacturer_data.as_deref(),
-                service_name,
-            )?;
-            list.push((Box::new(route), true));
-        }
-        if let Some(route) = args.smartconfig.route(args.wifi.station())? {
-            list.push((Box::new(route), true));
-        }
         args.improv.check()?;
         if args.improv.improv_ble && !ble {
             bail!("--improv-ble needs --transport ble (or e.g. http,ble)");
@@ -75,11 +63,28 @@ impl Routes {
         {
             bail!("Improv on stdin/stdout cannot share them with the console, --qr or --events");
         }
-        if args.improv.any() {
-            let settings = args.improv.settings(service_name, env)?;
-            if let Some(route) = args.improv.serial_route(&settings) {
-                list.push((Box::new(route), true));
+        let improv = if args.improv.any() {
+            Some(args.improv.settings(service_name, env)?)
+        } else {
+            None
+        };
+        if ble {
+            let mut route = ble::route(
+                args.ble_adapter.as_deref(),
+                args.ble_service_uuid.as_deref(),
+                args.ble_manufacturer_data.as_deref(),
+                service_name,
+            )?;
+            if let (true, Some(settings)) = (args.improv.improv_ble, &improv) {
+                route = route.with_improv(settings.clone());
             }
+            list.push((Box::new(route), true));
+        }
+        if let Some(route) = args.smartconfig.route(args.wifi.station())? {
+            list.push((Box::new(route), true));
+        }
+        if let Some(route) = improv.as_ref().and_then(|s| args.improv.serial_route(s)) {
+            list.push((Box::new(route), true));
         }
         if console {
             // Without HTTP or BLE nothing can reach the agent once its console has ended.

@@ -105,6 +105,10 @@ pub struct ManageArgs {
     /// get its environment without any WIFIPROV_* variable. Repeatable.
     #[arg(long, value_name = "NAME")]
     pub child_env: Vec<String>,
+    /// Improv Wi-Fi in the fallback too: over BLE beside the ESP service (with --ble), or on a
+    /// serial port.
+    #[command(flatten)]
+    pub improv: crate::improv_flags::ImprovArgs,
 }
 
 /// The same settings as read from a `--config` file.

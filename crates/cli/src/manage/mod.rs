@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use protocomm::Security;
 use tokio::sync::broadcast;
 use wifi_manager::daemon::{DaemonConfig, Fallback, run as run_daemon};
@@ -166,19 +166,34 @@ fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> 
     let protocomm = generated.is_some()
         || !matches!((scheme, &username, &password), (Some(2) | None, None, None));
     let mut routes: Vec<Arc<dyn Route>> = Vec::new();
+    let name = args
+        .service_name
+        .clone()
+        .unwrap_or_else(crate::host::default_service_name);
+    args.improv.check()?;
+    if args.improv.improv_ble && !args.ble {
+        bail!("--improv-ble needs --ble");
+    }
+    let improv = if args.improv.any() {
+        let env = crate::device::child::ChildEnv {
+            pass: args.child_env.clone(),
+        };
+        Some(args.improv.settings(&name, &env)?)
+    } else {
+        None
+    };
     let security = if protocomm {
         routes.push(Arc::new(HttpRoute::new(args.listen())));
         if args.ble {
-            let name = args
-                .service_name
-                .clone()
-                .unwrap_or_else(crate::host::default_service_name);
-            let route = crate::device::ble::route(
+            let mut route = crate::device::ble::route(
                 args.ble_adapter.as_deref(),
                 args.ble_service_uuid.as_deref(),
                 None,
                 &name,
             )?;
+            if let (true, Some(settings)) = (args.improv.improv_ble, &improv) {
+                route = route.with_improv(settings.clone());
+            }
             routes.push(Arc::new(route));
         }
         crate::device::security_from(
@@ -195,6 +210,9 @@ fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> 
         Security::Sec0
     };
     if let Some(route) = smartconfig {
+        routes.push(Arc::new(route));
+    }
+    if let Some(route) = improv.as_ref().and_then(|s| args.improv.serial_route(s)) {
         routes.push(Arc::new(route));
     }
     if routes.is_empty() {

@@ -124,6 +124,9 @@ pub enum TransportKind {
     /// Improv Wi-Fi over a serial port (--serial) or a spawned command (--console-command),
     /// as ESP Web Tools speaks it to ESPHome, WLED and wifiprov devices.
     ImprovSerial,
+    /// Improv Wi-Fi over BLE through BlueZ (--service_name: the device's name or address), as
+    /// Home Assistant speaks it to ESPHome, WLED and wifiprov devices.
+    ImprovBle,
 }
 
 impl TransportKind {
@@ -135,6 +138,7 @@ impl TransportKind {
             TransportKind::Ble => "ble",
             TransportKind::Console => "console",
             TransportKind::ImprovSerial => "improv-serial",
+            TransportKind::ImprovBle => "improv-ble",
         }
     }
 
@@ -265,7 +269,8 @@ pub struct InfoArgs {
     #[arg(long = "console-command", value_name = "COMMAND")]
     pub console_command: Option<String>,
     /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80]; with --transport
-    /// ble, its advertised name (PROV_…).
+    /// ble, its advertised name (PROV_…); with --transport improv-ble, its advertised name or
+    /// its address [default: the one device advertising Improv].
     #[arg(
         long = "service-name",
         visible_alias = "service_name",
@@ -280,8 +285,8 @@ pub struct InfoArgs {
         value_name = "UUID"
     )]
     pub ble_service_uuid: Option<Uuid128>,
-    /// With --transport ble: the Bluetooth adapter to scan and connect with, a name (hci1) or
-    /// a BlueZ object path [default: the first adapter].
+    /// With --transport ble or improv-ble: the Bluetooth adapter to scan and connect with, a
+    /// name (hci1) or a BlueZ object path [default: the first adapter].
     #[arg(
         long = "ble-adapter",
         visible_alias = "ble_adapter",
@@ -301,12 +306,14 @@ pub struct InfoArgs {
 #[derive(Args, Clone, Debug, Default)]
 pub struct Connection {
     /// How to reach the device: softap or httpd (HTTP), ble (BlueZ, with the device's name in
-    /// --service_name), or console (with --serial or --console-command) [default: softap, or
-    /// the QR payload's].
+    /// --service_name), console (with --serial or --console-command), or Improv Wi-Fi:
+    /// improv-serial (--serial or --console-command) or improv-ble (BlueZ) [default: softap,
+    /// or the QR payload's].
     #[arg(long, value_enum, help_heading = "Device")]
     pub transport: Option<TransportKind>,
     /// The device's HTTP address, HOST[:PORT] [default: 192.168.4.1:80]; with --transport
-    /// ble, its advertised name (PROV_…).
+    /// ble, its advertised name (PROV_…); with --transport improv-ble, its advertised name or
+    /// its address [default: the one device advertising Improv].
     #[arg(
         long = "service-name",
         visible_alias = "service_name",
@@ -323,8 +330,8 @@ pub struct Connection {
         help_heading = "Device"
     )]
     pub ble_service_uuid: Option<Uuid128>,
-    /// With --transport ble: the Bluetooth adapter to scan and connect with, a name (hci1) or
-    /// a BlueZ object path [default: the first adapter].
+    /// With --transport ble or improv-ble: the Bluetooth adapter to scan and connect with, a
+    /// name (hci1) or a BlueZ object path [default: the first adapter].
     #[arg(
         long = "ble-adapter",
         visible_alias = "ble_adapter",

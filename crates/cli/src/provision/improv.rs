@@ -39,7 +39,7 @@ impl Scanner for Link {
 }
 
 /// An Improv network as the scan table shows it (Improv gives no BSSID or channel).
-fn access_point(n: &ImprovNetwork) -> AccessPoint {
+pub(super) fn access_point(n: &ImprovNetwork) -> AccessPoint {
     AccessPoint {
         ssid: n.ssid.clone(),
         bssid: Bssid([0; 6]),
@@ -104,7 +104,7 @@ pub(super) fn open(conn: &Connection) -> Result<Link, Failure> {
 }
 
 /// The failure an Improv error stands for.
-fn failure(e: ImprovError, place: &str) -> Failure {
+pub(super) fn failure(e: ImprovError, place: &str) -> Failure {
     match e {
         ImprovError::Device(ErrorCode::NotAuthorized) => Failure::new(Exit::Refused, e.to_string())
             .hint("authorize the device (press its button), then run again within its time"),

@@ -11,6 +11,7 @@ mod args;
 mod flow;
 mod gen_cred;
 mod improv;
+mod improv_ble;
 mod prompt;
 mod qr;
 mod report;
@@ -72,6 +73,8 @@ pub async fn provision(args: &ProvisionArgs, ui: &Ui, interactive: bool) -> Outc
     };
     let run = if improv::wanted(&args.conn) {
         improv::execute(args, ui, interactive, started, &mut outcome).await
+    } else if improv_ble::wanted(&args.conn) {
+        improv_ble::execute(args, ui, interactive, started, &mut outcome).await
     } else {
         flow::execute(args, ui, interactive, started, &mut outcome).await
     };
@@ -90,6 +93,9 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
         let conn = args.connection();
         if improv::wanted(&conn) {
             return improv::scan(&conn, &ui).await;
+        }
+        if improv_ble::wanted(&conn) {
+            return improv_ble::scan(&conn, &ui).await;
         }
         let target = session::Target::resolve(&conn)?;
         let mut session = session::open(
@@ -126,8 +132,13 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
 pub async fn info(args: InfoArgs) -> anyhow::Result<Exit> {
     let ui = Ui::new(args.json);
     let conn = args.connection();
-    if improv::wanted(&conn) {
-        let written = match improv::info(&conn, &ui, args.json).await {
+    if improv::wanted(&conn) || improv_ble::wanted(&conn) {
+        let found = if improv::wanted(&conn) {
+            improv::info(&conn, &ui, args.json).await
+        } else {
+            improv_ble::info(&conn, &ui, args.json).await
+        };
+        let written = match found {
             Ok(text) => ui::out(&text),
             Err(failure) => Err(failure),
         };

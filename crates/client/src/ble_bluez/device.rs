@@ -1,8 +1,11 @@
 //! Remote devices as BlueZ lists them, and reading the properties of its objects.
 
+use std::collections::HashMap;
 use wifiprov_transport::ble::Uuid128;
 use wifiprov_transport::ble::gatt::NAME_PREFIX;
 use wifiprov_transport::ble::uuid::{DEFAULT_SERVICE_UUID, EXAMPLE_SERVICE_UUID};
+
+use zbus::OwnedVariant;
 use zbus::fdo::ManagedObjects;
 
 use super::Props;
@@ -22,6 +25,8 @@ pub struct BleDevice {
     pub uuids: Vec<String>,
     /// Whether BlueZ has a connection to it.
     pub connected: bool,
+    /// Whether it advertises Improv Wi-Fi (its service UUID or its service data 0x4677).
+    pub improv: bool,
 }
 
 impl BleDevice {
@@ -33,6 +38,17 @@ impl BleDevice {
             rssi: props.get("RSSI").and_then(|v| i16::try_from(v).ok()),
             uuids: strings(props, "UUIDs"),
             connected: boolean(props, "Connected"),
+            improv: strings(props, "UUIDs")
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(improv::ble::SERVICE_UUID))
+                || props
+                    .get("ServiceData")
+                    .and_then(|v| v.try_clone().ok())
+                    .and_then(|v| HashMap::<String, OwnedVariant>::try_from(v).ok())
+                    .is_some_and(|data| {
+                        data.keys()
+                            .any(|k| k.eq_ignore_ascii_case(improv::ble::SERVICE_DATA_UUID))
+                    }),
         }
     }
 

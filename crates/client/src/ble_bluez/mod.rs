@@ -48,6 +48,7 @@ mod central;
 mod config;
 mod device;
 mod endpoints;
+mod improv;
 mod scan;
 
 use std::collections::HashMap;
@@ -59,6 +60,7 @@ pub use bus::system_bus;
 pub use central::{BluezCentral, CONNECT_ATTEMPTS};
 pub use config::BluezCentralConfig;
 pub use device::BleDevice;
+pub use improv::{IMPROV_COMMAND_TIMEOUT, ImprovBle, WRITE_CHUNK, is_improv};
 pub use scan::scan_devices;
 
 /// BlueZ's well-known bus name.

@@ -85,7 +85,7 @@ impl Bluez {
 
     /// Scans on `adapter` for `duration`, calling `done` on the devices known after every
     /// change; stops early when it returns `true`.
-    async fn scan(
+    pub(super) async fn scan(
         &self,
         adapter: &str,
         duration: Duration,
@@ -150,7 +150,7 @@ impl Bluez {
 }
 
 /// Lists the BLE devices that look like provisioning devices (see
-/// [`BleDevice::is_provisioning`]) after scanning for `duration` on the first adapter (or
+/// [`BleDevice::is_provisioning`], and, without `service_uuid`, Improv devices) after scanning for `duration` on the first adapter (or
 /// `adapter`), strongest signal first.
 pub async fn scan_devices(
     bus: &Connection,
@@ -166,7 +166,7 @@ pub async fn scan_devices(
     let devices = bluez.scan(&adapter, duration, |_| false).await?;
     let mut found: Vec<BleDevice> = devices
         .into_iter()
-        .filter(|d| d.is_provisioning(service_uuid))
+        .filter(|d| d.is_provisioning(service_uuid) || (service_uuid.is_none() && d.improv))
         .collect();
     found.sort_by(|a, b| {
         b.rssi

@@ -33,6 +33,11 @@ impl Options {
             device,
         }
     }
+
+    /// The central's device object path (empty when BlueZ did not say).
+    pub(super) fn device(&self) -> &str {
+        &self.device
+    }
 }
 
 /// GATT state of one remote device.

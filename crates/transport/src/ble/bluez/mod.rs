@@ -38,6 +38,16 @@
 //! best-effort: a device object that BlueZ removes without first signalling
 //! `Connected = false` keeps its session until the protocomm session timeout or the stop.
 //!
+//! # A second service
+//!
+//! [`BluezPeripheral::start_with`] may add an [`ExtraService`] to the same application
+//! (`<base>/app/service1` and its `charN`, without descriptors): characteristics with the
+//! given flags whose `Value` the owner sets through [`BluezHandle::set_extra_value`] (the
+//! `PropertiesChanged` signal is what BlueZ turns into notifications), and whose writes reach
+//! the owner through a channel. It replaces the advertised service UUIDs and adds service data
+//! (`ServiceData`, changed with [`BluezHandle::set_service_data`], which registers the
+//! advertisement again). Improv Wi-Fi is served this way.
+//!
 //! # Files
 //!
 //! `mod.rs` has the settings and errors, `peripheral` exports, registers and tears down the
@@ -66,6 +76,7 @@
 //! when BlueZ does not pass it, since BlueZ truncates to the PDU itself).
 
 mod devices;
+mod extra;
 mod objects;
 mod peripheral;
 
@@ -73,6 +84,7 @@ use super::gatt::{AttError, MAX_ATTRIBUTE_LEN};
 use super::uuid::{DEFAULT_SERVICE_UUID, Uuid128};
 #[cfg(doc)]
 use crate::Service;
+pub use extra::{ExtraCharacteristic, ExtraService, ExtraWrite};
 pub use peripheral::{BluezHandle, BluezPeripheral};
 
 /// The UUID of the Characteristic User Description descriptor (0x2901) in BlueZ's notation.

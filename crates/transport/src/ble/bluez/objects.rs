@@ -9,6 +9,7 @@ use zbus::{OwnedObjectPath, OwnedVariant, interface};
 use super::super::gatt::{Advertisement, AttError, read_chunk_len};
 use super::super::uuid::Uuid128;
 use super::devices::{Options, Shared};
+use super::extra::AdvertisedExtras;
 use super::{GattError, USER_DESCRIPTION_UUID};
 
 fn chunk(value: &[u8], offset: usize, mtu: u16) -> Result<Vec<u8>, AttError> {
@@ -127,6 +128,7 @@ impl DescriptorObject {
 
 pub(super) struct AdvertisementObject {
     pub(super) advertisement: Advertisement,
+    pub(super) extras: Arc<AdvertisedExtras>,
 }
 
 #[interface(name = "org.bluez.LEAdvertisement1")]
@@ -140,7 +142,16 @@ impl AdvertisementObject {
     /// The provisioning service.
     #[zbus(property, name = "ServiceUUIDs")]
     fn service_uuids(&self) -> Vec<String> {
-        vec![self.advertisement.service_uuid.to_string()]
+        match &self.extras.uuids {
+            Some(uuids) => uuids.clone(),
+            None => vec![self.advertisement.service_uuid.to_string()],
+        }
+    }
+
+    /// Service data by UUID (empty unless a second service adds some).
+    #[zbus(property)]
+    fn service_data(&self) -> HashMap<String, OwnedVariant> {
+        self.extras.service_data()
     }
 
     /// The device name.

@@ -14,6 +14,7 @@ use super::super::gatt::{Advertisement, GattLayout};
 #[cfg(doc)]
 use super::DEFAULT_ADAPTER_PATH;
 use super::devices::Shared;
+use super::extra::{AdvertisedExtras, ExtraCharacteristicObject, ExtraService, ExtraServiceObject};
 use super::objects::{AdvertisementObject, CharacteristicObject, DescriptorObject, ServiceObject};
 use super::{BLUEZ_SERVICE, BluezConfig, BluezError};
 use crate::Service;
@@ -50,6 +51,8 @@ struct Paths {
     descriptors: Vec<OwnedObjectPath>,
     advertisement: OwnedObjectPath,
     adapter: OwnedObjectPath,
+    extra_service: OwnedObjectPath,
+    extra_characteristics: Vec<OwnedObjectPath>,
 }
 
 fn path(text: String) -> Result<OwnedObjectPath, BluezError> {
@@ -68,6 +71,18 @@ impl BluezPeripheral {
         config: BluezConfig,
         service: Service,
     ) -> Result<BluezHandle, BluezError> {
+        Self::start_with(connection, adapter_path, config, service, None).await
+    }
+
+    /// As [`BluezPeripheral::start`], with a second service `extra` in the same application
+    /// (see [the module](super)).
+    pub async fn start_with(
+        connection: Connection,
+        adapter_path: &str,
+        config: BluezConfig,
+        service: Service,
+        extra: Option<ExtraService>,
+    ) -> Result<BluezHandle, BluezError> {
         let endpoints = service.with_device(|d| d.endpoints().to_vec());
         let layout = Arc::new(GattLayout::new(config.service_uuid, &endpoints));
         let base = config.base_path.trim_end_matches('/');
@@ -83,7 +98,20 @@ impl BluezPeripheral {
                 .collect::<Result<_, _>>()?,
             advertisement: path(format!("{base}/advertisement0"))?,
             adapter: path(adapter_path.to_string())?,
+            extra_service: path(format!("{base}/app/service1"))?,
+            extra_characteristics: (0..extra.as_ref().map_or(0, |e| e.characteristics.len()))
+                .map(|i| path(format!("{base}/app/service1/char{i}")))
+                .collect::<Result<_, _>>()?,
         };
+        let advertised = Arc::new(AdvertisedExtras {
+            uuids: extra.as_ref().map(|e| e.advertised_uuids.clone()),
+            service_data: std::sync::Mutex::new(
+                extra
+                    .as_ref()
+                    .map(|e| e.service_data.clone())
+                    .unwrap_or_default(),
+            ),
+        });
         let shared = Arc::new(Shared::new(service, layout.clone(), config.max_value_len));
         let advertisement = Advertisement::new(
             &config.local_name,
@@ -100,8 +128,12 @@ impl BluezPeripheral {
             advertising: Arc::new(tokio::sync::Mutex::new(true)),
             watcher: None,
             stopped: false,
+            advertised,
         };
-        match handle.export_and_register(&layout, advertisement).await {
+        match handle
+            .export_and_register(&layout, advertisement, extra)
+            .await
+        {
             Ok(()) => Ok(handle),
             Err(e) => {
                 handle.shutdown().await;
@@ -127,6 +159,8 @@ pub struct BluezHandle {
     advertising: Arc<tokio::sync::Mutex<bool>>,
     watcher: Option<tokio::task::JoinHandle<()>>,
     stopped: bool,
+    /// The advertisement's fields a second service sets.
+    advertised: Arc<AdvertisedExtras>,
 }
 
 impl BluezHandle {
@@ -134,6 +168,7 @@ impl BluezHandle {
         &mut self,
         layout: &GattLayout,
         advertisement: Advertisement,
+        extra: Option<ExtraService>,
     ) -> Result<(), BluezError> {
         let server = self.connection.object_server();
         let p = &self.paths;
@@ -171,11 +206,48 @@ impl BluezHandle {
                 )
                 .await?;
         }
+        if let Some(extra) = extra {
+            server
+                .at(
+                    &p.extra_service,
+                    ExtraServiceObject {
+                        uuid: extra.uuid.clone(),
+                    },
+                )
+                .await?;
+            for (index, (c, char_path)) in extra
+                .characteristics
+                .into_iter()
+                .zip(&p.extra_characteristics)
+                .enumerate()
+            {
+                server
+                    .at(
+                        char_path,
+                        ExtraCharacteristicObject {
+                            index,
+                            uuid: c.uuid,
+                            flags: c.flags,
+                            service_path: p.extra_service.clone(),
+                            value: Arc::new(std::sync::Mutex::new(c.value)),
+                            writes: extra.writes.clone(),
+                            notifying: false,
+                        },
+                    )
+                    .await?;
+            }
+        }
         // The object manager last, so that its first InterfacesAdded covers the whole tree.
         server.at(&p.root, ObjectManager).await?;
         let local_name = advertisement.name.clone();
         server
-            .at(&p.advertisement, AdvertisementObject { advertisement })
+            .at(
+                &p.advertisement,
+                AdvertisementObject {
+                    advertisement,
+                    extras: self.advertised.clone(),
+                },
+            )
             .await?;
 
         self.watcher = Some(self.watch_disconnections().await?);
@@ -256,6 +328,68 @@ impl BluezHandle {
                 }
             }
         }))
+    }
+
+    /// Sets the value of characteristic `index` of the second service and signals the change
+    /// (BlueZ notifies subscribed centrals). Errors (no such characteristic) are logged.
+    pub async fn set_extra_value(&self, index: usize, value: &[u8]) {
+        let Some(path) = self.paths.extra_characteristics.get(index) else {
+            tracing::warn!(index, "no such characteristic in the second service");
+            return;
+        };
+        let server = self.connection.object_server();
+        let iface = match server.interface::<_, ExtraCharacteristicObject>(path).await {
+            Ok(iface) => iface,
+            Err(e) => {
+                tracing::warn!(%path, error = %e, "characteristic not exported");
+                return;
+            }
+        };
+        {
+            let object = iface.get().await;
+            *object
+                .value
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = value.to_vec();
+            if let Err(e) = object.value_changed(iface.signal_emitter()).await {
+                tracing::debug!(%path, error = %e, "value change not signalled");
+            }
+        }
+    }
+
+    /// Sets the advertised service data of `uuid` and, when it changed, registers the
+    /// advertisement again (in a background task) so that BlueZ advertises the new data.
+    pub async fn set_service_data(&self, uuid: &str, data: &[u8]) {
+        if !self.advertised.set_service_data(uuid, data) || !self.adv_registered {
+            return;
+        }
+        // In the background: BlueZ may take its time, and the caller serves a central
+        // meanwhile.
+        let (connection, advertising) = (self.connection.clone(), self.advertising.clone());
+        let (adapter, advertisement) =
+            (self.paths.adapter.clone(), self.paths.advertisement.clone());
+        tokio::spawn(async move {
+            let allowed = advertising.lock().await;
+            if *allowed {
+                let again = readvertise(&connection, &adapter, &advertisement);
+                if tokio::time::timeout(std::time::Duration::from_secs(10), again)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(%adapter, "BlueZ did not take the new advertisement in 10 s");
+                }
+            }
+            drop(allowed);
+        });
+    }
+
+    /// The object paths of the second service's characteristics, in order.
+    pub fn extra_characteristic_paths(&self) -> Vec<ObjectPath<'static>> {
+        self.paths
+            .extra_characteristics
+            .iter()
+            .map(|p| p.clone().into_inner())
+            .collect()
     }
 
     /// The object path of the application root (the object manager).
@@ -383,6 +517,12 @@ async fn cleanup(connection: Connection, shared: Arc<Shared>, p: Paths, r: Regis
         let _ = server.remove::<CharacteristicObject, _>(c).await;
     }
     let _ = server.remove::<ServiceObject, _>(&p.service).await;
+    for c in &p.extra_characteristics {
+        let _ = server.remove::<ExtraCharacteristicObject, _>(c).await;
+    }
+    let _ = server
+        .remove::<ExtraServiceObject, _>(&p.extra_service)
+        .await;
     for d in shared.device_paths() {
         shared.close(&d);
     }
