@@ -91,6 +91,12 @@ impl PortalRoute {
     pub fn new(settings: PortalSettings) -> Self {
         PortalRoute { settings }
     }
+
+    /// The same portal reached at `address` (see [`PortalSettings::address`]).
+    pub fn with_address(mut self, address: Ipv4Addr) -> Self {
+        self.settings.address = Some(address);
+        self
+    }
 }
 
 /// How a submission ended, as the page shows it.

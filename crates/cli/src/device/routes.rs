@@ -81,6 +81,9 @@ impl Routes {
                 list.push((Box::new(route), true));
             }
         }
+        if let Some(route) = args.portal.route(http.then_some(listen))? {
+            list.push((Box::new(route), true));
+        }
         if console {
             // Without HTTP or BLE nothing can reach the agent once its console has ended.
             let route = console_route(args).ending_the_agent(!http && !ble);

@@ -197,6 +197,13 @@ fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> 
     if let Some(route) = smartconfig {
         routes.push(Arc::new(route));
     }
+    if let Some(mut route) = args.portal.route(protocomm.then(|| args.listen()))? {
+        // The portal answers DNS with the access point's own address.
+        if args.portal.portal_address.is_none() {
+            route = route.with_address(args.ap_network().address);
+        }
+        routes.push(Arc::new(route));
+    }
     if routes.is_empty() {
         tracing::info!(
             "fallback provisioning is off: give --pop (security 1) or --sec2-username/--sec2-password \

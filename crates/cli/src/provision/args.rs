@@ -124,6 +124,9 @@ pub enum TransportKind {
     /// Improv Wi-Fi over a serial port (--serial) or a spawned command (--console-command),
     /// as ESP Web Tools speaks it to ESPHome, WLED and wifiprov devices.
     ImprovSerial,
+    /// The captive web portal's JSON API (wifiprov device --portal) at --service_name
+    /// http://ADDR.
+    Portal,
 }
 
 impl TransportKind {
@@ -135,6 +138,7 @@ impl TransportKind {
             TransportKind::Ble => "ble",
             TransportKind::Console => "console",
             TransportKind::ImprovSerial => "improv-serial",
+            TransportKind::Portal => "portal",
         }
     }
 

@@ -11,6 +11,7 @@ mod args;
 mod flow;
 mod gen_cred;
 mod improv;
+mod portal;
 mod prompt;
 mod qr;
 mod report;
@@ -72,6 +73,8 @@ pub async fn provision(args: &ProvisionArgs, ui: &Ui, interactive: bool) -> Outc
     };
     let run = if improv::wanted(&args.conn) {
         improv::execute(args, ui, interactive, started, &mut outcome).await
+    } else if portal::wanted(&args.conn) {
+        portal::execute(args, ui, interactive, started, &mut outcome).await
     } else {
         flow::execute(args, ui, interactive, started, &mut outcome).await
     };
@@ -90,6 +93,9 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
         let conn = args.connection();
         if improv::wanted(&conn) {
             return improv::scan(&conn, &ui).await;
+        }
+        if portal::wanted(&conn) {
+            return portal::scan(&conn, &ui).await;
         }
         let target = session::Target::resolve(&conn)?;
         let mut session = session::open(
