@@ -54,7 +54,7 @@ impl PortalArgs {
             };
             SocketAddr::from(([0, 0, 0, 0], port))
         });
-        if http == Some(listen) {
+        if listen.port() != 0 && http == Some(listen) {
             bail!(
                 "--portal-listen {listen} is where HTTP provisioning listens; give it another port"
             );

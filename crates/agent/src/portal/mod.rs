@@ -319,8 +319,6 @@ impl Portal {
         if !self.token.verify(token) {
             return Err(Refused::Csrf);
         }
-        let now = self.started.elapsed();
-        lock(&self.limiter).take(now).map_err(Refused::Limited)?;
         if ssid.is_empty() || ssid.len() > 32 {
             return Err(Refused::Invalid(
                 "the network name must be 1 to 32 bytes".into(),
@@ -331,6 +329,9 @@ impl Portal {
         if matches!(*self.outcome.borrow(), Outcome::Joining(_)) {
             return Err(Refused::Busy);
         }
+        // Only submissions that would be tried count.
+        let now = self.started.elapsed();
+        lock(&self.limiter).take(now).map_err(Refused::Limited)?;
         let ssid = ssid.to_owned();
         self.outcome.send_replace(Outcome::Joining(ssid.clone()));
         tracing::info!("portal: credentials submitted for {ssid:?}");
