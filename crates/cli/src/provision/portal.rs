@@ -201,13 +201,25 @@ impl Scanner for Link {
                     .and_then(|r| r.as_i64())
                     .and_then(|r| i8::try_from(r).ok())
                     .unwrap_or(-100),
-                auth: if n.get("open").and_then(|o| o.as_bool()).unwrap_or(false) {
-                    AuthMode::Open
-                } else {
-                    AuthMode::Wpa2Psk
-                },
+                auth: auth_of(n),
             })
             .collect())
+    }
+}
+
+/// The security a network entry names (its label, as `AuthMode::label` writes it).
+fn auth_of(network: &serde_json::Value) -> AuthMode {
+    if network.get("open").and_then(|o| o.as_bool()) == Some(true) {
+        return AuthMode::Open;
+    }
+    match text(network, "security") {
+        "WEP" => AuthMode::Wep,
+        "WPA" => AuthMode::WpaPsk,
+        "WPA/WPA2" => AuthMode::WpaWpa2Psk,
+        "WPA2-Enterprise" => AuthMode::Wpa2Enterprise,
+        "WPA3" => AuthMode::Wpa3Psk,
+        "WPA2/WPA3" => AuthMode::Wpa2Wpa3Psk,
+        _ => AuthMode::Wpa2Psk,
     }
 }
 
