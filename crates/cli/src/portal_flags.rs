@@ -34,6 +34,23 @@ pub struct PortalArgs {
 }
 
 impl PortalArgs {
+    /// Where the portal listens, `http` being where protocomm's HTTP listens.
+    pub fn listen(&self, http: Option<SocketAddr>) -> SocketAddr {
+        self.portal_listen.unwrap_or_else(|| {
+            let port = if http.is_some_and(|h| h.port() == 80) {
+                8080
+            } else {
+                80
+            };
+            SocketAddr::from(([0, 0, 0, 0], port))
+        })
+    }
+
+    /// Whether the portal's DNS responder runs.
+    pub fn serves_dns(&self) -> bool {
+        self.portal && self.portal_dns.as_deref() != Some("off")
+    }
+
     /// The portal route, if asked for; `http` is where protocomm's HTTP listens, if it does.
     pub fn route(&self, http: Option<SocketAddr>) -> Result<Option<PortalRoute>> {
         let settings = self.portal_listen.is_some()
@@ -46,14 +63,7 @@ impl PortalArgs {
             }
             return Ok(None);
         }
-        let listen = self.portal_listen.unwrap_or_else(|| {
-            let port = if http.is_some_and(|h| h.port() == 80) {
-                8080
-            } else {
-                80
-            };
-            SocketAddr::from(([0, 0, 0, 0], port))
-        });
+        let listen = self.listen(http);
         if listen.port() != 0 && http == Some(listen) {
             bail!(
                 "--portal-listen {listen} is where HTTP provisioning listens; give it another port"
