@@ -54,7 +54,10 @@ type Resp = Response<BoxBody<Bytes, Infallible>>;
 pub(super) async fn serve(listener: TcpListener, portal: Arc<Portal>) -> Result<(), RouteError> {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let streams = Arc::new(Semaphore::new(MAX_EVENT_STREAMS));
+    // The connections end with the route: dropping the set aborts them.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -69,7 +72,7 @@ pub(super) async fn serve(listener: TcpListener, portal: Arc<Portal>) -> Result<
         };
         let portal = portal.clone();
         let streams = streams.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = service_fn(move |request: Request<Incoming>| {
                 let portal = portal.clone();
                 let streams = streams.clone();
