@@ -129,6 +129,14 @@ seeds["http_request"].add(b"POST /proto-ver HTTP/1.1\r\nTransfer-Encoding: chunk
 seeds["http_request"].add(b"POST /proto-ver HTTP/1.1\r\nContent-Length: 9999\r\n\r\n")
 seeds["http_request"].add(b"POST /proto-ver HTTP/1.1\r\n\xffContent-Length: 3\r\n\r\n-\xff--")
 
+# portal_dns: plain A, AAAA and HTTPS queries (with and without an EDNS record) for probe hosts.
+def dns_query(name, qtype, edns=False):
+    q = bytes([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1 if edns else 0])
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + qtype.to_bytes(2, "big") + b"\0\x01"
+    return q + (b"\0\0\x29\x04\xd0\0\0\0\0\0\0" if edns else b"")
+seeds["portal_dns"] = {dns_query(n, t, e) for n in ("connectivitycheck.gstatic.com", "captive.apple.com", "www.msftconnecttest.com")
+                       for t in (1, 28, 65) for e in (False, True)}
+
 total = 0
 for target, items in sorted(seeds.items()):
     out = os.path.join(corpus, target)
@@ -237,6 +245,14 @@ seeds["improv"] = {
     bytes([0x29]) + b"".join(r + bytes([sum(r) & 0xFF]) for r in improv_rpcs),
     bytes([0x03]) + improv_rpcs[0] + bytes([sum(improv_rpcs[0]) & 0xFF]),
 }
+
+# portal_dns: plain A, AAAA and HTTPS queries (with and without an EDNS record) for probe hosts.
+def dns_query(name, qtype, edns=False):
+    q = bytes([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1 if edns else 0])
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + qtype.to_bytes(2, "big") + b"\0\x01"
+    return q + (b"\0\0\x29\x04\xd0\0\0\0\0\0\0" if edns else b"")
+seeds["portal_dns"] = {dns_query(n, t, e) for n in ("connectivitycheck.gstatic.com", "captive.apple.com", "www.msftconnecttest.com")
+                       for t in (1, 28, 65) for e in (False, True)}
 
 total = 0
 for target, items in sorted(seeds.items()):

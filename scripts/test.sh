@@ -24,6 +24,9 @@ command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
 # Node runs improv-wifi-serial-sdk (npm), the Improv serial peer.
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# Headless Chromium and its WebDriver: the captive portal in a real browser.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     sudo=""

@@ -106,6 +106,7 @@ pub mod console;
 pub mod http;
 pub mod improv;
 pub mod mdns;
+pub mod portal;
 pub mod route;
 pub mod smartconfig;
 
@@ -116,6 +117,7 @@ pub use console::ConsoleRoute;
 pub use http::HttpRoute;
 pub use improv::{ImprovSerialRoute, ImprovSettings};
 pub use mdns::MdnsRoute;
+pub use portal::{PortalRoute, PortalSettings};
 pub use route::{Place, Provisioner, Route, RouteContext, RouteError, RunningRoute, Shutdown};
 pub use smartconfig::SmartConfigRoute;
 pub use wifiprov_device::{Manager, ProvError};

@@ -15,6 +15,7 @@ mod improv_flags;
 mod logging;
 mod manage;
 mod output;
+mod portal_flags;
 mod provision;
 mod route_flags;
 mod serial;

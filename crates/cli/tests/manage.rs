@@ -278,3 +278,73 @@ fn fallback_provisioning_retries_without_restart_and_records_the_network() {
         assert!(!out.contains(secret), "{secret} leaked:\n{out}");
     }
 }
+
+#[test]
+fn fallback_access_point_serves_the_captive_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let known = serde_json::json!([{"ssid": "Nowhere", "password": "not-here-at-all"}]);
+    let file = networks_file(dir.path(), known, "fallback");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wifiprov"))
+        .args(["manage", "--networks", file.to_str().unwrap()])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--pop",
+            "abcd1234",
+            "--interval",
+            "1",
+        ])
+        .args([
+            "--portal",
+            "--portal-listen",
+            "127.0.0.1:0",
+            "--portal-dns",
+            "off",
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let sink = stderr.clone();
+    let pipe = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let daemon = Daemon { child, stderr };
+    let rest = daemon.wait_for("the captive portal on ", Duration::from_secs(30));
+    let url = rest.split_whitespace().next().unwrap().to_owned();
+    let provision = |pass: &str| {
+        wifiprov(&[
+            "provision",
+            "--transport",
+            "portal",
+            "--service_name",
+            &url,
+            "--ssid",
+            "HomeNet",
+            "--passphrase",
+            pass,
+        ])
+    };
+    let wrong = provision("wrong-horse");
+    assert_eq!(wrong.code, 5, "{}", wrong.all());
+    assert!(
+        wrong.all().contains("Wrong password for HomeNet"),
+        "{}",
+        wrong.all()
+    );
+    let right = provision("correct-horse");
+    assert_eq!(
+        right.code,
+        0,
+        "{}\n{}",
+        right.all(),
+        daemon.stderr.lock().unwrap()
+    );
+    assert!(right.all().contains("192.168.1.42"), "{}", right.all());
+    assert!(!daemon.stderr.lock().unwrap().contains("correct-horse"));
+}

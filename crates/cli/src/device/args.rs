@@ -97,6 +97,8 @@ pub struct DeviceArgs {
     pub smartconfig: crate::route_flags::SmartConfigArgs,
     #[command(flatten)]
     pub improv: crate::improv_flags::ImprovArgs,
+    #[command(flatten)]
+    pub portal: crate::portal_flags::PortalArgs,
     /// Print the simulator's built-in networks and exit.
     #[arg(long)]
     pub sim_list: bool,

@@ -86,6 +86,9 @@ impl Routes {
         if let Some(route) = improv.as_ref().and_then(|s| args.improv.serial_route(s)) {
             list.push((Box::new(route), true));
         }
+        if let Some(route) = args.portal.route(http.then_some(listen))? {
+            list.push((Box::new(route), true));
+        }
         if console {
             // Without HTTP or BLE nothing can reach the agent once its console has ended.
             let route = console_route(args).ending_the_agent(!http && !ble);

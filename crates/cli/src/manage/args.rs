@@ -94,6 +94,8 @@ pub struct ManageArgs {
     /// --sec2-username/--sec2-password it is the only one.
     #[command(flatten)]
     pub smartconfig: crate::route_flags::SmartConfigArgs,
+    #[command(flatten)]
+    pub portal: crate::portal_flags::PortalArgs,
     /// Print one JSON object per manager event on stdout.
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub events: Option<String>,

@@ -50,7 +50,20 @@ fn default_networks() -> PathBuf {
 /// Runs the manager.
 pub async fn manage(args: ManageArgs) -> Result<Exit> {
     let mut args = args.merge_config_file().exit(Exit::Config)?;
-    let ap_network = args.ap_network();
+    let mut ap_network = args.ap_network();
+    if args.portal.portal {
+        // DHCP tells phones where the portal is (RFC 8910) and, with the portal's DNS
+        // responder, to ask it for every name.
+        let port = args.portal.listen(Some(args.listen())).port();
+        let host = args.portal.portal_address.unwrap_or(ap_network.address);
+        let url = if port == 80 {
+            format!("http://{host}/api/captive")
+        } else {
+            format!("http://{host}:{port}/api/captive")
+        };
+        ap_network.captive_portal = Some(url);
+        ap_network.dns = args.portal.serves_dns();
+    }
     let no_dhcp = !ap_network.dhcp && args.ap_dhcp.as_deref() != Some("off");
     args.wifi.ap_network = Some(ap_network);
     let wifi = args.wifi.backend().await?;
@@ -213,6 +226,13 @@ fn fallback(args: &ManageArgs) -> Result<(Option<Fallback>, Option<Generated>)> 
         routes.push(Arc::new(route));
     }
     if let Some(route) = improv.as_ref().and_then(|s| args.improv.serial_route(s)) {
+        routes.push(Arc::new(route));
+    }
+    if let Some(mut route) = args.portal.route(Some(args.listen()))? {
+        // The portal answers DNS with the access point's own address.
+        if args.portal.portal_address.is_none() {
+            route = route.with_address(args.ap_network().address);
+        }
         routes.push(Arc::new(route));
     }
     if routes.is_empty() {

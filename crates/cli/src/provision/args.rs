@@ -127,6 +127,9 @@ pub enum TransportKind {
     /// Improv Wi-Fi over BLE through BlueZ (--service_name: the device's name or address), as
     /// Home Assistant speaks it to ESPHome, WLED and wifiprov devices.
     ImprovBle,
+    /// The captive web portal's JSON API (wifiprov device --portal) at --service_name
+    /// http://ADDR.
+    Portal,
 }
 
 impl TransportKind {
@@ -139,6 +142,7 @@ impl TransportKind {
             TransportKind::Console => "console",
             TransportKind::ImprovSerial => "improv-serial",
             TransportKind::ImprovBle => "improv-ble",
+            TransportKind::Portal => "portal",
         }
     }
 

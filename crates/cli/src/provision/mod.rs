@@ -12,6 +12,7 @@ mod flow;
 mod gen_cred;
 mod improv;
 mod improv_ble;
+mod portal;
 mod prompt;
 mod qr;
 mod report;
@@ -75,6 +76,8 @@ pub async fn provision(args: &ProvisionArgs, ui: &Ui, interactive: bool) -> Outc
         improv::execute(args, ui, interactive, started, &mut outcome).await
     } else if improv_ble::wanted(&args.conn) {
         improv_ble::execute(args, ui, interactive, started, &mut outcome).await
+    } else if portal::wanted(&args.conn) {
+        portal::execute(args, ui, interactive, started, &mut outcome).await
     } else {
         flow::execute(args, ui, interactive, started, &mut outcome).await
     };
@@ -96,6 +99,9 @@ pub async fn scan(args: ScanArgs) -> anyhow::Result<Exit> {
         }
         if improv_ble::wanted(&conn) {
             return improv_ble::scan(&conn, &ui).await;
+        }
+        if portal::wanted(&conn) {
+            return portal::scan(&conn, &ui).await;
         }
         let target = session::Target::resolve(&conn)?;
         let mut session = session::open(

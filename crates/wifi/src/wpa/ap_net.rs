@@ -32,6 +32,11 @@ pub struct ApNetwork {
     pub dnsmasq: PathBuf,
     /// The most leases handed out at once.
     pub max_leases: u16,
+    /// A captive portal's RFC 8908 API URL, announced with DHCP option 114 (RFC 8910).
+    pub captive_portal: Option<String>,
+    /// Announce the access point's own address as the DNS server (a captive portal's DNS
+    /// responder answers there); otherwise no DNS server is announced.
+    pub dns: bool,
 }
 
 impl Default for ApNetwork {
@@ -42,6 +47,8 @@ impl Default for ApNetwork {
             dhcp: true,
             dnsmasq: PathBuf::from("dnsmasq"),
             max_leases: 16,
+            captive_portal: None,
+            dns: false,
         }
     }
 }
@@ -86,7 +93,7 @@ impl ApNetwork {
     /// The `dnsmasq` arguments serving this network on `iface`.
     pub fn dnsmasq_args(&self, iface: &str) -> Result<Vec<String>, WifiError> {
         let (first, last) = self.pool()?;
-        Ok(vec![
+        let mut args = vec![
             "--keep-in-foreground".into(),
             "--conf-file=/dev/null".into(),
             "--port=0".into(),
@@ -98,9 +105,17 @@ impl ApNetwork {
             "--leasefile-ro".into(),
             // No default route and no DNS server: the access point leads nowhere else.
             "--dhcp-option=3".into(),
-            "--dhcp-option=6".into(),
+            if self.dns {
+                format!("--dhcp-option=6,{}", self.address)
+            } else {
+                "--dhcp-option=6".into()
+            },
             "--log-facility=-".into(),
-        ])
+        ];
+        if let Some(url) = &self.captive_portal {
+            args.push(format!("--dhcp-option=114,\"{url}\""));
+        }
+        Ok(args)
     }
 }
 
@@ -225,6 +240,24 @@ mod tests {
             };
             assert!(net.pool().is_err(), "{address:?}/{prefix}");
         }
+    }
+
+    #[test]
+    fn dnsmasq_announces_a_captive_portal() {
+        let net = ApNetwork {
+            captive_portal: Some("http://192.168.4.1/api/captive".into()),
+            dns: true,
+            ..ApNetwork::default()
+        };
+        let args = net.dnsmasq_args("wlan1").unwrap();
+        assert!(args.iter().any(|a| a == "--dhcp-option=6,192.168.4.1"));
+        assert!(
+            args.iter()
+                .any(|a| a == "--dhcp-option=114,\"http://192.168.4.1/api/captive\"")
+        );
+        let plain = ApNetwork::default().dnsmasq_args("wlan1").unwrap();
+        assert!(plain.iter().any(|a| a == "--dhcp-option=6"));
+        assert!(!plain.iter().any(|a| a.starts_with("--dhcp-option=114")));
     }
 
     #[test]
