@@ -15,8 +15,9 @@ pub struct PortalArgs {
     /// shown a page to pick the network and type its password, and sees the outcome.
     #[arg(long, help_heading = "Captive portal")]
     pub portal: bool,
-    /// Where the portal's web page and API listen [default: 0.0.0.0:80; 0.0.0.0:8080 when
-    /// HTTP provisioning already takes port 80].
+    /// Where the portal's web page and API listen [default: 0.0.0.0:80, where phones send
+    /// their captive-portal probes; HTTP provisioning then moves to 8080 unless --listen
+    /// gives it port 80, and the portal takes 8080].
     #[arg(long, value_name = "ADDR", help_heading = "Captive portal")]
     pub portal_listen: Option<SocketAddr>,
     /// Where the portal's DNS responder listens (it answers every name with the portal's
@@ -34,6 +35,13 @@ pub struct PortalArgs {
 }
 
 impl PortalArgs {
+    /// Where HTTP provisioning listens when `--listen` is not given: port 80, or 8080 when
+    /// the portal takes 80 (phones send their captive-portal probes to port 80).
+    pub fn http_default(&self) -> SocketAddr {
+        let portal_on_80 = self.portal && self.portal_listen.is_none_or(|l| l.port() == 80);
+        SocketAddr::from(([0, 0, 0, 0], if portal_on_80 { 8080 } else { 80 }))
+    }
+
     /// Where the portal listens, `http` being where protocomm's HTTP listens.
     pub fn listen(&self, http: Option<SocketAddr>) -> SocketAddr {
         self.portal_listen.unwrap_or_else(|| {

@@ -14,7 +14,8 @@ pub struct DeviceArgs {
     /// TOML file with any of these settings (keys as the long flag names, with `_` or `-`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to serve provisioning on [default: 0.0.0.0:80, as ESP-IDF's SoftAP transport].
+    /// Address to serve provisioning on [default: 0.0.0.0:80, as ESP-IDF's SoftAP transport;
+    /// 0.0.0.0:8080 with --portal, whose page takes port 80].
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
     /// Transports to serve, comma-separated: http, ble, console [default: http]. The console

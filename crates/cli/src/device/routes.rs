@@ -26,9 +26,7 @@ pub(super) struct Routes {
 impl Routes {
     /// The routes `args` ask for; `service_name` is what BLE and mDNS announce.
     pub fn from_args(args: &DeviceArgs, service_name: &str, env: &ChildEnv) -> Result<Routes> {
-        let listen = args
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
+        let listen = args.listen.unwrap_or_else(|| args.portal.http_default());
         let wants = |name: &str| args.transport.iter().any(|t| t == name);
         let http = args.transport.is_empty() || wants("http");
         let (ble, console) = (wants("ble"), wants("console"));

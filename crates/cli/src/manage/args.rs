@@ -31,7 +31,8 @@ pub struct ManageArgs {
     /// Control socket of the daemon [default: see `wifiprov status --help`].
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
-    /// Where the fallback access point serves provisioning (HTTP) [default: 0.0.0.0:80].
+    /// Where the fallback access point serves provisioning (HTTP) [default: 0.0.0.0:80;
+    /// 0.0.0.0:8080 with --portal, whose page takes port 80].
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<SocketAddr>,
     /// The address clients reach the fallback provisioning at, shown by `status` and in the QR
@@ -229,14 +230,10 @@ fn in_path(program: &Path) -> bool {
     })
 }
 
-/// The default `--listen`.
-pub const DEFAULT_LISTEN: SocketAddr =
-    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 80);
-
 impl ManageArgs {
     /// Where the fallback access point serves provisioning.
     pub fn listen(&self) -> SocketAddr {
-        self.listen.unwrap_or(DEFAULT_LISTEN)
+        self.listen.unwrap_or_else(|| self.portal.http_default())
     }
 
     /// Where clients reach the fallback provisioning (see `--provisioning-address`); `None`
@@ -434,7 +431,14 @@ mod tests {
         assert_eq!(args.events.as_deref(), Some("json"));
         assert!(args.smartconfig.smartconfig_type.is_some());
         let defaults = ManageArgs::default().merge_config_file().unwrap();
-        assert_eq!(defaults.listen(), DEFAULT_LISTEN);
+        assert_eq!(defaults.listen(), "0.0.0.0:80".parse().unwrap());
+        // The captive portal takes port 80; HTTP provisioning moves to 8080.
+        let mut with_portal = ManageArgs::default();
+        with_portal.portal.portal = true;
+        assert_eq!(with_portal.listen(), "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(with_portal.portal.listen(Some(with_portal.listen())).port(), 80);
+        with_portal.listen = Some("0.0.0.0:80".parse().unwrap());
+        assert_eq!(with_portal.portal.listen(Some(with_portal.listen())).port(), 8080);
         assert_eq!(
             defaults.provisioning_address(),
             Some("192.168.4.1:80".parse().unwrap())
