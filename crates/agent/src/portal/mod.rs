@@ -247,13 +247,17 @@ pub(crate) enum Refused {
 }
 
 /// What the portal's handlers share.
+/// How long a scan's list is shown before a page load scans again.
+const SCAN_MAX_AGE: Duration = Duration::from_secs(30);
+
 pub(crate) struct Portal {
     ctx: RouteContext,
     token: CsrfToken,
     limiter: Mutex<Limiter>,
     started: Instant,
     outcome: watch::Sender<Outcome>,
-    networks: Mutex<Vec<Network>>,
+    /// The last scan's networks and when it ended (`None` before the first scan).
+    networks: Mutex<Option<(Instant, Vec<Network>)>>,
     scanning: tokio::sync::Mutex<()>,
     portal_url: String,
     hosts: Vec<String>,
@@ -289,28 +293,35 @@ impl Portal {
             Ok(_guard) => match self.ctx.wifi().scan(ScanParams::default()).await {
                 Ok(scan) => {
                     let nets = networks_of(scan);
-                    *lock(&self.networks) = nets.clone();
+                    *lock(&self.networks) = Some((Instant::now(), nets.clone()));
                     nets
                 }
                 Err(e) => {
                     tracing::warn!("portal: scan failed: {e}");
-                    lock(&self.networks).clone()
+                    lock(&self.networks)
+                        .clone()
+                        .map(|(_, n)| n)
+                        .unwrap_or_default()
                 }
             },
             Err(_) => {
                 let _wait = self.scanning.lock().await;
-                lock(&self.networks).clone()
+                lock(&self.networks)
+                    .clone()
+                    .map(|(_, n)| n)
+                    .unwrap_or_default()
             }
         }
     }
 
-    /// The networks (scanning first if there is no list yet).
+    /// The networks of the last scan, scanning first if there was none or it is older than
+    /// [`SCAN_MAX_AGE`] (an empty result counts: page loads stay fast when nothing is in
+    /// range, and rescan is a button away).
     async fn networks(&self) -> Vec<Network> {
         let nets = lock(&self.networks).clone();
-        if nets.is_empty() {
-            self.rescan().await
-        } else {
-            nets
+        match nets {
+            Some((at, nets)) if at.elapsed() < SCAN_MAX_AGE => nets,
+            _ => self.rescan().await,
         }
     }
 
@@ -412,7 +423,7 @@ impl Route for PortalRoute {
                 limiter: Mutex::new(Limiter::new(settings.limit.0, settings.limit.1)),
                 started: Instant::now(),
                 outcome: watch::Sender::new(Outcome::Idle),
-                networks: Mutex::new(Vec::new()),
+                networks: Mutex::new(None),
                 scanning: tokio::sync::Mutex::new(()),
                 portal_url: portal_url.clone(),
                 hosts,

@@ -436,9 +436,15 @@ mod tests {
         let mut with_portal = ManageArgs::default();
         with_portal.portal.portal = true;
         assert_eq!(with_portal.listen(), "0.0.0.0:8080".parse().unwrap());
-        assert_eq!(with_portal.portal.listen(Some(with_portal.listen())).port(), 80);
+        assert_eq!(
+            with_portal.portal.listen(Some(with_portal.listen())).port(),
+            80
+        );
         with_portal.listen = Some("0.0.0.0:80".parse().unwrap());
-        assert_eq!(with_portal.portal.listen(Some(with_portal.listen())).port(), 8080);
+        assert_eq!(
+            with_portal.portal.listen(Some(with_portal.listen())).port(),
+            8080
+        );
         assert_eq!(
             defaults.provisioning_address(),
             Some("192.168.4.1:80".parse().unwrap())
