@@ -73,10 +73,10 @@ JSON
         || { fail "$S/setup" "the phone's wpa_supplicant did not start"; return 1; }
 }
 
-phone_cli() { ip netns exec phone wpa_cli -p "$W/wpa-phone" -i wlan2 "$@"; }
+phone_cli() { timeout 10 ip netns exec phone wpa_cli -p "$W/wpa-phone" -i wlan2 "$@"; }
 
 # The device's AP as the phone's scan shows it.
-phone_sees_ap() { ip netns exec phone iw dev wlan2 scan 2>/dev/null | grep -q "SSID: $AP_SSID"; }
+phone_sees_ap() { timeout 15 ip netns exec phone iw dev wlan2 scan 2>/dev/null | grep -q "SSID: $AP_SSID"; }
 
 case_ap_up() {
     local t0; t0=$(now)
@@ -118,7 +118,7 @@ case_phone_dhcp() {
     phone_cli set_network "$id" ssid "\"$AP_SSID\"" >/dev/null
     phone_cli set_network "$id" psk "\"$AP_PSK\"" >/dev/null
     phone_cli select_network "$id" >/dev/null
-    wait_for 30 sh -c "ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
+    wait_for 30 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
         || why="the phone did not associate with $AP_SSID: $(phone_cli status | tr '\n' ' ')"
     if [ -z "$why" ]; then
         ip netns exec phone udhcpc -i wlan2 -n -q -t 10 -T 1 -s /etc/udhcpc/default.script >"$W/udhcpc-phone.log" 2>&1 \
@@ -165,7 +165,7 @@ case_retry() {
             || why="the access point did not come back after the failed join: $(grep -i 'join\|access point' "$W/manage.log" | tail -n 4 | tr '\n' ' ')"
     fi
     if [ -z "$why" ]; then
-        wait_for 60 sh -c "ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
+        wait_for 60 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
             || why="the phone did not rejoin $AP_SSID: $(phone_cli status | tr '\n' ' ')"
     fi
     if [ -z "$why" ]; then

@@ -77,10 +77,10 @@ JSON
         || { fail "$S/setup" "the phone's wpa_supplicant did not start"; return 1; }
 }
 
-phone_cli() { ip netns exec phone wpa_cli -p "$W/wpa-phone" -i wlan2 "$@"; }
+phone_cli() { timeout 10 ip netns exec phone wpa_cli -p "$W/wpa-phone" -i wlan2 "$@"; }
 
 # The device's AP as the phone's scan shows it.
-phone_sees_ap() { ip netns exec phone iw dev wlan2 scan 2>/dev/null | grep -q "SSID: $AP_SSID"; }
+phone_sees_ap() { timeout 15 ip netns exec phone iw dev wlan2 scan 2>/dev/null | grep -q "SSID: $AP_SSID"; }
 
 # home_on: the home network comes into range.
 home_on() {
@@ -95,7 +95,7 @@ home_on() {
 
 # The A record the device's DNS gives for NAME (busybox nslookup, answer section only).
 dns_answer() {
-    ip netns exec phone busybox nslookup "$1" 192.168.4.1 2>/dev/null \
+    timeout 10 ip netns exec phone busybox nslookup "$1" 192.168.4.1 2>/dev/null \
         | awk '/^Name:/ { named = 1; next } named && /^Address/ { sub(/^Address( 1)?:[ \t]*/, ""); print; exit }'
 }
 
@@ -122,13 +122,13 @@ case_phone_dhcp() {
         phone_cli set_network "$id" ssid "\"$AP_SSID\"" >/dev/null
         phone_cli set_network "$id" psk "\"$AP_PSK\"" >/dev/null
         phone_cli select_network "$id" >/dev/null
-        wait_for 30 sh -c "ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
+        wait_for 30 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
             || why="the phone did not associate with $AP_SSID: $(phone_cli status | tr '\n' ' ')"
     fi
     if [ -z "$why" ]; then
         printf '#!/bin/sh\n/etc/udhcpc/default.script "$@"\nenv >>"%s/lease.env"\n' "$W" >"$W/phone.script"
         chmod +x "$W/phone.script"
-        ip netns exec phone udhcpc -i wlan2 -n -q -t 10 -T 1 -O 114 -s "$W/phone.script" >"$W/udhcpc-phone.log" 2>&1 \
+        timeout 40 ip netns exec phone udhcpc -i wlan2 -n -q -t 10 -T 1 -O 114 -s "$W/phone.script" >"$W/udhcpc-phone.log" 2>&1 \
             || why="the phone got no address from the device: $(tail -n 3 "$W/udhcpc-phone.log" | tr '\n' ' ')"
     fi
     if [ -z "$why" ]; then
@@ -166,9 +166,9 @@ case_probe() {
         load=$(ip netns exec phone curl -s -m 10 -o "$W/page.html" -w '%{time_total}' http://192.168.4.1/)
         grep -qi '<form' "$W/page.html" || why="the portal page has no form: $(head -c 200 "$W/page.html")"
         again=$(ip netns exec phone curl -s -m 10 -o /dev/null -w '%{time_total}' http://192.168.4.1/)
-        assets=$(ip netns exec phone curl -s -m 10 -o /dev/null -w '%{time_total}' \
+        assets=$(ip netns exec phone curl -s -m 10 -o /dev/null -w '%{time_total} s ' \
             http://192.168.4.1/portal.css -o /dev/null http://192.168.4.1/portal.js)
-        echo "lab: $S: the page (with the device's scan in it, $(wc -c <"$W/page.html") bytes) loaded over the air in ${load} s, again in ${again} s; its CSS and script in ${assets} s"
+        echo "lab: $S: the page (with the device's scan in it, $(wc -c <"$W/page.html") bytes) loaded over the air in ${load} s, again in ${again} s; its CSS and script in ${assets}"
     fi
     [ -z "$why" ] && pass "$S/probe" || fail "$S/probe" "$why"
     echo "TIME $S/probe $(since "$t0") s"
@@ -182,7 +182,7 @@ case_wrong() {
     home_on || { fail "$S/wrong" "the home network's hostapd did not start"; return 1; }
     timeout 120 ip netns exec phone "$BIN" provision --transport portal \
         --service_name http://192.168.4.1 --ssid HomeNet --passphrase wrong-horse-1 >"$W/submit-wrong.log" 2>&1
-    wait_for 90 sh -c "ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED && ip netns exec phone curl -s -m 3 http://192.168.4.1/api/status | grep -q '\"state\":\"failed\"'" \
+    wait_for 90 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED && ip netns exec phone curl -s -m 3 http://192.168.4.1/api/status | grep -q '\"state\":\"failed\"'" \
         || why="the phone never read the failure from the portal: $(phone_status | cut -c1-200) $(tail -n 3 "$W/submit-wrong.log" | tr '\n' ' ')"
     if [ -z "$why" ]; then
         status=$(phone_status)
