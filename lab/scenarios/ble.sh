@@ -264,6 +264,12 @@ case_disconnect() {
     fi
     if [ -z "$why" ]; then
         provision "provision-$c" --sec-ver 1 --pop "$POP" --ssid HomeNet --passphrase correct-horse
+        if [ "$PROV_RC" = 3 ]; then
+            # The emulated link at times answers a third central's first request with nothing
+            # (lab/README.md, known issues); a person would run the command again.
+            echo "lab: $S/$c: the third client was not answered (exit 3); running it once more"
+            provision "provision-$c-again" --sec-ver 1 --pop "$POP" --ssid HomeNet --passphrase correct-horse
+        fi
         why=$(check_joined)
     fi
     finish "$c" "$t0" "$why"
