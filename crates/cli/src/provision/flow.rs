@@ -213,6 +213,32 @@ pub(super) async fn ask_passphrase_again(
     Ok(Some(answer))
 }
 
+/// After a failed join by a transport whose device takes new credentials at once (Improv, the
+/// portal): in a terminal, a Wi-Fi failure is shown and another try offered, with the
+/// passphrase asked again (`Ok`: try again); anything else ends the run with `failure`.
+pub(super) async fn offer_retry(
+    failure: Failure,
+    ui: &Ui,
+    interactive: bool,
+    shown: &str,
+    passphrase: &mut Zeroizing<String>,
+) -> Result<(), Failure> {
+    if !interactive || failure.code != Exit::WifiFailed {
+        return Err(failure);
+    }
+    ui.fail(&Failure::new(failure.code, failure.message.clone()));
+    if !prompt::confirm("Try again? [Y/n] ").await? {
+        return Err(Failure {
+            shown: true,
+            ..failure
+        });
+    }
+    if let Some(answer) = ask_passphrase_again(shown).await? {
+        *passphrase = answer;
+    }
+    Ok(())
+}
+
 /// What the interactive client offers after a failure, in the same session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Retry {

@@ -190,19 +190,7 @@ pub(super) async fn execute(
             Err(e) => failure(e, &link.place),
         };
         // Improv devices take new credentials at once: a terminal offers another passphrase.
-        if !interactive || failure.code != Exit::WifiFailed {
-            return Err(failure);
-        }
-        ui.fail(&Failure::new(failure.code, failure.message.clone()));
-        if !prompt::confirm("Try again? [Y/n] ").await? {
-            return Err(Failure {
-                shown: true,
-                ..failure
-            });
-        }
-        if let Some(answer) = flow::ask_passphrase_again(&shown).await? {
-            passphrase = answer;
-        }
+        flow::offer_retry(failure, ui, interactive, &shown, &mut passphrase).await?;
     }
 }
 
@@ -215,14 +203,21 @@ pub(super) async fn info(conn: &Connection, ui: &Ui, json: bool) -> Result<Strin
         .await
         .map_err(|e| failure(e, &link.place))?;
     Ok(if json {
-        info_json(&link.place, state, url.as_deref(), &info)
+        info_json(&link.place, "improv-serial", state, url.as_deref(), &info)
     } else {
-        info_text(&link.place, state, url.as_deref(), &info)
+        info_text(&link.place, "Improv serial 1", state, url.as_deref(), &info)
     })
 }
 
-fn info_text(place: &str, state: State, url: Option<&str>, info: &ImprovDeviceInfo) -> String {
-    let mut text = format!("Device:        {place}\nProtocol:      Improv serial 1\n");
+/// Improv device information for people; `protocol` names the framing ("Improv serial 1").
+pub(super) fn info_text(
+    place: &str,
+    protocol: &str,
+    state: State,
+    url: Option<&str>,
+    info: &ImprovDeviceInfo,
+) -> String {
+    let mut text = format!("Device:        {place}\nProtocol:      {protocol}\n");
     text.push_str(&format!("State:         {}\n", state.name()));
     if let Some(url) = url {
         text.push_str(&format!("URL:           {url}\n"));
@@ -239,10 +234,17 @@ fn info_text(place: &str, state: State, url: Option<&str>, info: &ImprovDeviceIn
     text
 }
 
-fn info_json(place: &str, state: State, url: Option<&str>, info: &ImprovDeviceInfo) -> String {
+/// Improv device information as one JSON line; `protocol` is `improv-serial` or `improv-ble`.
+pub(super) fn info_json(
+    place: &str,
+    protocol: &str,
+    state: State,
+    url: Option<&str>,
+    info: &ImprovDeviceInfo,
+) -> String {
     serde_json::json!({
         "device": place,
-        "protocol": "improv-serial",
+        "protocol": protocol,
         "state": state.name(),
         "url": url,
         "name": info.name,

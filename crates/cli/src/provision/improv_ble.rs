@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ::improv::State;
 use ::improv::ble::CAP_WIFI_SCAN;
 use wifiprov_client::ble_bluez::ImprovBle;
-use wifiprov_client::improv::{ImprovDeviceInfo, ImprovError};
+use wifiprov_client::improv::ImprovError;
 use wifiprov_wifi::AccessPoint;
 
 use super::args::{Connection, ProvisionArgs, TransportKind};
@@ -151,19 +151,7 @@ pub(super) async fn execute(
             },
             Err(e) => failure(e, &link.place),
         };
-        if !interactive || failure.code != Exit::WifiFailed {
-            return Err(failure);
-        }
-        ui.fail(&Failure::new(failure.code, failure.message.clone()));
-        if !prompt::confirm("Try again? [Y/n] ").await? {
-            return Err(Failure {
-                shown: true,
-                ..failure
-            });
-        }
-        if let Some(answer) = flow::ask_passphrase_again(&shown).await? {
-            passphrase = answer;
-        }
+        flow::offer_retry(failure, ui, interactive, &shown, &mut passphrase).await?;
     }
 }
 
@@ -176,41 +164,10 @@ pub(super) async fn info(conn: &Connection, ui: &Ui, json: bool) -> Result<Strin
         .await
         .map_err(|e| failure(e, &link.place))?;
     Ok(if json {
-        info_json(&link.place, state, &info)
+        super::improv::info_json(&link.place, "improv-ble", state, None, &info)
     } else {
-        info_text(&link.place, state, &info)
+        super::improv::info_text(&link.place, "Improv BLE 2.4", state, None, &info)
     })
-}
-
-fn info_text(place: &str, state: State, info: &ImprovDeviceInfo) -> String {
-    let mut text = format!("Device:        {place}\nProtocol:      Improv BLE 2.4\n");
-    text.push_str(&format!("State:         {}\n", state.name()));
-    text.push_str(&format!("Name:          {}\n", info.name));
-    text.push_str(&format!(
-        "Firmware:      {} {}\n",
-        info.firmware, info.version
-    ));
-    text.push_str(&format!("Hardware:      {}\n", info.hardware));
-    if let (Some(os), Some(version)) = (&info.os_name, &info.os_version) {
-        text.push_str(&format!("OS:            {os} {version}\n"));
-    }
-    text
-}
-
-fn info_json(place: &str, state: State, info: &ImprovDeviceInfo) -> String {
-    serde_json::json!({
-        "device": place,
-        "protocol": "improv-ble",
-        "state": state.name(),
-        "name": info.name,
-        "firmware": info.firmware,
-        "version": info.version,
-        "hardware": info.hardware,
-        "os_name": info.os_name,
-        "os_version": info.os_version,
-    })
-    .to_string()
-        + "\n"
 }
 
 /// `scan` over Improv BLE.

@@ -291,19 +291,7 @@ pub(super) async fn execute(
             }
             other => Failure::new(Exit::Failure, format!("unexpected state {other:?}")),
         };
-        if !interactive || failure.code != Exit::WifiFailed {
-            return Err(failure);
-        }
-        ui.fail(&Failure::new(failure.code, failure.message.clone()));
-        if !prompt::confirm("Try again? [Y/n] ").await? {
-            return Err(Failure {
-                shown: true,
-                ..failure
-            });
-        }
-        if let Some(answer) = flow::ask_passphrase_again(&shown).await? {
-            passphrase = answer;
-        }
+        flow::offer_retry(failure, ui, interactive, &shown, &mut passphrase).await?;
     }
 }
 
