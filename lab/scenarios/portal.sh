@@ -12,86 +12,16 @@
 # One radio: joining HomeNet takes the access point away, so the phone reads a failed
 # attempt's outcome after the access point comes back, and a success on HomeNet's side.
 
+# The air (setup), the phone's helpers and home_on come from the fallback scenario.
+FALLBACK_LIB_ONLY=1
+. "$LAB_DIR/scenarios/fallback.sh"
+unset FALLBACK_LIB_ONLY
+
 S=portal
 PSK=correct-horse
 AP_SSID=wifiprov-setup
 AP_PSK=setup-me-please
 POP=abcd1234
-
-# udhcpc's script for the device's station side. Like dhcpcd it removes only the address it
-# added itself, so the access point's address on the same interface survives a deconfig.
-write_dhcp_script() {
-    cat >"$W/udhcpc.script" <<'SCRIPT'
-#!/bin/sh
-state=/tmp/lab-portal/udhcpc.$interface
-case "$1" in
-    deconfig)
-        [ -f "$state" ] && ip addr del "$(cat "$state")" dev "$interface" 2>/dev/null
-        rm -f "$state" ;;
-    bound|renew)
-        [ -f "$state" ] && [ "$(cat "$state")" != "$ip/${mask:-24}" ] \
-            && ip addr del "$(cat "$state")" dev "$interface" 2>/dev/null
-        ip addr replace "$ip/${mask:-24}" dev "$interface"
-        echo "$ip/${mask:-24}" >"$state" ;;
-esac
-exit 0
-SCRIPT
-    sed -i "s|/tmp/lab-portal|$W|" "$W/udhcpc.script"
-    chmod +x "$W/udhcpc.script"
-}
-
-setup() {
-    hwsim 3 || { fail "$S/setup" "modprobe mac80211_hwsim radios=3 failed"; return 1; }
-    local p0 p2
-    p0=$(phy_of wlan0); p2=$(phy_of wlan2)
-    ip netns add home && ip netns add phone || return 1
-    ip netns exec home ip link set lo up
-    ip netns exec phone ip link set lo up
-    iw phy "$p0" set netns name home || { fail "$S/setup" "cannot move $p0 to namespace home"; return 1; }
-    iw phy "$p2" set netns name phone || { fail "$S/setup" "cannot move $p2 to namespace phone"; return 1; }
-    ip netns exec home ip addr add 192.168.77.1/24 dev wlan0
-    hostapd_conf "$W/hostapd-home.conf" wlan0 HomeNet 1 psk "$PSK"
-    cat >"$W/networks.json" <<JSON
-{
-  "schema": 2,
-  "known_networks": [
-    {"ssid": "HomeNet", "password": "$PSK", "enables_webrepl": false}
-  ],
-  "access_point": {
-    "config": {"essid": "$AP_SSID", "channel": 6, "hidden": false,
-               "password": "$AP_PSK", "authmode": 3, "max_clients": 4},
-    "enables_webrepl": false,
-    "start_policy": "fallback"
-  }
-}
-JSON
-    write_dhcp_script
-    printf 'ctrl_interface=/run/wpa_supplicant\nupdate_config=1\n' >"$W/wpa-device.conf"
-    bg wpa-device wpa_supplicant -i wlan1 -D nl80211 -c "$W/wpa-device.conf" -dd -t
-    wait_for 30 test -S /run/wpa_supplicant/wlan1 \
-        || { fail "$S/setup" "the device's wpa_supplicant did not start"; return 1; }
-    bg udhcpc-device udhcpc -f -i wlan1 -t 2 -T 1 -A 1 -s "$W/udhcpc.script"
-    printf 'ctrl_interface=%s/wpa-phone\n' "$W" >"$W/wpa-phone.conf"
-    bg_ns phone wpa-phone wpa_supplicant -i wlan2 -D nl80211 -c "$W/wpa-phone.conf" -dd -t
-    wait_for 30 test -S "$W/wpa-phone/wlan2" \
-        || { fail "$S/setup" "the phone's wpa_supplicant did not start"; return 1; }
-}
-
-phone_cli() { timeout 10 ip netns exec phone wpa_cli -p "$W/wpa-phone" -i wlan2 "$@"; }
-
-# The device's AP as the phone's scan shows it.
-phone_sees_ap() { timeout 15 ip netns exec phone iw dev wlan2 scan 2>/dev/null | grep -q "SSID: $AP_SSID"; }
-
-# home_on: the home network comes into range.
-home_on() {
-    bg_ns home hostapd-home hostapd -dd "$W/hostapd-home.conf"
-    wait_for 30 grep -q AP-ENABLED "$W/hostapd-home.log" || return 1
-    bg_ns home dnsmasq-home dnsmasq --no-daemon --conf-file=/dev/null --port=0 --user=root \
-        --bind-interfaces --interface=wlan0 \
-        --dhcp-range=192.168.77.100,192.168.77.199,255.255.255.0,1h \
-        --dhcp-leasefile="$W/dnsmasq-home.leases"
-}
-
 
 # The A record the device's DNS gives for NAME (busybox nslookup, answer section only).
 dns_answer() {
