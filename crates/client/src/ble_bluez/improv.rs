@@ -80,6 +80,14 @@ impl std::fmt::Debug for ImprovBle {
     }
 }
 
+/// Why one connection attempt failed.
+enum Attempt {
+    /// Worth another attempt, with the reason.
+    Retry(String),
+    /// Final.
+    Fatal(ImprovError),
+}
+
 enum Answer {
     Result(RpcResult),
     Error(ErrorCode),
@@ -165,47 +173,100 @@ impl ImprovBle {
         }
     }
 
+    /// Connects, waits for the services and subscribes, [`super::CONNECT_ATTEMPTS`] times in
+    /// all when BlueZ cannot connect or the link drops before the subscriptions are in place
+    /// (BlueZ then answers `StartNotify` with `org.bluez.Error.NotConnected`).
     async fn open(&mut self) -> Result<(), ImprovError> {
-        let path = self.device.path.clone();
         let mut attempt = 1;
         loop {
-            match self.bluez.call(&path, DEVICE_IFACE, "Connect", &()).await {
-                Ok(_) => break,
-                Err(e) if attempt < super::CONNECT_ATTEMPTS => {
-                    tracing::debug!(attempt, error = %e, "Improv BLE: connecting again");
+            match self.open_once().await {
+                Ok(()) => return Ok(()),
+                Err(Attempt::Retry(why)) if attempt < super::CONNECT_ATTEMPTS => {
+                    tracing::debug!(attempt, %why, "Improv BLE: connecting again");
+                    self.disconnect_quietly().await;
                     attempt += 1;
                     tokio::time::sleep(POLL_INTERVAL * attempt).await;
                 }
-                Err(e) => return Err(transport(e)),
+                Err(Attempt::Retry(why)) => {
+                    return Err(ImprovError::Io(std::io::Error::other(format!(
+                        "could not connect to {} ({} attempts): {why}",
+                        self.describe(),
+                        super::CONNECT_ATTEMPTS
+                    ))));
+                }
+                Err(Attempt::Fatal(e)) => return Err(e),
             }
+        }
+    }
+
+    /// One attempt of [`Self::open`].
+    async fn open_once(&mut self) -> Result<(), Attempt> {
+        let path = self.device.path.clone();
+        if let Err(e) = self.bluez.call(&path, DEVICE_IFACE, "Connect", &()).await {
+            return Err(Attempt::Retry(e.to_string()));
         }
         self.connected = true;
         let deadline = Instant::now() + DEFAULT_REQUEST_TIMEOUT;
-        while !self
-            .bluez
-            .get_bool(&path, DEVICE_IFACE, "ServicesResolved")
-            .await
-            .map_err(transport)?
-        {
+        loop {
+            let resolved = self
+                .bluez
+                .get_bool(&path, DEVICE_IFACE, "ServicesResolved")
+                .await
+                .map_err(|e| Attempt::Fatal(transport(e)))?;
+            if resolved {
+                break;
+            }
+            let up = self
+                .bluez
+                .get_bool(&path, DEVICE_IFACE, "Connected")
+                .await
+                .map_err(|e| Attempt::Fatal(transport(e)))?;
+            if !up {
+                return Err(Attempt::Retry(
+                    "the link dropped before the services were resolved".into(),
+                ));
+            }
             if Instant::now() >= deadline {
-                return Err(ImprovError::Timeout {
+                return Err(Attempt::Fatal(ImprovError::Timeout {
                     what: "the GATT services",
                     timeout: DEFAULT_REQUEST_TIMEOUT,
-                });
+                }));
             }
             tokio::time::sleep(POLL_INTERVAL / 5).await;
         }
-        self.chars = self.characteristics().await?;
+        self.chars = self.characteristics().await.map_err(Attempt::Fatal)?;
         for char_path in [&self.chars.state, &self.chars.error, &self.chars.result] {
-            if let Err(e) = self
+            match self
                 .bluez
                 .call(char_path, CHARACTERISTIC_IFACE, "StartNotify", &())
                 .await
             {
-                tracing::debug!(path = %char_path, error = %e, "StartNotify failed");
+                Ok(_) => {}
+                Err(TransportError::Status(text))
+                    if text.starts_with("org.bluez.Error.NotConnected") =>
+                {
+                    return Err(Attempt::Retry(format!(
+                        "the link dropped while subscribing ({text})"
+                    )));
+                }
+                // Already subscribed, or notifications the device does not offer: the
+                // answers are then read back when they are awaited.
+                Err(e) => tracing::debug!(path = %char_path, error = %e, "StartNotify failed"),
             }
         }
         Ok(())
+    }
+
+    /// Drops the link after a failed attempt, ignoring errors (it may already be down).
+    async fn disconnect_quietly(&mut self) {
+        if let Err(e) = self
+            .bluez
+            .call(&self.device.path, DEVICE_IFACE, "Disconnect", &())
+            .await
+        {
+            tracing::debug!(error = %e, "Disconnect failed");
+        }
+        self.connected = false;
     }
 
     async fn characteristics(&self) -> Result<Characteristics, ImprovError> {
