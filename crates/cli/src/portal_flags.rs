@@ -32,6 +32,11 @@ pub struct PortalArgs {
     /// JSON API under /api/ stays.
     #[arg(long, value_name = "DIR", help_heading = "Captive portal")]
     pub portal_ui: Option<PathBuf>,
+    /// The device's mDNS name the page shows beside its new address after a join, or "off"
+    /// [default: the system's hostname with ".local", as avahi or systemd-resolved announce
+    /// it].
+    #[arg(long, value_name = "NAME|off", help_heading = "Captive portal")]
+    pub portal_local_name: Option<String>,
 }
 
 impl PortalArgs {
@@ -64,7 +69,8 @@ impl PortalArgs {
         let settings = self.portal_listen.is_some()
             || self.portal_dns.is_some()
             || self.portal_address.is_some()
-            || self.portal_ui.is_some();
+            || self.portal_ui.is_some()
+            || self.portal_local_name.is_some();
         if !self.portal {
             if settings {
                 bail!("the --portal-* settings need --portal");
@@ -95,6 +101,49 @@ impl PortalArgs {
         let mut settings = PortalSettings::new(listen, dns);
         settings.address = self.portal_address;
         settings.ui_dir = self.portal_ui.clone();
+        settings.local_name = match self.portal_local_name.as_deref() {
+            Some("off") => None,
+            Some(name) => Some(local_name(name)?),
+            None => Some(wifiprov_agent::improv::hostname())
+                .filter(|h| h != "localhost")
+                .and_then(|h| local_name(&h).ok()),
+        };
         Ok(Some(PortalRoute::new(settings)))
+    }
+}
+
+/// `name` as an mDNS name: one DNS label (letters, digits, hyphens, at most 63), with `.local`
+/// added when it is not there.
+fn local_name(name: &str) -> Result<String> {
+    let label = name.strip_suffix(".local").unwrap_or(name);
+    let valid = (1..=63).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-');
+    if !valid {
+        bail!(
+            "--portal-local-name {name:?}: expected a host name of letters, digits and hyphens \
+             (at most 63), or off"
+        );
+    }
+    Ok(format!("{label}.local"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn local_names() {
+        assert_eq!(local_name("sensor-7").unwrap(), "sensor-7.local");
+        assert_eq!(local_name("sensor-7.local").unwrap(), "sensor-7.local");
+        for bad in ["", "-x", "x-", "a.b", "has space", &"x".repeat(64), "café"] {
+            let err = local_name(bad).unwrap_err().to_string();
+            assert!(err.contains("--portal-local-name"), "{bad:?}: {err}");
+        }
     }
 }

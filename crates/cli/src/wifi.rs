@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use wifiprov_wifi::WifiBackend;
 use wifiprov_wifi::detect::{self, BackendKind, Choice};
 use wifiprov_wifi::sim::{SimBackend, SimEnvironment, SimNetwork};
+use wifiprov_wifi::split::SplitRadio;
 
 use crate::exit::{Exit, ExitContext};
 
@@ -36,6 +37,13 @@ pub(crate) struct WifiArgs {
     /// starting with # are skipped), so passphrases stay off the command line.
     #[arg(long, value_name = "FILE")]
     pub sim_ap_file: Option<PathBuf>,
+    /// Run the access point on this second interface (a second radio, or a virtual AP
+    /// interface of the station's radio), so that it stays up while the station scans and
+    /// joins: the phone on it is told a join's outcome directly. With wpa_supplicant, its
+    /// socket is IFACE's in the station socket's directory; with NetworkManager, the device
+    /// IFACE.
+    #[arg(long, value_name = "IFACE")]
+    pub ap_interface: Option<String>,
     /// The access point's network with the wpa_supplicant backend (set by `manage`).
     #[arg(skip)]
     pub ap_network: Option<wifiprov_wifi::wpa::ApNetwork>,
@@ -65,7 +73,8 @@ impl WifiArgs {
         })
     }
 
-    /// Opens the backend the flags name.
+    /// Opens the backend the flags name (with `--ap-interface`, the station's and the access
+    /// point's as one [`SplitRadio`]).
     pub(crate) async fn backend(&self) -> Result<Arc<dyn WifiBackend>> {
         open(self).await
     }
@@ -81,6 +90,12 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
         .exit(Exit::Usage)?,
         None => default_kind(options),
     };
+    if options.ap_interface.is_some() && kind == BackendKind::Sim {
+        return Err(Exit::Usage.error(
+            "--ap-interface needs the wpa-supplicant or networkmanager backend (the simulator \
+             runs its access point beside the station already)",
+        ));
+    }
     match kind {
         BackendKind::Sim => sim(options),
         BackendKind::WpaSupplicant => {
@@ -90,7 +105,7 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
             };
             wpa(&path, options).await
         }
-        BackendKind::NetworkManager => networkmanager(options.interface.as_deref()).await,
+        BackendKind::NetworkManager => networkmanager(options).await,
         BackendKind::Auto => {
             if let Some(path) = &options.wpa_ctrl {
                 return wpa(path, options).await;
@@ -99,7 +114,7 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
             match detect::decide(&probe) {
                 Choice::NetworkManager => {
                     tracing::info!("Wi-Fi backend: NetworkManager (detected)");
-                    networkmanager(options.interface.as_deref()).await
+                    networkmanager(options).await
                 }
                 Choice::WpaSupplicant(path) => {
                     tracing::info!(socket = %path.display(), "Wi-Fi backend: wpa_supplicant (detected)");
@@ -156,17 +171,54 @@ fn wpa_default_socket(interface: Option<&str>) -> Result<PathBuf> {
 
 /// wpa_supplicant at `path`. A joined network is saved to wpa_supplicant's configuration (when
 /// it allows that: `update_config=1`), so the device reconnects after a restart on its own.
+///
+/// With `--ap-interface`, the access point runs on that interface's wpa_supplicant (its socket
+/// beside the station's), which also sets up the access point's network.
 async fn wpa(path: &Path, args: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
     let options = wifiprov_wifi::wpa::WpaOptions {
         save_after_connect: true,
+        ap_network: if args.ap_interface.is_some() {
+            None
+        } else {
+            args.ap_network.clone()
+        },
+        ..Default::default()
+    };
+    let station = wifiprov_wifi::wpa::WpaBackend::connect_with(path, options).await?;
+    let Some(ap_iface) = &args.ap_interface else {
+        return Ok(Arc::new(station));
+    };
+    let ap_path = path.with_file_name(ap_iface);
+    if ap_path == path {
+        return Err(Exit::Usage.error(format!(
+            "--ap-interface {ap_iface} is the station's own interface"
+        )));
+    }
+    let options = wifiprov_wifi::wpa::WpaOptions {
         ap_network: args.ap_network.clone(),
         ..Default::default()
     };
-    let backend = wifiprov_wifi::wpa::WpaBackend::connect_with(path, options).await?;
-    Ok(Arc::new(backend))
+    let ap = wifiprov_wifi::wpa::WpaBackend::connect_with(&ap_path, options)
+        .await
+        .with_context(|| {
+            format!(
+                "the access point's interface {ap_iface} (wpa_supplicant socket {})",
+                ap_path.display()
+            )
+        })?;
+    tracing::info!(station = %path.display(), ap = %ap_path.display(), "access point on its own interface");
+    Ok(Arc::new(SplitRadio::new(Arc::new(station), Arc::new(ap))))
 }
 
-async fn networkmanager(interface: Option<&str>) -> Result<Arc<dyn WifiBackend>> {
-    let backend = wifiprov_wifi::nm::NmBackend::connect(interface).await?;
-    Ok(Arc::new(backend))
+/// NetworkManager on `--wifi-interface` (with `--ap-interface`, the access point on that
+/// device).
+async fn networkmanager(args: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
+    let station = wifiprov_wifi::nm::NmBackend::connect(args.interface.as_deref()).await?;
+    let Some(ap_iface) = &args.ap_interface else {
+        return Ok(Arc::new(station));
+    };
+    let ap = wifiprov_wifi::nm::NmBackend::connect(Some(ap_iface))
+        .await
+        .with_context(|| format!("the access point's interface {ap_iface}"))?;
+    Ok(Arc::new(SplitRadio::new(Arc::new(station), Arc::new(ap))))
 }

@@ -144,7 +144,7 @@ const PROBES: [&str; 6] = [
 
 #[test]
 fn probes_redirects_api_and_outcomes() {
-    let portal = Portal::start(&[]);
+    let portal = Portal::start(&["--portal-local-name", "sensor-7"]);
     let home = format!("http://{}/", portal.addr);
 
     // Every OS's probe, on its own host name, is sent to the portal.
@@ -246,15 +246,16 @@ fn probes_redirects_api_and_outcomes() {
     let right = portal.connect(&token, "HomeNet", "correct-horse").json();
     assert_eq!(right["state"], "joined", "{right}");
     assert_eq!(right["ip"], "192.168.1.42");
+    assert_eq!(right["local_name"], "sensor-7.local");
     assert_eq!(
         right["message"],
-        "Joined HomeNet, the device is now at 192.168.1.42."
+        "Joined HomeNet, the device is now at 192.168.1.42 / sensor-7.local."
     );
     assert_eq!(right["provisioned"], true);
     let page = portal.get("/");
     assert!(
         page.body
-            .contains("Joined HomeNet, the device is now at 192.168.1.42.")
+            .contains("Joined HomeNet, the device is now at 192.168.1.42 / sensor-7.local.")
     );
     assert!(page.body.contains("class=\"outcome ok\""));
 
@@ -516,6 +517,10 @@ fn a_user_ui_directory_and_usage_errors() {
         (vec!["--portal-dns", "off"], "need --portal"),
         (vec!["--portal", "--portal-dns", "nowhere"], "--portal-dns"),
         (vec!["--portal", "--portal-ui", state], "no index.html"),
+        (
+            vec!["--portal", "--portal-local-name", "not a name"],
+            "--portal-local-name",
+        ),
     ] {
         let mut all = vec!["device", "--listen", "127.0.0.1:0", "--security", "0"];
         all.extend(["--state-dir", state]);

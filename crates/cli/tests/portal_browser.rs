@@ -297,6 +297,8 @@ fn device() -> (Agent, String) {
         "127.0.0.1:0",
         "--portal-dns",
         "off",
+        "--portal-local-name",
+        "sensor-7",
     ]);
     let log = agent.output();
     let url = log
@@ -354,7 +356,7 @@ fn phone_with_javascript_wrong_then_right() {
 
     phone.type_into("#password", "correct-horse");
     phone.click("#submit");
-    phone.wait_outcome("Joined HomeNet, the device is now at 192.168.1.42.");
+    phone.wait_outcome("Joined HomeNet, the device is now at 192.168.1.42 / sensor-7.local.");
     phone.screenshot("phone-joined");
     // The page's own script made no request elsewhere (no third-party URL in the page).
     let foreign = phone.script(

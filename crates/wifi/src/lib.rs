@@ -12,6 +12,7 @@ pub mod detect;
 #[cfg(feature = "networkmanager")]
 pub mod nm;
 pub mod sim;
+pub mod split;
 mod types;
 #[cfg(feature = "wpa-supplicant")]
 pub mod wpa;

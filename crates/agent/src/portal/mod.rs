@@ -64,6 +64,9 @@ pub struct PortalSettings {
     pub hosts: Vec<String>,
     /// The submission limiter's burst and refill time.
     pub limit: (u32, Duration),
+    /// The device's mDNS name shown beside its address after a join (`name.local`, as the
+    /// system's mDNS responder announces it); `None` shows the address alone.
+    pub local_name: Option<String>,
 }
 
 impl PortalSettings {
@@ -76,6 +79,7 @@ impl PortalSettings {
             ui_dir: None,
             hosts: Vec::new(),
             limit: (Limiter::BURST, Limiter::REFILL),
+            local_name: None,
         }
     }
 }
@@ -106,8 +110,8 @@ pub enum Outcome {
     Idle,
     /// Joining this network.
     Joining(String),
-    /// Joined this network at this address.
-    Joined(String, Ipv4Addr),
+    /// Joined this network at this address (and this mDNS name, when known).
+    Joined(String, Ipv4Addr, Option<String>),
     /// The attempt at this network failed.
     Failed(String, Failure),
 }
@@ -139,7 +143,12 @@ impl Outcome {
         match self {
             Outcome::Idle => String::new(),
             Outcome::Joining(ssid) => format!("Joining {ssid}…"),
-            Outcome::Joined(ssid, ip) => format!("Joined {ssid}, the device is now at {ip}."),
+            Outcome::Joined(ssid, ip, None) => {
+                format!("Joined {ssid}, the device is now at {ip}.")
+            }
+            Outcome::Joined(ssid, ip, Some(name)) => {
+                format!("Joined {ssid}, the device is now at {ip} / {name}.")
+            }
             Outcome::Failed(ssid, Failure::WrongPassword) => {
                 format!("Wrong password for {ssid} — try again.")
             }
@@ -151,10 +160,10 @@ impl Outcome {
     }
 
     fn json(&self, provisioned: bool) -> serde_json::Value {
-        let (ssid, ip) = match self {
-            Outcome::Idle => (None, None),
-            Outcome::Joining(s) | Outcome::Failed(s, _) => (Some(s.as_str()), None),
-            Outcome::Joined(s, ip) => (Some(s.as_str()), Some(ip.to_string())),
+        let (ssid, ip, local_name) = match self {
+            Outcome::Idle => (None, None, None),
+            Outcome::Joining(s) | Outcome::Failed(s, _) => (Some(s.as_str()), None, None),
+            Outcome::Joined(s, ip, name) => (Some(s.as_str()), Some(ip.to_string()), name.clone()),
         };
         let reason = match self {
             Outcome::Failed(_, Failure::WrongPassword) => Some("wrong-password"),
@@ -166,6 +175,7 @@ impl Outcome {
             "state": self.state(),
             "ssid": ssid,
             "ip": ip,
+            "local_name": local_name,
             "reason": reason,
             "message": self.message(),
             "provisioned": provisioned,
@@ -262,6 +272,7 @@ pub(crate) struct Portal {
     portal_url: String,
     hosts: Vec<String>,
     ui_dir: Option<PathBuf>,
+    local_name: Option<String>,
 }
 
 impl Portal {
@@ -347,7 +358,7 @@ impl Portal {
         self.outcome.send_replace(Outcome::Joining(ssid.clone()));
         tracing::info!("portal: credentials submitted for {ssid:?}");
         let outcome = match self.ctx.provisioner().submit(credentials).await {
-            Ok(link) => Outcome::Joined(ssid, link.ip),
+            Ok(link) => Outcome::Joined(ssid, link.ip, self.local_name.clone()),
             Err(ProvError::Refused(e)) => {
                 tracing::debug!("portal: submission refused: {e}");
                 self.outcome.send_replace(Outcome::Idle);
@@ -428,6 +439,7 @@ impl Route for PortalRoute {
                 portal_url: portal_url.clone(),
                 hosts,
                 ui_dir: settings.ui_dir.clone(),
+                local_name: settings.local_name.clone(),
                 ctx: ctx.clone(),
             });
             let mut place = format!("the captive portal on {portal_url}");
@@ -509,11 +521,22 @@ mod tests {
 
     #[test]
     fn messages() {
-        let joined = Outcome::Joined("HomeNet".into(), Ipv4Addr::new(192, 168, 1, 42));
+        let joined = Outcome::Joined("HomeNet".into(), Ipv4Addr::new(192, 168, 1, 42), None);
         assert_eq!(
             joined.message(),
             "Joined HomeNet, the device is now at 192.168.1.42."
         );
+        assert!(joined.json(true)["local_name"].is_null());
+        let named = Outcome::Joined(
+            "HomeNet".into(),
+            Ipv4Addr::new(192, 168, 1, 42),
+            Some("sensor-7.local".into()),
+        );
+        assert_eq!(
+            named.message(),
+            "Joined HomeNet, the device is now at 192.168.1.42 / sensor-7.local."
+        );
+        assert_eq!(named.json(true)["local_name"], "sensor-7.local");
         let wrong = Outcome::Failed("HomeNet".into(), Failure::WrongPassword);
         assert_eq!(wrong.message(), "Wrong password for HomeNet — try again.");
         assert_eq!(wrong.json(false)["reason"], "wrong-password");

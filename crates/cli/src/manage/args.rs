@@ -123,6 +123,8 @@ struct FileSettings {
     #[serde(alias = "wpa_ctrl")]
     wpa_ctrl: Option<PathBuf>,
     interface: Option<String>,
+    #[serde(alias = "ap_interface")]
+    ap_interface: Option<String>,
     #[serde(alias = "sim_env")]
     sim_env: Option<PathBuf>,
     #[serde(alias = "sim_ap", default)]
@@ -304,6 +306,7 @@ impl ManageArgs {
         wifi.wifi = wifi.wifi.take().or(file.wifi);
         wifi.wpa_ctrl = wifi.wpa_ctrl.take().or(file.wpa_ctrl.map(relative));
         wifi.interface = wifi.interface.take().or(file.interface);
+        wifi.ap_interface = wifi.ap_interface.take().or(file.ap_interface);
         wifi.sim_env = wifi.sim_env.take().or(file.sim_env.map(relative));
         if wifi.sim_ap.is_empty() {
             wifi.sim_ap = file.sim_ap;

@@ -274,8 +274,12 @@ pub(super) async fn execute(
             "joined" => {
                 outcome.ssid = Some(String::from_utf8_lossy(&ssid).into_owned());
                 let ip = text(&doc, "ip").to_owned();
+                let at = match text(&doc, "local_name") {
+                    "" => ip.clone(),
+                    name => format!("{ip} / {name}"),
+                };
                 ui.step(&format!(
-                    "Provisioned: {shown}; the device is at {ip} ({})",
+                    "Provisioned: {shown}; the device is at {at} ({})",
                     seconds(started.elapsed().saturating_sub(prompt::time_waiting()))
                 ));
                 outcome.ip = (!ip.is_empty()).then_some(ip);

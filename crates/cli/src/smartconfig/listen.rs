@@ -109,6 +109,7 @@ pub async fn run(args: ListenArgs) -> Result<Exit> {
         sim_env: args.sim_env.clone(),
         sim_ap: args.sim_ap.clone(),
         sim_ap_file: args.sim_ap_file.clone(),
+        ap_interface: None,
         ap_network: None,
     }
     .backend()
