@@ -37,7 +37,8 @@ SCRIPT
 }
 
 setup() {
-    hwsim 3 || { fail "$S/setup" "modprobe mac80211_hwsim radios=3 failed"; return 1; }
+    local radios=${FALLBACK_RADIOS:-3}
+    hwsim "$radios" || { fail "$S/setup" "modprobe mac80211_hwsim radios=$radios failed"; return 1; }
     local p0 p2
     p0=$(phy_of wlan0); p2=$(phy_of wlan2)
     ip netns add home && ip netns add phone || return 1

@@ -39,9 +39,8 @@ pub(crate) struct WifiArgs {
     pub sim_ap_file: Option<PathBuf>,
     /// Run the access point on this second interface (a second radio, or a virtual AP
     /// interface of the station's radio), so that it stays up while the station scans and
-    /// joins: the phone on it is told a join's outcome directly. With wpa_supplicant, its
-    /// socket is IFACE's in the station socket's directory; with NetworkManager, the device
-    /// IFACE.
+    /// joins: the phone on it is told a join's outcome directly (wpa_supplicant backend: the
+    /// socket IFACE beside the station's).
     #[arg(long, value_name = "IFACE")]
     pub ap_interface: Option<String>,
     /// The access point's network with the wpa_supplicant backend (set by `manage`).
@@ -74,7 +73,7 @@ impl WifiArgs {
     }
 
     /// Opens the backend the flags name (with `--ap-interface`, the station's and the access
-    /// point's as one [`SplitRadio`]).
+    /// point's wpa_supplicant as one [`SplitRadio`]).
     pub(crate) async fn backend(&self) -> Result<Arc<dyn WifiBackend>> {
         open(self).await
     }
@@ -90,10 +89,12 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
         .exit(Exit::Usage)?,
         None => default_kind(options),
     };
-    if options.ap_interface.is_some() && kind == BackendKind::Sim {
+    if options.ap_interface.is_some()
+        && matches!(kind, BackendKind::Sim | BackendKind::NetworkManager)
+    {
         return Err(Exit::Usage.error(
-            "--ap-interface needs the wpa-supplicant or networkmanager backend (the simulator \
-             runs its access point beside the station already)",
+            "--ap-interface needs the wpa-supplicant backend (the simulator runs its access \
+             point beside the station already)",
         ));
     }
     match kind {
@@ -105,16 +106,20 @@ async fn open(options: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
             };
             wpa(&path, options).await
         }
-        BackendKind::NetworkManager => networkmanager(options).await,
+        BackendKind::NetworkManager => networkmanager(options.interface.as_deref()).await,
         BackendKind::Auto => {
             if let Some(path) = &options.wpa_ctrl {
                 return wpa(path, options).await;
             }
             let probe = detect::probe(options.interface.as_deref()).await;
             match detect::decide(&probe) {
+                Choice::NetworkManager if options.ap_interface.is_some() => Err(Exit::Usage.error(
+                    "--ap-interface needs the wpa-supplicant backend, and NetworkManager \
+                         manages this machine's Wi-Fi",
+                )),
                 Choice::NetworkManager => {
                     tracing::info!("Wi-Fi backend: NetworkManager (detected)");
-                    networkmanager(options).await
+                    networkmanager(options.interface.as_deref()).await
                 }
                 Choice::WpaSupplicant(path) => {
                     tracing::info!(socket = %path.display(), "Wi-Fi backend: wpa_supplicant (detected)");
@@ -184,16 +189,20 @@ async fn wpa(path: &Path, args: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
         },
         ..Default::default()
     };
-    let station = wifiprov_wifi::wpa::WpaBackend::connect_with(path, options).await?;
-    let Some(ap_iface) = &args.ap_interface else {
-        return Ok(Arc::new(station));
-    };
-    let ap_path = path.with_file_name(ap_iface);
-    if ap_path == path {
+    let ap_path = args
+        .ap_interface
+        .as_ref()
+        .map(|iface| path.with_file_name(iface));
+    if ap_path.as_deref() == Some(path) {
         return Err(Exit::Usage.error(format!(
-            "--ap-interface {ap_iface} is the station's own interface"
+            "--ap-interface {} is the station's own interface",
+            args.ap_interface.as_deref().unwrap_or_default()
         )));
     }
+    let station = wifiprov_wifi::wpa::WpaBackend::connect_with(path, options).await?;
+    let (Some(ap_iface), Some(ap_path)) = (&args.ap_interface, ap_path) else {
+        return Ok(Arc::new(station));
+    };
     let options = wifiprov_wifi::wpa::WpaOptions {
         ap_network: args.ap_network.clone(),
         ..Default::default()
@@ -210,15 +219,7 @@ async fn wpa(path: &Path, args: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
     Ok(Arc::new(SplitRadio::new(Arc::new(station), Arc::new(ap))))
 }
 
-/// NetworkManager on `--wifi-interface` (with `--ap-interface`, the access point on that
-/// device).
-async fn networkmanager(args: &WifiArgs) -> Result<Arc<dyn WifiBackend>> {
-    let station = wifiprov_wifi::nm::NmBackend::connect(args.interface.as_deref()).await?;
-    let Some(ap_iface) = &args.ap_interface else {
-        return Ok(Arc::new(station));
-    };
-    let ap = wifiprov_wifi::nm::NmBackend::connect(Some(ap_iface))
-        .await
-        .with_context(|| format!("the access point's interface {ap_iface}"))?;
-    Ok(Arc::new(SplitRadio::new(Arc::new(station), Arc::new(ap))))
+async fn networkmanager(interface: Option<&str>) -> Result<Arc<dyn WifiBackend>> {
+    let backend = wifiprov_wifi::nm::NmBackend::connect(interface).await?;
+    Ok(Arc::new(backend))
 }

@@ -41,6 +41,38 @@ fn unknown_backend_is_refused() {
 }
 
 #[test]
+fn ap_interface_needs_a_second_wpa_supplicant_interface() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap();
+    let socket = state.path().join("wlan1");
+    for (args, needle) in [
+        (
+            vec!["--wifi", "sim", "--ap-interface", "wlan3"],
+            "needs the wpa-supplicant backend",
+        ),
+        (
+            vec!["--wifi", "networkmanager", "--ap-interface", "wlan3"],
+            "needs the wpa-supplicant backend",
+        ),
+        (
+            vec![
+                "--wpa-ctrl",
+                socket.to_str().unwrap(),
+                "--ap-interface",
+                "wlan1",
+            ],
+            "is the station's own interface",
+        ),
+    ] {
+        let mut all = vec!["device", "--state-dir", dir];
+        all.extend(args);
+        let run = wifiprov(&all);
+        assert_eq!(run.code, 2, "a usage error: {run:#?}");
+        assert!(run.stderr.contains(needle), "{needle:?}: {run:#?}");
+    }
+}
+
+#[test]
 fn missing_wpa_socket_names_the_path() {
     let state = tempfile::tempdir().unwrap();
     let socket = state.path().join("no-such-socket");
