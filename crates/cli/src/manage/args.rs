@@ -419,7 +419,8 @@ mod tests {
         let args = merged(
             "listen = \"127.0.0.1:9\"\ninterval = 5\nsecurity = 1\npop = \"from-file\"\n\
              generate_secrets = false\nevents = \"json\"\nevent-hook = \"true\"\n\
-             smartconfig-type = \"esptouch-v2\"\nsmartconfig-udp = \"127.0.0.1:7\"\n",
+             smartconfig-type = \"esptouch-v2\"\nsmartconfig-udp = \"127.0.0.1:7\"\n\
+             ap-interface = \"wlan3\"\n",
             ManageArgs {
                 interval: Some(1),
                 ..ManageArgs::default()
@@ -433,6 +434,7 @@ mod tests {
         assert!(!args.generates_secrets());
         assert_eq!(args.events.as_deref(), Some("json"));
         assert!(args.smartconfig.smartconfig_type.is_some());
+        assert_eq!(args.wifi.ap_interface.as_deref(), Some("wlan3"));
         let defaults = ManageArgs::default().merge_config_file().unwrap();
         assert_eq!(defaults.listen(), "0.0.0.0:80".parse().unwrap());
         // The captive portal takes port 80; HTTP provisioning moves to 8080.
