@@ -13,7 +13,7 @@
 FALLBACK_LIB_ONLY=1
 FALLBACK_RADIOS=4
 . "$LAB_DIR/scenarios/fallback.sh"
-unset FALLBACK_LIB_ONLY FALLBACK_RADIOS
+unset FALLBACK_LIB_ONLY
 
 S=portal_ap_sta
 LOCAL_NAME=lab-device
@@ -37,7 +37,7 @@ JSON
     printf 'ctrl_interface=/run/wpa_supplicant\n' >"$W/wpa-ap.conf"
     bg wpa-ap wpa_supplicant -i wlan3 -D nl80211 -c "$W/wpa-ap.conf" -dd -t
     wait_for 30 test -S /run/wpa_supplicant/wlan3 \
-        || { fail "$S/setup" "the access point radio's wpa_supplicant did not start"; return 1; }
+        || { fail "$S/setup" "the access point radio's wpa_supplicant did not start: $(tail -n 3 "$W/wpa-ap.log" | tr '\n' ' ')"; return 1; }
 }
 
 case_ap_up() {
