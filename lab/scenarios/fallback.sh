@@ -79,6 +79,16 @@ phone_cli() { timeout 10 ip netns exec phone wpa_cli -p "$W/wpa-phone" -i wlan2 
 # The device's AP as the phone's scan shows it.
 phone_sees_ap() { timeout 15 ip netns exec phone iw dev wlan2 scan 2>/dev/null | grep -q "SSID: $AP_SSID"; }
 
+# The phone associates with the device's access point; prints why not.
+phone_join_ap() {
+    local id; id=$(phone_cli add_network | tail -n1)
+    phone_cli set_network "$id" ssid "\"$AP_SSID\"" >/dev/null
+    phone_cli set_network "$id" psk "\"$AP_PSK\"" >/dev/null
+    phone_cli select_network "$id" >/dev/null
+    wait_for 30 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
+        || { echo "the phone did not associate with $AP_SSID: $(phone_cli status | tr '\n' ' ')"; return 1; }
+}
+
 case_ap_up() {
     local t0; t0=$(now)
     bg manage "$BIN" manage --wifi wpa-supplicant --wpa-ctrl /run/wpa_supplicant/wlan1 \
@@ -115,12 +125,7 @@ case_phone_scan() {
 
 case_phone_dhcp() {
     local t0; t0=$(now) why=""
-    local id; id=$(phone_cli add_network | tail -n1)
-    phone_cli set_network "$id" ssid "\"$AP_SSID\"" >/dev/null
-    phone_cli set_network "$id" psk "\"$AP_PSK\"" >/dev/null
-    phone_cli select_network "$id" >/dev/null
-    wait_for 30 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
-        || why="the phone did not associate with $AP_SSID: $(phone_cli status | tr '\n' ' ')"
+    why=$(phone_join_ap)
     if [ -z "$why" ]; then
         ip netns exec phone udhcpc -i wlan2 -n -q -t 10 -T 1 -s /etc/udhcpc/default.script >"$W/udhcpc-phone.log" 2>&1 \
             || why="the phone got no address from the device: $(tail -n 3 "$W/udhcpc-phone.log" | tr '\n' ' ')"

@@ -68,12 +68,7 @@ case_phone_join() {
     local t0; t0=$(now) why=""
     wait_for 30 phone_sees_ap || why="the phone's scans never showed $AP_SSID"
     if [ -z "$why" ]; then
-        local id; id=$(phone_cli add_network | tail -n1)
-        phone_cli set_network "$id" ssid "\"$AP_SSID\"" >/dev/null
-        phone_cli set_network "$id" psk "\"$AP_PSK\"" >/dev/null
-        phone_cli select_network "$id" >/dev/null
-        wait_for 30 sh -c "timeout 10 ip netns exec phone wpa_cli -p '$W/wpa-phone' -i wlan2 status | grep -q wpa_state=COMPLETED" \
-            || why="the phone did not associate with $AP_SSID: $(phone_cli status | tr '\n' ' ')"
+        why=$(phone_join_ap)
     fi
     if [ -z "$why" ]; then
         timeout 40 ip netns exec phone udhcpc -i wlan2 -n -q -t 10 -T 1 -s /etc/udhcpc/default.script >"$W/udhcpc-phone.log" 2>&1 \

@@ -8,7 +8,7 @@ use zbus::export::serde::Serialize;
 use zbus::fdo::ManagedObjects;
 use zbus::{Connection, DynamicType, Message, MessageStream, OwnedVariant, Variant};
 
-use super::{BLUEZ_SERVICE, OBJECT_MANAGER_IFACE, Options, PROPERTIES_IFACE};
+use super::{BLUEZ_SERVICE, DEVICE_IFACE, OBJECT_MANAGER_IFACE, Options, PROPERTIES_IFACE};
 use crate::transport::TransportError;
 
 /// Connects to the system bus (honouring `DBUS_SYSTEM_BUS_ADDRESS`).
@@ -106,6 +106,14 @@ impl Bluez {
             .body()
             .deserialize::<Vec<u8>>()
             .map_err(|e| TransportError::Other(format!("unexpected ReadValue reply: {e}")))
+    }
+
+    /// Asks BlueZ to drop the link to the device at `path`, ignoring a failure (the link may
+    /// already be down).
+    pub(super) async fn disconnect_quietly(&self, path: &str) {
+        if let Err(e) = self.call(path, DEVICE_IFACE, "Disconnect", &()).await {
+            tracing::debug!(error = %e, "Disconnect failed");
+        }
     }
 
     pub(super) async fn get_bool(

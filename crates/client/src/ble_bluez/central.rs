@@ -187,13 +187,7 @@ impl BluezCentral {
 
     /// Disconnects and connects again, for a new protocomm session.
     async fn reconnect(&mut self) -> Result<(), TransportError> {
-        if let Err(e) = self
-            .bluez
-            .call(&self.device.path, DEVICE_IFACE, "Disconnect", &())
-            .await
-        {
-            tracing::debug!(error = %e, "Disconnect failed");
-        }
+        self.bluez.disconnect_quietly(&self.device.path).await;
         self.connected = false;
         self.open().await
     }

@@ -259,13 +259,7 @@ impl ImprovBle {
 
     /// Drops the link after a failed attempt, ignoring errors (it may already be down).
     async fn disconnect_quietly(&mut self) {
-        if let Err(e) = self
-            .bluez
-            .call(&self.device.path, DEVICE_IFACE, "Disconnect", &())
-            .await
-        {
-            tracing::debug!(error = %e, "Disconnect failed");
-        }
+        self.bluez.disconnect_quietly(&self.device.path).await;
         self.connected = false;
     }
 
@@ -451,14 +445,7 @@ impl ImprovBle {
 
     /// Disconnects.
     pub async fn disconnect(mut self) {
-        self.connected = false;
-        if let Err(e) = self
-            .bluez
-            .call(&self.device.path, DEVICE_IFACE, "Disconnect", &())
-            .await
-        {
-            tracing::debug!(error = %e, "Disconnect failed");
-        }
+        self.disconnect_quietly().await;
     }
 }
 
